@@ -1,0 +1,263 @@
+"""A tenant's facet catalog: facets, values, synonyms, hierarchy and rules (see spec README)."""
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from rapidfuzz import fuzz, process
+
+from core.errors import TenantError
+
+FacetKind = Literal["propensity", "categorical", "date", "numeric", "boolean"]
+OPS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "propensity": ("in", "not_in"),
+    "categorical": ("in", "not_in"),
+    "date": ("within_last_days", "on_or_after", "between"),
+    "numeric": ("between",),
+    "boolean": ("is_true", "is_false"),
+}
+
+
+class NumericRange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min: float
+    max: float
+    unit: str = ""
+
+
+class Facet(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    kind: FacetKind
+    group: str
+    description: str
+    values: list[str] | NumericRange | None = None
+    tiers: list[str] = Field(default_factory=list)
+    synonyms: list[str] = Field(default_factory=list)
+    value_synonyms: dict[str, list[str]] = Field(default_factory=dict)
+    hierarchy_level: str | None = None
+    scope: Literal["purchase"] | None = None
+    deprecated: bool = False
+    replaced_by: str | None = None
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> "Facet":
+        if self.kind in ("propensity", "categorical") and not isinstance(self.values, list):
+            raise ValueError("values must be a list for a propensity or categorical facet")
+        if self.kind == "numeric" and not isinstance(self.values, NumericRange):
+            raise ValueError("values must be {min, max, unit} for a numeric facet")
+        if self.kind == "propensity" and not self.tiers:
+            raise ValueError("tiers are required for a propensity facet")
+        if self.deprecated and not self.replaced_by:
+            raise ValueError("a deprecated facet needs replaced_by")
+        unknown = [v for v in self.value_synonyms if v not in (self.value_list or [])]
+        if unknown:
+            raise ValueError(f"value_synonyms names values that are not in values: {unknown}")
+        return self
+
+    @property
+    def value_list(self) -> list[str]:
+        return self.values if isinstance(self.values, list) else []
+
+    @property
+    def numeric_range(self) -> NumericRange | None:
+        return self.values if isinstance(self.values, NumericRange) else None
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        return OPS_BY_KIND[self.kind]
+
+
+class Pairing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    when: str
+    require: str
+    same_tier: bool = False
+    values_from: str | None = None
+    why: str = ""
+
+
+class MutualExclusion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    facets: list[str]
+    why: str = ""
+
+
+class RuleCondition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    facet: str
+    op: str
+    values: list[str] | None = None
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    default_tier: str
+    pairings: list[Pairing] = Field(default_factory=list)
+    mutually_exclusive: list[MutualExclusion] = Field(default_factory=list)
+    reachability: dict[str, list[RuleCondition]] = Field(default_factory=dict)
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tenant_id: str
+    display_name: str
+    description: str = ""
+    fiscal_year_start_month: int = Field(ge=1, le=12)
+    channels: list[str] = Field(default_factory=list)
+    vocabulary_hints: list[str] = Field(default_factory=list)
+    rules: Rules
+    seasons: dict[str, list[int]] = Field(default_factory=dict)
+    value_lists: dict[str, Any] = Field(default_factory=dict)
+    hierarchy: dict[str, Any] = Field(default_factory=dict)
+    facets: list[Facet]
+
+    @model_validator(mode="after")
+    def _check_references(self) -> "Catalog":
+        names = [f.name for f in self.facets]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"facet names must be unique; repeated: {sorted(dupes)}")
+        known = set(names)
+        for f in self.facets:
+            if f.replaced_by and f.replaced_by not in known:
+                raise ValueError(f"facet {f.name!r}: replaced_by names unknown facet {f.replaced_by!r}")
+        for p in self.rules.pairings:
+            for name in (p.when, p.require):
+                if name not in known:
+                    raise ValueError(f"rules.pairings: unknown facet {name!r}")
+            if p.values_from and p.values_from not in self.hierarchy:
+                raise ValueError(f"rules.pairings: values_from {p.values_from!r} is not a hierarchy map")
+        for m in self.rules.mutually_exclusive:
+            for name in m.facets:
+                if name not in known:
+                    raise ValueError(f"rules.mutually_exclusive: unknown facet {name!r}")
+        for channel, conds in self.rules.reachability.items():
+            for c in conds:
+                if c.facet not in known:
+                    raise ValueError(f"rules.reachability.{channel}: unknown facet {c.facet!r}")
+        return self
+
+    # ---- lookups -------------------------------------------------------------------------
+    @cached_property
+    def by_name(self) -> dict[str, Facet]:
+        return {f.name: f for f in self.facets}
+
+    @cached_property
+    def _by_lower(self) -> dict[str, Facet]:
+        return {f.name.lower(): f for f in self.facets}
+
+    @property
+    def active_facets(self) -> list[Facet]:
+        return [f for f in self.facets if not f.deprecated]
+
+    def get(self, name: str) -> Facet | None:
+        """The facet of that exact name (case-insensitive), or None."""
+        return self.by_name.get(name) or self._by_lower.get(name.strip().lower())
+
+    def resolve(self, name: str) -> Facet | None:
+        """The facet to use for a name: deprecated facets resolve to their replacement."""
+        facet = self.get(name)
+        seen = set()
+        while facet is not None and facet.deprecated and facet.name not in seen:
+            seen.add(facet.name)
+            facet = self.get(facet.replaced_by or "")
+        return facet
+
+    def nearest_facets(self, name: str, limit: int = 3) -> list[str]:
+        """The closest active facet names to a misspelled or unknown one."""
+        return _nearest(name, [f.name for f in self.active_facets], limit)
+
+    def canonical_value(self, facet: Facet, value: str) -> str | None:
+        """Exact (case-insensitive) value or a declared value synonym; None when neither."""
+        wanted = value.strip().lower()
+        for v in facet.value_list:
+            if v.lower() == wanted:
+                return v
+        for v, aliases in facet.value_synonyms.items():
+            if any(a.lower() == wanted for a in aliases):
+                return v
+        return None
+
+    def nearest_values(self, facet: Facet, value: str, limit: int = 3) -> list[str]:
+        """The closest real values of a facet to one it does not have."""
+        return _nearest(value, facet.value_list, limit)
+
+    def hierarchy_map(self, name: str) -> dict[str, list[str]]:
+        """A parent -> children map from `hierarchy` (empty when absent or not a map)."""
+        m = self.hierarchy.get(name)
+        return m if isinstance(m, dict) else {}
+
+    def parents_of(self, map_name: str, child: str) -> list[str]:
+        """Parents of a child value in a hierarchy map."""
+        return [p for p, kids in self.hierarchy_map(map_name).items() if child in kids]
+
+    def tier_for_percent(self, facet: Facet, percent: float) -> str | None:
+        """The narrowest tier that contains the top `percent`% (next wider tier when not exact)."""
+        sized = sorted(((_tier_size(t), t) for t in facet.tiers if _tier_size(t) is not None))
+        for size, tier in sized:
+            if size >= percent:
+                return tier
+        return sized[-1][1] if sized else None
+
+
+def _tier_size(tier: str) -> float | None:
+    digits = "".join(ch for ch in tier if ch.isdigit() or ch == ".")
+    try:
+        return float(digits)
+    except ValueError:
+        return None
+
+
+def _nearest(word: str, choices: list[str], limit: int) -> list[str]:
+    if not choices:
+        return []
+    hits = process.extract(word, choices, scorer=fuzz.WRatio, limit=limit)
+    return [h[0] for h in hits]
+
+
+def load_catalog(path: Path) -> Catalog:
+    """Parse and validate a catalog.yaml; errors name the file, the facet and the field."""
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise TenantError(str(path), "", "must be a YAML mapping with tenant_id, rules and facets")
+    try:
+        return Catalog.model_validate(raw)
+    except ValidationError as exc:
+        raise TenantError(str(path), *_describe(exc, raw)) from None
+
+
+def read_yaml(path: Path) -> Any:
+    """Read a YAML file; a missing file or a syntax error names the file and the line."""
+    if not path.is_file():
+        raise TenantError(str(path), "", "file not found")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else ""
+        raise TenantError(str(path), where, f"invalid YAML ({getattr(exc, 'problem', exc)})") from None
+
+
+def _describe(exc: ValidationError, raw: dict) -> tuple[str, str]:
+    """Turn the first pydantic error into (field path naming the facet, problem)."""
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    parts: list[str] = []
+    i = 0
+    while i < len(loc):
+        key = loc[i]
+        if key == "facets" and i + 1 < len(loc) and isinstance(loc[i + 1], int):
+            idx = loc[i + 1]
+            facets = raw.get("facets") or []
+            name = facets[idx].get("name") if idx < len(facets) and isinstance(facets[idx], dict) else None
+            parts.append(f"facet {name!r}" if name else f"facets[{idx}]")
+            i += 2
+            continue
+        parts.append(str(key))
+        i += 1
+    msg = err["msg"].removeprefix("Value error, ")
+    return (".".join(parts) if parts else "", msg)

@@ -1,0 +1,57 @@
+"""Typed trace records: one per ReAct step, written as JSON lines."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+StepStatus = Literal["ok", "error", "recovered", "gate_failed", "clarify", "finish", "fallback", "info"]
+
+
+class TraceStep(BaseModel):
+    n: int
+    kind: Literal["tool", "clarify", "finish", "gate", "route", "policy", "worker"] = "tool"
+    thought: str = ""
+    tool: str = ""
+    args: dict[str, Any] = Field(default_factory=dict)
+    observation: str = ""
+    status: StepStatus = "ok"
+    ms: float = 0.0
+    cohort: int | None = None
+    model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+
+
+class Trace(BaseModel):
+    request: str = ""
+    tenant_id: str = ""
+    policy: str = ""
+    steps: list[TraceStep] = Field(default_factory=list)
+
+    def add(self, **kw: Any) -> TraceStep:
+        step = TraceStep(n=len(self.steps) + 1, **kw)
+        self.steps.append(step)
+        return step
+
+    @property
+    def total_ms(self) -> float:
+        return sum(s.ms for s in self.steps)
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(s.cost_usd or 0.0 for s in self.steps)
+
+    @property
+    def tokens(self) -> tuple[int, int]:
+        return (sum(s.input_tokens or 0 for s in self.steps), sum(s.output_tokens or 0 for s in self.steps))
+
+    def write_jsonl(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as fh:
+            fh.write(json.dumps({"request": self.request, "tenant_id": self.tenant_id, "policy": self.policy}) + "\n")
+            for s in self.steps:
+                fh.write(s.model_dump_json() + "\n")
