@@ -1,0 +1,205 @@
+"""Segment -> SQL through sqlglot expression trees; every value is a literal made by the builder.
+
+Each facet compiles from its binding (core/tenant.py), never by name. Conditions on the catalog's
+`scope: purchase` facets in one cohort describe the same purchase: they share one EXISTS.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlglot import exp, select
+
+from core.catalog import Facet
+from core.errors import SegmentError
+from core.segment import Cohort, Condition, Segment
+from core.tenant import Binding, Tenant
+
+DIALECTS = ("duckdb", "snowflake", "bigquery", "spark", "postgres")
+CUSTOMER = "c"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One funnel step: the cohort's conditions up to this one, as a predicate on customers `c`."""
+    cohort: int
+    label: str
+    predicate: exp.Expression
+
+
+def compile_segment(segment: Segment, tenant: Tenant, dialect: str = "duckdb",
+                    as_of: dt.date | None = None, count: bool = False) -> str:
+    """The SELECT of the segment's customer ids (or their count) in a SQL dialect."""
+    if dialect not in DIALECTS:
+        raise SegmentError(f"Unknown SQL dialect {dialect!r}; use one of {', '.join(DIALECTS)}.")
+    projection = exp.Count(this=exp.Star()).as_("customers") if count else exp.column("customer_id", table=CUSTOMER)
+    query = (select(projection).from_(exp.Table(this=exp.to_identifier("customers"), alias=exp.TableAlias(this=exp.to_identifier(CUSTOMER))))
+             .where(segment_predicate(segment, tenant, as_of)))
+    if dialect in ("spark", "bigquery"):
+        query = query.transform(_portable_overlap)
+    return query.sql(dialect=dialect, pretty=True)
+
+
+def _portable_overlap(node: exp.Expression) -> exp.Expression:
+    """List overlap where `&&` does not exist: EXISTS over the unnested list column."""
+    if not isinstance(node, exp.ArrayOverlaps):
+        return node
+    values = node.expression.expressions
+    unnest = exp.Unnest(expressions=[node.this.copy()], alias=exp.TableAlias(columns=[exp.to_identifier("v")]))
+    sub = select(exp.Literal.number(1)).from_(unnest).where(exp.In(this=exp.column("v"), expressions=values))
+    return exp.Exists(this=sub)
+
+
+def segment_predicate(segment: Segment, tenant: Tenant, as_of: dt.date | None = None) -> exp.Expression:
+    """WHERE predicate over customers `c`: cohorts OR-ed, conditions AND-ed."""
+    cohorts = [c for c in segment.cohorts if c.conditions]
+    if not cohorts:
+        raise SegmentError("The segment has no conditions; add at least one.")
+    preds = [cohort_predicate(co, tenant, as_of) for co in cohorts]
+    return preds[0] if len(preds) == 1 else exp.or_(*[exp.paren(p, copy=False) for p in preds])
+
+
+def cohort_predicate(cohort: Cohort, tenant: Tenant, as_of: dt.date | None = None) -> exp.Expression:
+    return funnel_steps(cohort, tenant, as_of)[-1].predicate
+
+
+def funnel_steps(cohort: Cohort, tenant: Tenant, as_of: dt.date | None = None, number: int = 1) -> list[Step]:
+    """Cumulative predicates after each condition, in order (purchase conditions share one EXISTS)."""
+    steps: list[Step] = []
+    singles: list[exp.Expression] = []
+    together: list[exp.Expression] = []
+    for cond in cohort.conditions:
+        facet, binding = _resolve(cond, tenant)
+        if binding.source == "purchase" and facet.scope == "purchase" and cond.op != "not_in":
+            together.append(_purchase_filter(cond, facet, binding, as_of))
+        else:
+            singles.append(condition_predicate(cond, tenant, as_of))
+        parts = list(singles)
+        if together:
+            parts.append(_exists("purchases", "p", exp.and_(*together)))
+        steps.append(Step(cohort=number, label=cond.render(), predicate=exp.and_(*parts) if len(parts) > 1 else parts[0]))
+    return steps
+
+
+def condition_predicate(cond: Condition, tenant: Tenant, as_of: dt.date | None = None) -> exp.Expression:
+    """A single condition as a predicate on customers `c`."""
+    facet, b = _resolve(cond, tenant)
+    if b.source == "customer":
+        return _customer(cond, facet, b, as_of)
+    if b.source == "purchase":
+        inner = _purchase_filter(cond, facet, b, as_of, negate_values=False)
+        found = _exists("purchases", "p", inner)
+        return exp.not_(found) if cond.op == "not_in" else found
+    if b.source == "propensity":
+        return _propensity(cond, facet, b, tenant)
+    return _event(cond, facet, b, as_of)
+
+
+# ---- per source ----------------------------------------------------------------------------
+
+def _customer(cond: Condition, facet: Facet, b: Binding, as_of: dt.date | None) -> exp.Expression:
+    col = exp.column(b.column, table=CUSTOMER)
+    if cond.op in ("in", "not_in"):
+        vals = [exp.Literal.string(v) for v in cond.values or []]
+        hit = (exp.ArrayOverlaps(this=col, expression=exp.Array(expressions=vals)) if b.multi
+               else exp.In(this=col, expressions=vals))
+        hit = exp.func("COALESCE", hit, exp.false())
+        return exp.not_(hit) if cond.op == "not_in" else hit
+    if cond.op == "is_true":
+        return exp.func("COALESCE", col, exp.false())
+    if cond.op == "is_false":
+        return exp.not_(exp.func("COALESCE", col, exp.false()))
+    return _range(cond, col, facet, as_of)
+
+
+def _purchase_filter(cond: Condition, facet: Facet, b: Binding, as_of: dt.date | None,
+                     negate_values: bool = False) -> exp.Expression:
+    col = exp.column(b.column, table="p")
+    parts: list[exp.Expression] = []
+    if cond.op in ("in", "not_in"):
+        parts.append(exp.In(this=col, expressions=[exp.Literal.string(v) for v in cond.values or []]))
+    elif facet.kind == "date":
+        parts.append(_range(cond, col, facet, as_of))
+    if b.window_days:
+        parts.append(exp.GTE(this=exp.column("purchase_date", table="p"), expression=_days_ago(b.window_days, as_of)))
+    return exp.and_(*parts) if len(parts) > 1 else parts[0]
+
+
+def _propensity(cond: Condition, facet: Facet, b: Binding, tenant: Tenant) -> exp.Expression:
+    tier = cond.tier or tenant.catalog.rules.default_tier
+    size = _tier_size(tier)
+    inner = exp.and_(
+        exp.EQ(this=exp.column("level", table="s"), expression=exp.Literal.string(b.level)),
+        exp.In(this=exp.column("value", table="s"), expressions=[exp.Literal.string(v) for v in cond.values or []]),
+        exp.LTE(this=exp.column("pct", table="s"), expression=exp.Literal.number(size)))
+    found = _exists("propensity", "s", inner)
+    return exp.not_(found) if cond.op == "not_in" else found
+
+
+def _event(cond: Condition, facet: Facet, b: Binding, as_of: dt.date | None) -> exp.Expression:
+    inner = exp.and_(
+        exp.EQ(this=exp.column("event", table="e"), expression=exp.Literal.string(b.event)),
+        _range(cond, exp.column("event_date", table="e"), facet, as_of))
+    return _exists("events", "e", inner)
+
+
+def _range(cond: Condition, col: exp.Expression, facet: Facet, as_of: dt.date | None) -> exp.Expression:
+    if cond.op == "within_last_days":
+        return exp.GTE(this=col, expression=_days_ago(int(cond.days or 0), as_of))
+    if cond.op == "on_or_after":
+        return exp.GTE(this=col, expression=_date(cond.date))
+    if cond.op != "between":
+        raise SegmentError(f"{facet.name}: op {cond.op!r} does not apply to a {facet.kind} facet.")
+    bound = _date if facet.kind == "date" else _number
+    parts = []
+    if cond.min is not None:
+        parts.append(exp.GTE(this=col, expression=bound(cond.min)))
+    if cond.max is not None:
+        parts.append(exp.LTE(this=col, expression=bound(cond.max)))
+    if not parts:
+        raise SegmentError(f"{facet.name}: between needs min or max.")
+    return exp.and_(*parts) if len(parts) > 1 else parts[0]
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+def _resolve(cond: Condition, tenant: Tenant) -> tuple[Facet, Binding]:
+    facet = tenant.catalog.get(cond.facet)
+    if facet is None:
+        raise SegmentError(f"Unknown facet {cond.facet!r} for tenant {tenant.id}.", tenant.catalog.nearest_facets(cond.facet))
+    return facet, tenant.binding(facet.name)
+
+
+def _exists(table: str, alias: str, where: exp.Expression) -> exp.Expression:
+    link = exp.EQ(this=exp.column("customer_id", table=alias), expression=exp.column("customer_id", table=CUSTOMER))
+    sub = (select(exp.Literal.number(1))
+           .from_(exp.Table(this=exp.to_identifier(table), alias=exp.TableAlias(this=exp.to_identifier(alias))))
+           .where(exp.and_(link, where)))
+    return exp.Exists(this=sub)
+
+
+def _days_ago(days: int, as_of: dt.date | None) -> exp.Expression:
+    if as_of is not None:
+        return _date((as_of - dt.timedelta(days=days)).isoformat())
+    return exp.DateSub(this=exp.CurrentDate(), expression=exp.Literal.number(days), unit=exp.Var(this="DAY"))
+
+
+def _date(value: object) -> exp.Expression:
+    try:
+        iso = dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise SegmentError(f"{value!r} is not a date; write it as YYYY-MM-DD.") from None
+    return exp.cast(exp.Literal.string(iso), exp.DataType.build("DATE"))
+
+
+def _number(value: object) -> exp.Expression:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise SegmentError(f"{value!r} is not a number.")
+    return exp.Literal.number(value)
+
+
+def _tier_size(tier: str) -> int:
+    digits = "".join(ch for ch in tier if ch.isdigit())
+    if not digits:
+        raise SegmentError(f"Tier {tier!r} has no size; tiers look like 'TOP 10'.")
+    return int(digits)
