@@ -1,0 +1,228 @@
+"""Relative dates in marketer wording, resolved against an injected `today` and the tenant's fiscal year."""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
+MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
+UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "eighteen": 18, "thirty": 30, "sixty": 60, "ninety": 90}
+
+
+@dataclass
+class DateSpan:
+    """A date expression found in the request: the condition shape it implies and where it was."""
+    op: str                      # within_last_days | on_or_after | between | month
+    start: int
+    end: int
+    text: str
+    days: int | None = None
+    date: str | None = None
+    min: str | None = None
+    max: str | None = None
+    months: list[int] | None = None  # for 'this month' style values
+
+
+def _num(word: str) -> int | None:
+    word = word.lower().replace(",", "")
+    if word.isdigit():
+        return int(word)
+    return NUMBER_WORDS.get(word)
+
+
+def black_friday(year: int) -> dt.date:
+    nov1 = dt.date(year, 11, 1)
+    first_thu = nov1 + dt.timedelta(days=(3 - nov1.weekday()) % 7)
+    return first_thu + dt.timedelta(days=22)
+
+
+def memorial_day(year: int) -> dt.date:
+    last = dt.date(year, 5, 31)
+    return last - dt.timedelta(days=last.weekday())
+
+
+EVENTS = {
+    "black friday": black_friday,
+    "cyber monday": lambda y: black_friday(y) + dt.timedelta(days=3),
+    "thanksgiving": lambda y: black_friday(y) - dt.timedelta(days=1),
+    "memorial day": memorial_day,
+    "christmas": lambda y: dt.date(y, 12, 25),
+    "new year": lambda y: dt.date(y, 1, 1),
+    "labor day": lambda y: dt.date(y, 9, 1) + dt.timedelta(days=(0 - dt.date(y, 9, 1).weekday()) % 7),
+    "july 4th": lambda y: dt.date(y, 7, 4),
+    "independence day": lambda y: dt.date(y, 7, 4),
+}
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _add_months(year: int, month: int, delta: int) -> tuple[int, int]:
+    idx = year * 12 + (month - 1) + delta
+    return idx // 12, idx % 12 + 1
+
+
+def fiscal_year_start(today: dt.date, start_month: int) -> dt.date:
+    year = today.year if today.month >= start_month else today.year - 1
+    return dt.date(year, start_month, 1)
+
+
+def fiscal_quarter(today: dt.date, start_month: int, offset: int = 0) -> tuple[dt.date, dt.date]:
+    """The fiscal quarter containing today, shifted by `offset` quarters."""
+    fy = fiscal_year_start(today, start_month)
+    months_in = (today.year - fy.year) * 12 + today.month - fy.month
+    q_start = _add_months(fy.year, fy.month, (months_in // 3 + offset) * 3)
+    q_end = _add_months(*q_start, 2)
+    return dt.date(q_start[0], q_start[1], 1), _month_end(*q_end)
+
+
+def named_quarter(today: dt.date, start_month: int, q: int) -> tuple[dt.date, dt.date]:
+    """Fiscal quarter Qq of the current fiscal year (the most recent one that has started)."""
+    fy = fiscal_year_start(today, start_month)
+    start = _add_months(fy.year, fy.month, (q - 1) * 3)
+    if dt.date(start[0], start[1], 1) > today:
+        start = (start[0] - 1, start[1])
+    end = _add_months(*start, 2)
+    return dt.date(start[0], start[1], 1), _month_end(*end)
+
+
+def season_window(months: list[int], today: dt.date, which: str) -> tuple[dt.date, dt.date]:
+    """Dates of a season: 'last' = the most recent one fully past, 'this' = the current/most recent start."""
+    first, last = months[0], months[-1]
+    wraps = last < first
+    year = today.year
+    start = dt.date(year, first, 1)
+    end_year = year + 1 if wraps else year
+    end = _month_end(end_year, last)
+    if which == "last":
+        while end >= today:
+            start, end = dt.date(start.year - 1, first, 1), _month_end(end.year - 1, last)
+    else:
+        while start > today:
+            start, end = dt.date(start.year - 1, first, 1), _month_end(end.year - 1, last)
+    return start, end
+
+
+_LAST_N = re.compile(r"\b(?:in\s+|within\s+|over\s+|during\s+)?(?:the\s+)?(?:last|past|previous|prior)\s+"
+                     r"(\d[\d,]*|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|eighteen|thirty|sixty|ninety)?\s*"
+                     r"(day|week|month|year)s?\b", re.I)
+_IN_N = re.compile(r"\b(?:in|within)\s+(?:the\s+)?(\d[\d,]*|two|three|four|five|six|seven|ten|thirty|sixty|ninety)\s+(day|week|month|year)s?\b", re.I)
+_SINCE = re.compile(r"\bsince\s+(?:the\s+)?(?:start\s+of\s+(?:the\s+|this\s+)?)?([a-z0-9 ,'-]+?)(?=$|[,.;]| and | who | with | but | that | in the )", re.I)
+_FISCAL = re.compile(r"\b(this|last|current|previous)\s+fiscal\s+(year|quarter)\b|\bfytd\b|\bfiscal\s+year\s+to\s+date\b", re.I)
+_QN = re.compile(r"\b(?:in\s+|during\s+)?(?:fiscal\s+)?q([1-4])\b", re.I)
+_SEASON = re.compile(r"\b(last|this|past)\s+([a-z' -]+?)\s*(season)?\b", re.I)
+_YEAR_SEASON = re.compile(r"\b(spring|summer|fall|autumn|winter)\s+(20\d\d)\b", re.I)
+_THIS_YEAR = re.compile(r"\b(this\s+(?:calendar\s+)?year|year\s+to\s+date|ytd)\b", re.I)
+_THIS_MONTH = re.compile(r"\b(this|next|last)\s+month\b", re.I)
+_RECENTLY = re.compile(r"\brecently\b", re.I)
+_DUE = re.compile(r"\b(?:due|arriving|expected)\s+(?:in\s+)?([a-z]+)(?:\s+(?:or|and|through|to|-)\s+([a-z]+))?\b", re.I)
+
+
+def find_dates(text: str, today: dt.date, fiscal_start: int, seasons: dict[str, list[int]],
+               recently_days: int = 90) -> list[DateSpan]:
+    """Every date expression of the request, non-overlapping, in order."""
+    spans: list[DateSpan] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(span: DateSpan) -> None:
+        if any(s < span.end and span.start < e for s, e in taken):
+            return
+        taken.append((span.start, span.end))
+        spans.append(span)
+
+    for m in _DUE.finditer(text):
+        m1, m2 = MONTHS.get(m.group(1).lower()), MONTHS.get((m.group(2) or "").lower())
+        if m1:
+            y1 = today.year if m1 >= today.month else today.year + 1
+            lo = dt.date(y1, m1, 1)
+            m_end = m2 or m1
+            y2 = y1 if m_end >= m1 else y1 + 1
+            add(DateSpan("between", m.start(), m.end(), m.group(0), min=lo.isoformat(), max=_month_end(y2, m_end).isoformat()))
+    for m in _FISCAL.finditer(text):
+        word = (m.group(1) or "this").lower()
+        unit = (m.group(2) or "year").lower()
+        if unit == "year" and word in ("this", "current"):
+            add(DateSpan("on_or_after", m.start(), m.end(), m.group(0), date=fiscal_year_start(today, fiscal_start).isoformat()))
+        elif unit == "year":
+            fy = fiscal_year_start(today, fiscal_start)
+            prev = dt.date(fy.year - 1, fy.month, fy.day)
+            add(DateSpan("between", m.start(), m.end(), m.group(0), min=prev.isoformat(), max=(fy - dt.timedelta(days=1)).isoformat()))
+        else:
+            lo, hi = fiscal_quarter(today, fiscal_start, -1 if word in ("last", "previous") else 0)
+            if word in ("this", "current"):
+                add(DateSpan("on_or_after", m.start(), m.end(), m.group(0), date=lo.isoformat()))
+            else:
+                add(DateSpan("between", m.start(), m.end(), m.group(0), min=lo.isoformat(), max=hi.isoformat()))
+    for m in _QN.finditer(text):
+        lo, hi = named_quarter(today, fiscal_start, int(m.group(1)))
+        add(DateSpan("between", m.start(), m.end(), m.group(0), min=lo.isoformat(), max=hi.isoformat()))
+    for m in _SINCE.finditer(text):
+        when = _resolve_since(m.group(1).strip(), today, fiscal_start)
+        if when:
+            add(DateSpan("on_or_after", m.start(), m.end(), m.group(0), date=when.isoformat()))
+    season_names = {k.lower(): v for k, v in seasons.items()}
+    season_names.setdefault("holiday", season_names.get("holiday season", [11, 12]))
+    season_names.setdefault("autumn", season_names.get("fall", [9, 10, 11]))
+    for m in _YEAR_SEASON.finditer(text):
+        months = season_names.get(m.group(1).lower())
+        if months:
+            y = int(m.group(2))
+            add(DateSpan("between", m.start(), m.end(), m.group(0), min=dt.date(y, months[0], 1).isoformat(),
+                         max=_month_end(y + (1 if months[-1] < months[0] else 0), months[-1]).isoformat()))
+    for m in _SEASON.finditer(text):
+        name = m.group(2).lower().strip()
+        name = re.sub(r"^(the)\s+", "", name)
+        key = name if name in season_names else (name + " season" if name + " season" in season_names else None)
+        if key is None:
+            continue
+        lo, hi = season_window(season_names[key], today, "last" if m.group(1).lower() in ("last", "past") else "this")
+        add(DateSpan("between", m.start(), m.end(), m.group(0), min=lo.isoformat(), max=hi.isoformat()))
+    for m in _THIS_MONTH.finditer(text):
+        shift = {"this": 0, "next": 1, "last": -1}[m.group(1).lower()]
+        month = _add_months(today.year, today.month, shift)[1]
+        if m.group(1).lower() == "last":
+            add(DateSpan("within_last_days", m.start(), m.end(), m.group(0), days=30))
+        else:
+            add(DateSpan("month", m.start(), m.end(), m.group(0), months=[month]))
+    for rx in (_LAST_N, _IN_N):
+        for m in rx.finditer(text):
+            n = _num(m.group(1)) if m.group(1) else 1
+            if n:
+                add(DateSpan("within_last_days", m.start(), m.end(), m.group(0), days=n * UNIT_DAYS[m.group(2).lower()]))
+    for m in _THIS_YEAR.finditer(text):
+        add(DateSpan("on_or_after", m.start(), m.end(), m.group(0), date=dt.date(today.year, 1, 1).isoformat()))
+    for m in _RECENTLY.finditer(text):
+        add(DateSpan("within_last_days", m.start(), m.end(), m.group(0), days=recently_days))
+    return sorted(spans, key=lambda s: s.start)
+
+
+def _resolve_since(phrase: str, today: dt.date, fiscal_start: int) -> dt.date | None:
+    p = phrase.lower().strip()
+    if "fiscal year" in p:
+        return fiscal_year_start(today, fiscal_start)
+    if p in ("the start of the year", "start of the year", "january", "the beginning of the year", "new year"):
+        return dt.date(today.year, 1, 1)
+    for name, fn in EVENTS.items():
+        if p.startswith(name):
+            d = fn(today.year)
+            return d if d <= today else fn(today.year - 1)
+    try:
+        return dt.date.fromisoformat(p)
+    except ValueError:
+        pass
+    m = re.match(r"([a-z]+)\s*(\d{1,2})?(?:st|nd|rd|th)?,?\s*(\d{4})?$", p)
+    if m and m.group(1) in MONTHS:
+        month = MONTHS[m.group(1)]
+        day = int(m.group(2) or 1)
+        year = int(m.group(3)) if m.group(3) else today.year
+        try:
+            d = dt.date(year, month, day)
+        except ValueError:
+            return None
+        return d if d <= today or m.group(3) else dt.date(year - 1, month, day)
+    return None
