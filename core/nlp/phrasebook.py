@@ -72,8 +72,11 @@ def build_phrasebook(catalog: Catalog) -> list[Entry]:
     for hint in catalog.vocabulary_hints:
         current: Facet | None = _first_facet(hint, names, catalog)
         carry: list[str] = []
-        for clause in re.split(r";|(?<=[a-z0-9)])\.\s|\(|\)|,(?=[^,=]*=)", hint):
+        for clause in re.split(r";|(?<=[a-z0-9)])\.\s|\(|\)|,(?=[^,=;]*=)", hint):
             if "=" not in clause:
+                if "restricts nothing" in clause:
+                    for ph in _quoted(clause):
+                        entries.setdefault(_norm(ph), Entry(phrase=_norm(ph), source=hint))
                 carry = _quoted(clause)
                 continue
             lhs, rhs = clause.split("=", 1)

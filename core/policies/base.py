@@ -43,7 +43,23 @@ class Finish:
     call_id: str = ""
 
 
-Action = ToolCall | Clarify | Finish
+@dataclass
+class Gate:
+    """Ask the loop to check a pipeline stage (decomposition, shortlist, mapping, final)."""
+    stage: str
+    payload: Any
+    thought: str = ""
+
+
+@dataclass
+class SplitCohorts:
+    """Build each cohort in an isolated worker, concurrently; `shared` clauses apply to every cohort."""
+    cohorts: list[str]
+    shared: list[str] = field(default_factory=list)
+    thought: str = ""
+
+
+Action = ToolCall | Clarify | Finish | Gate | SplitCohorts
 
 
 @dataclass

@@ -1,0 +1,1006 @@
+"""Read a marketer's request into a draft cohort: phrases -> conditions with provenance, plus ambiguities.
+
+Everything tenant-specific comes from the catalog: facet names, synonyms, values, value synonyms,
+hierarchy, seasons, rules and the phrasebook read from vocabulary hints.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from core.catalog import Catalog, Facet
+from core.nlp.dates import DateSpan, find_dates
+from core.nlp.phrasebook import Entry, build_phrasebook
+from core.segment import Condition, Evidence, Provenance
+
+STOP = set("""a an the and or of for to in on at by with who whose that which are is was were be been being have has had
+do does did it its their them they this these those from as into than then also any all some our my me we us i you your
+just only very much many more most lot lots can could would should will shall may might please build find get give show
+target audience segment list people customers customer shoppers shopper buyers buyer users user members member households
+household anyone everyone folks guests clients consumers promo promotion campaign event email blast send launch either way
+both who've they've ve s t""".split())
+AUDIENCE = r"(?:shoppers|customers|buyers|members|households|people|users|guests|families|clients)"
+NEGATION = re.compile(r"\b(excluding|exclude|except|but not|not|never|no|minus|without|aren't|isn't|don't|doesn't|"
+                      r"haven't|hasn't|non|who are not|who aren't|other than)\b", re.I)
+PURCHASE_CUES = re.compile(r"\b(bought|buy|buys|buying|buyers?|purchased|purchases?|purchasers?|customers of|shopped|"
+                           r"spent|orders?|ordered)\b", re.I)
+PROPENSITY_CUES = re.compile(r"\b(likely|likelihood|propensity|interested|in the market|prospects?|affinity|"
+                             r"top \d+|most likely|lookalikes?|in-market)\b", re.I)
+BROWSE_CUES = re.compile(r"\b(browsed|browsing|viewed|looked at|window shop\w*)\b", re.I)
+VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|big|high|frequent(ly)?|often|regular(ly)?|many|much)\b", re.I)
+VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
+QUALITY = re.compile(r"\b(high|best|top|loyal|valuable|vip|most)\b", re.I)
+
+
+@dataclass
+class Ambiguity:
+    """A genuinely ambiguous phrase with readings to choose from (the first is the default)."""
+    phrase: str
+    question: str
+    options: list[tuple[str, list[Condition]]]  # (label, conditions to add under that reading)
+    replaces: list[str] = field(default_factory=list)  # facets the chosen reading replaces
+
+
+@dataclass
+class Reading:
+    """The draft cohort a request reads as."""
+    conditions: list[Condition] = field(default_factory=list)
+    ambiguities: list[Ambiguity] = field(default_factory=list)
+    phrases: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Span:
+    start: int
+    end: int
+
+
+class Understander:
+    """Turns request text into conditions for one tenant."""
+
+    def __init__(self, catalog: Catalog, today: dt.date, index=None) -> None:
+        self.cat = catalog
+        self.today = today
+        self.index = index
+        self.book: list[Entry] = _phrasebook(catalog)
+        self.lexicon = _lexicon(catalog)
+        self.vocab = _vocab(catalog)
+        self.implied = _implications(catalog)
+        self.recently = _recently_days(catalog)
+
+    # ---- main entry ------------------------------------------------------------------------
+    def read(self, text: str) -> Reading:
+        r = Reading()
+        self.orig = text.replace("’", "'")
+        low = text.lower().replace("’", "'")
+        taken: list[_Span] = []
+        conds: list[Condition] = []
+        clauses = _clauses(low)
+        r.phrases = [low[a:b].strip() for a, b in clauses if low[a:b].strip()]
+        tier = self._tier(low, taken)
+        dates = find_dates(text, self.today, self.cat.fiscal_year_start_month, self.cat.seasons, self.recently)
+        self._numbers(low, taken, conds, r)
+        self._ages(low, taken, conds)
+        self._phrasebook(low, taken, conds)
+        self._reachability(low, taken, conds)
+        self._dates(low, dates, taken, conds, r)
+        flat = low.replace("-", " ")  # same length: spans stay valid
+        self._vague(flat, taken, conds, r)
+        self._product_words(flat, taken, conds, r)
+        self._groups(flat, taken, conds, r)
+        self._lexical(flat, taken, conds, r)
+        self._fuzzy(flat, taken, conds, r)
+        self._name_tokens(flat, taken, conds)
+        self._partial_values(flat, taken, conds)
+        self._unknown_concepts(flat, taken, r)
+        conds = self._new_with_window(conds)
+        conds = self._dated_booleans(conds)
+        conds = self._apply_tier(conds, tier)
+        conds = self._specific_product_level(conds)
+        conds = self._drop_implied(conds)
+        conds = self._exclusive(conds, r)
+        r.conditions = _merge(conds)
+        return r
+
+    # ---- pieces ------------------------------------------------------------------------------
+    def _tier(self, low: str, taken: list[_Span]) -> str | None:
+        prop = next((f for f in self.cat.active_facets if f.kind == "propensity"), None)
+        if prop is None:
+            return None
+        m = re.search(r"\btop\s+(\d+)\s*(%|percent|tier)?", low)
+        if m and not re.match(r"\s*(orders|items|trips)", low[m.end():]):
+            taken.append(_Span(m.start(), m.end()))
+            return self.cat.tier_for_percent(prop, float(m.group(1)))
+        m = re.search(r"\btop (third|quarter|half|fifth|tenth)\b", low)
+        if m:
+            pct = {"third": 33.4, "quarter": 25, "half": 50, "fifth": 20, "tenth": 10}[m.group(1)]
+            taken.append(_Span(m.start(), m.end()))
+            return self.cat.tier_for_percent(prop, pct)
+        for e in self.book:
+            if e.tier and (m := _find(e.phrase, low, taken)):
+                if e.phrase in ("likely", "interested in", "in the market for"):
+                    continue  # plain intent words: the default tier, and they cue propensity
+                taken.append(_Span(*m))
+                return e.tier
+        return None
+
+    def _numbers(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
+        pat = re.compile(
+            r"(?P<pre>over|more than|above|greater than|at least|min(?:imum)?|exceeding|under|less than|below|"
+            r"fewer than|at most|up to|no more than|maximum|max)?\s*(?P<cur>\$)?(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<k>k\b)?"
+            r"\s*(?P<pct>%|percent)?\s*(?P<post>\+|or more|or higher|or above|and up|plus|or less|or fewer|or under)?"
+            r"(?P<unit>\s+(?:\w+[- ]){0,2}?(?:orders?|items?|trips?|visits?|points?|coupons?|sessions?|people|months?|"
+            r"redemptions?|fill-ups|days?))?")
+        for m in pat.finditer(low):
+            if not m.group("num") or _overlaps(m.start("num"), m.end("num"), taken):
+                continue
+            if not (m.group("pre") or m.group("post") or m.group("cur") or m.group("pct")):
+                if not re.match(r"\s+(or more|\+)", low[m.end("num"):]) and not re.search(
+                        r"(score|share|balance|of)\s*(of\s*)?$", low[:m.start("num")]):
+                    continue
+            if re.match(r"\s*(days?|weeks?|months?|years?)\b", low[m.end("num"):]) and not m.group("pre"):
+                continue  # a date window, read by the date reader
+            if re.search(r"\b(top|aged?|ages)\s*$", low[:m.start("num")]):
+                continue
+            num = float(m.group("num").replace(",", "")) * (1000 if m.group("k") else 1)
+            word = (m.group("pre") or m.group("post") or "").strip()
+            is_max = word in ("under", "less than", "below", "fewer than", "at most", "up to", "no more than",
+                              "maximum", "max", "or less", "or fewer", "or under")
+            unit = (m.group("unit") or "").strip()
+            money, pct = bool(m.group("cur")), bool(m.group("pct"))
+            counted = not money and not pct
+            if counted and word in ("more than", "over", "above", "greater than", "exceeding"):
+                num += 1
+            elif counted and word in ("fewer than", "less than", "under", "below"):
+                num -= 1
+            facet = self._numeric_facet(low, m.start(), m.end(), unit, money, pct)
+            if facet is None:
+                continue
+            taken.append(_Span(m.start(), m.end()))
+            val = int(num) if num.is_integer() else num
+            c = Condition(facet=facet.name, op="between", **({"max": val} if is_max else {"min": val}),
+                          provenance=_prov(low, m.start(), m.end(), "number"))
+            conds.append(c)
+
+    def _numeric_facet(self, low: str, start: int, end: int, unit: str, money: bool, pct: bool) -> Facet | None:
+        window = low[max(0, start - 60): end + 40]
+        best, best_score = None, 0.0
+        for f in self.cat.active_facets:
+            rng = f.numeric_range
+            if rng is None:
+                continue
+            score = 0.0
+            u = rng.unit.lower()
+            if money:
+                score += 2 if u == "usd" else -3
+            if pct:
+                score += 2 if u == "percent" else -3
+            if unit and (u.rstrip("s") in unit or unit.split()[-1].rstrip("s") in u):
+                score += 3
+            score += _overlap(window, f.name + " " + " ".join(f.synonyms)) * 1.5
+            if score > best_score:
+                best, best_score = f, score
+        return best if best_score >= 2 else None
+
+    def _ages(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
+        for m in re.finditer(r"\b(?:aged?\s+|ages\s+)?(under\s+|over\s+)?(\d{1,2})\s*(?:(?:-|to|–)\s*(\d{1,2})|(\+|and over|and up|or older))?(?!\d)", low):
+            if _overlaps(m.start(), m.end(), taken):
+                continue
+            ctx = low[max(0, m.start() - 30): m.end() + 25]
+            kid = re.search(r"\b(kids?|children|child|toddlers?|babies)\b", ctx)
+            person = re.search(r"\b(women|men|aged?|ages|adults?|seniors?|year olds?|years old|moms|dads|parents|people)\b", ctx)
+            if not (m.group(3) or m.group(4) or m.group(1)) or not (kid or person):
+                continue
+            lo = int(m.group(2))
+            hi = int(m.group(3)) if m.group(3) else (200 if (m.group(4) or (m.group(1) or "").strip() == "over") else lo)
+            if (m.group(1) or "").strip() == "under":
+                lo, hi = 0, lo - 1
+            facet = self._range_facet(kid is not None)
+            if facet is None:
+                continue
+            values = [v for v in facet.value_list if _range_overlap(v, lo, hi)]
+            if values:
+                taken.append(_Span(m.start(), m.end()))
+                conds.append(Condition(facet=facet.name, op="in", values=values, provenance=_prov(low, m.start(), m.end(), "range")))
+
+    def _range_facet(self, child: bool) -> Facet | None:
+        cands = [f for f in self.cat.active_facets if f.kind == "categorical"
+                 and sum(bool(re.search(r"\d", v)) for v in f.value_list) >= 3 and "age" in f.name.lower()]
+        for f in cands:
+            if child == any(w in f.name.lower() for w in ("child", "kid")):
+                return f
+        return None
+
+    def _phrasebook(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
+        for e in self.book:
+            if not e.conditions and e.tier:
+                continue
+            m = _find(e.phrase, low, taken)
+            if not m:
+                continue
+            if self._propensity_value(e) and _intent(low[max(0, m[0] - 70):m[0]], _clause_at(low, m[0])) == "propensity":
+                continue  # 'likely to try delivery': the propensity facet, read by the lexical pass
+            taken.append(_Span(*m))
+            neg = _negated(low, m[0])
+            for c in e.conditions:
+                cond = Condition.model_validate(c)
+                if neg:
+                    cond = _negate(cond)
+                cond.provenance = _prov(low, m[0], m[1], "phrasebook", matched=e.phrase)
+                conds.append(cond)
+
+    def _propensity_value(self, e: Entry) -> bool:
+        if len(e.conditions) != 1 or e.conditions[0].get("op") != "in":
+            return False
+        vals = set(e.conditions[0].get("values") or [])
+        return any(f.kind == "propensity" and vals & set(f.value_list) for f in self.cat.active_facets)
+
+    def _reachability(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
+        channels = {"email": "email", "e-mail": "email", "text": "sms", "sms": "sms", "texted": "sms", "emailed": "email",
+                    "push": "push", "app": "push", "mail": "direct_mail", "mailed": "direct_mail"}
+        pat = re.compile(r"\b(?:can be|who can be|reachable by|reachable via|reachable on)\s+(emailed|texted|mailed|email|text|sms|push|mail)\b"
+                         r"|\b(email|e-mail|text|sms|push|mail)[- ]?(?:reachable|contactable)\b"
+                         r"|\b(email|text|sms|push)\s+(?:notifications\s+)?(?:turned on|switched on|enabled|on)\b")
+        for m in pat.finditer(low):
+            if _overlaps(m.start(), m.end(), taken):
+                continue
+            ch = channels.get(m.group(1) or m.group(2) or m.group(3))
+            rule = self.cat.rules.reachability.get(ch or "")
+            if not rule:
+                continue
+            taken.append(_Span(m.start(), m.end()))
+            for rc in rule:
+                conds.append(Condition(facet=rc.facet, op=rc.op, values=rc.values,
+                                       provenance=_prov(low, m.start(), m.end(), "rule", note=f"{ch} reachability rule")))
+
+    def _dates(self, low: str, dates: list[DateSpan], taken: list[_Span], conds: list[Condition], r: Reading) -> None:
+        for d in dates:
+            if _overlaps(d.start, d.end, taken):
+                continue
+            taken.append(_Span(d.start, d.end))
+            before = low[max(0, d.start - 45): d.start]
+            if d.op == "month":
+                f = next((f for f in self.cat.active_facets if f.kind == "categorical" and len(f.value_list) == 12
+                          and f.value_list[0].lower() == "january"), None)
+                if f:
+                    conds.append(Condition(facet=f.name, op="in", values=[f.value_list[m - 1] for m in d.months or []],
+                                           provenance=_prov(low, d.start, d.end, "date")))
+                continue
+            if d.op == "within_last_days" and re.search(r"\b(haven't|hasn't|have not|has not|no|nothing|not)\b", before):
+                f = self._gap_facet(before)
+                if f:
+                    conds.append(Condition(facet=f.name, op="between", min=d.days, provenance=_prov(low, d.start, d.end, "date", note="gap since last activity")))
+                    continue
+            clause = _clause_at(low, d.start)
+            prev_end = max([x.end for x in dates if x.end <= d.start] + [low.find(clause)])
+            if d.op == "within_last_days" and self._absorbed(low[prev_end:d.end], d.days or 0):
+                r.notes.append(f"'{d.text}' matches a facet's own window; no separate date condition")
+                continue
+            facet = self._date_facet(clause, low, d)
+            if facet is None:
+                continue
+            kw = {"within_last_days": {"days": d.days}, "on_or_after": {"date": d.date},
+                  "between": {"min": d.min, "max": d.max}}[d.op]
+            conds.append(Condition(facet=facet.name, op=d.op, **kw, provenance=_prov(low, d.start, d.end, "date")))
+
+    def _gap_facet(self, before: str) -> Facet | None:
+        cands = [f for f in self.cat.active_facets if f.numeric_range and f.numeric_range.unit.lower() == "days"]
+        cands.sort(key=lambda f: -_overlap(before, " ".join([f.name, *f.synonyms])))
+        return cands[0] if cands else None
+
+    def _absorbed(self, clause: str, days: int) -> bool:
+        """True when a windowed facet named in the clause already covers this many days."""
+        for phrase, facet, _ in self.lexicon:
+            f = self.cat.get(facet)
+            w = _facet_window(f.name) if f else None
+            if w and abs(w - days) <= 0.1 * w and re.search(rf"\b{re.escape(phrase)}\b", clause):
+                return True
+        if re.search(r"\b(spent|spend|orders?|purchases)\b", clause) and abs(days - 365) <= 37:
+            return any(_facet_window(f.name) == 365 for f in self.cat.active_facets)
+        return False
+
+    def _date_facet(self, clause: str, low: str, d: DateSpan) -> Facet | None:
+        text = (clause.replace(d.text.lower(), " ") + " ").strip()
+        cands = [f for f in self.cat.active_facets if f.kind == "date"]
+        scored = sorted(((_overlap(text, " ".join([f.name, *f.synonyms])), i, f) for i, f in enumerate(cands)),
+                        key=lambda t: (-t[0], t[1]))
+        if scored and scored[0][0] > 0:
+            top = scored[0]
+            purchase = next((f for f in cands if f.scope == "purchase"), None)
+            if purchase and PURCHASE_CUES.search(text) and top[2] is not purchase and \
+                    _overlap(text, " ".join([purchase.name, *purchase.synonyms])) >= top[0]:
+                return purchase
+            if "new" in text.split() and d.op != "within_last_days":
+                first = next((f for f in cands if "first" in f.name.lower() or "since" in " ".join(f.synonyms)), None)
+                if first and _overlap(text, " ".join([first.name, *first.synonyms])) >= top[0] - 1:
+                    return first if top[0] <= 1 else top[2]
+            return top[2]
+        purchase = next((f for f in cands if f.scope == "purchase"), None)
+        if purchase and (PURCHASE_CUES.search(clause) or d.op != "within_last_days"):
+            return purchase
+        return None
+
+    def _lexical(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
+        for phrase, facet_name, kind in self.lexicon:
+            for m in re.finditer(rf"(?<![\w']){re.escape(phrase)}(?:e?s)?(?![\w])", low):
+                if _overlaps(m.start(), m.end(), taken) or (m.group(0) != phrase and m.group(0) in STOP):
+                    continue
+                if len(phrase) <= 3 and kind == "value" and self.orig[m.start():m.end()] != self.orig[m.start():m.end()].upper():
+                    continue  # short aliases ('IN', 'OR', 'TV') count only when written in capitals
+                facet = self.cat.get(facet_name)
+                cands = self._facets_for(phrase, kind, facet, low, m.start())
+                if not cands or not self._plausible(cands[0], phrase, low, m.start()):
+                    continue
+                holder = self._boolean_named(phrase, low, m.start())
+                if holder is not None:
+                    cands = [(holder, None)]
+                taken.append(_Span(m.start(), m.end()))
+                self._emit(low, m, phrase, kind, cands, conds, r)
+
+    def _plausible(self, cand: tuple[Facet, str | None], phrase: str, low: str, pos: int) -> bool:
+        """Drop value matches the context does not support."""
+        facet, value = cand
+        if value is None:
+            return True
+        clause = _clause_at(low, pos)
+        intent = _intent(low[max(0, pos - 70):pos], clause)
+        if facet.hierarchy_level and facet.group.lower() != "store & trip" and facet.kind in ("propensity", "categorical") \
+                and intent == "plain" and facet.hierarchy_level not in ("state", "region", "store", "market_area"):
+            return bool(re.search(r"\b(buyers?|shoppers|purchasers?|fans|lovers|customers of)\b", clause))
+        word = value.lower()
+        if " " not in word and sum(word in f.name.lower().split() for f in self.cat.active_facets if f.name != facet.name) >= 2:
+            rest = " ".join([facet.name, *facet.synonyms]).lower().replace(word, " ")
+            return _overlap(clause.replace(phrase, " "), rest) > 0
+        return True
+
+    def _boolean_named(self, phrase: str, low: str, pos: int) -> Facet | None:
+        """'hold a Northstar credit card' names the boolean facet that starts with the value's words."""
+        if not re.search(r"\b(hold|holds|have|has|own|owns|with|carry|carries)\b", low[max(0, pos - 25):pos]):
+            return None
+        for f in self.cat.active_facets:
+            if f.kind == "boolean" and f.name.lower().startswith(phrase) and f.name.lower() != phrase:
+                return f
+        return None
+
+    def _facets_for(self, phrase: str, kind: str, facet: Facet, low: str, pos: int) -> list[tuple[Facet, str | None]]:
+        """The facet(s) and value a matched phrase stands for in this context."""
+        if kind == "facet":
+            return [(facet, None)]
+        holders = [(f, v) for f, v in self.vocab.get(phrase, [])]
+        if not holders:
+            return []
+        clause = _clause_at(low, pos)
+        before = low[max(0, pos - 70): pos]
+        intent = _intent(before, clause)
+        named = {f.replaced_by or f.name for f in self.cat.facets if f.name.lower() in low}
+        ranked = sorted(holders, key=lambda fv: -(_facet_fit(fv[0], intent, clause, self.cat) + 8 * (fv[0].name in named)))
+        return [ranked[0]] + [fv for fv in ranked[1:4] if fv[0].name != ranked[0][0].name]
+
+    def _emit(self, low: str, m: re.Match, phrase: str, kind: str, cands: list[tuple[Facet, str | None]],
+              conds: list[Condition], r: Reading) -> None:
+        facet, value = cands[0]
+        neg = _negated(low, m.start())
+        alts = [f.name if v is None else f"{f.name}: {v}" for f, v in cands[1:4]]
+        prov = _prov(low, m.start(), m.end(), "synonym" if kind == "facet" else ("exact" if value and value.lower() == phrase else "synonym"),
+                     matched=phrase, alternatives=alts)
+        if value is not None:
+            amb = self._value_collision(facet, value, phrase)
+            if amb:
+                r.ambiguities.append(amb)
+            cond = Condition(facet=facet.name, op="not_in" if neg else "in", values=[value], provenance=prov)
+            conds.append(cond)
+            return
+        if facet.kind == "boolean":
+            conds.append(Condition(facet=facet.name, op="is_false" if neg else "is_true", provenance=prov))
+        elif facet.kind in ("categorical",) and facet.value_list:
+            named = [v for v in facet.value_list if re.search(rf"\b{re.escape(v.lower())}\b", phrase)]
+            if named and not QUALITY.search(phrase):
+                conds.append(Condition(facet=facet.name, op="not_in" if neg else "in", values=named, provenance=prov))
+                return
+            amb = self._unresolved_value(facet, phrase, low, m)
+            if amb:
+                r.ambiguities.append(amb)
+                conds.extend(amb.options[0][1])
+        elif facet.kind == "numeric":
+            amb = self._vague_amount(facet, phrase, low, m)
+            if amb:
+                r.ambiguities.append(amb)
+                conds.extend(amb.options[0][1])
+
+    def _value_collision(self, facet: Facet, value: str, phrase: str) -> Ambiguity | None:
+        """A value whose name is also part of another value's name or alias ('Washington' vs 'Washington DC')."""
+        others = []
+        for v in facet.value_list:
+            if v == value:
+                continue
+            names = [v, *facet.value_synonyms.get(v, [])]
+            if any(re.search(rf"\b{re.escape(phrase)}\b", n.lower()) and len(n) > len(phrase) + 1 for n in names):
+                others.append(v)
+        if not others or value.lower() != phrase:
+            return None
+        opts = [(f"{value}", [Condition(facet=facet.name, op="in", values=[value])])]
+        opts += [(f"{v}", [Condition(facet=facet.name, op="in", values=[v])]) for v in others[:2]]
+        return Ambiguity(phrase=phrase, question=f"Which {facet.name} do you mean by '{phrase}'?", options=opts,
+                         replaces=[facet.name])
+
+    def _unresolved_value(self, facet: Facet, phrase: str, low: str, m: re.Match) -> Ambiguity | None:
+        """A facet named by a synonym that does not say which values ('high value', 'the South')."""
+        words = set(re.findall(r"[a-z]+", phrase)) - STOP
+        picked = [v for v in facet.value_list if words & set(re.findall(r"[a-z]+", v.lower()))]
+        if picked and QUALITY.search(phrase):
+            last = max(facet.value_list.index(v) for v in picked)
+            picked = facet.value_list[: last + 1] if last <= 2 else picked[:1]
+        if not picked:
+            return None
+        options = [(f"{facet.name}: {' + '.join(picked)}", [Condition(facet=facet.name, op="in", values=picked,
+                                                                       provenance=_prov(low, m.start(), m.end(), "synonym", matched=phrase))])]
+        if len(picked) > 1:
+            for v in picked[:2]:
+                options.append((f"{facet.name}: {v} only", [Condition(facet=facet.name, op="in", values=[v])]))
+        alt = self._alternative_reading(phrase, facet)
+        if alt:
+            options.insert(1, alt)
+        if len(options) < 2:
+            others = [v for v in facet.value_list if v not in picked][:3]
+            options.append((f"{facet.name}: pick other values ({', '.join(others)}…)", []))
+        return Ambiguity(phrase=phrase, question=f"What should '{phrase}' mean?", options=options[:4], replaces=[facet.name])
+
+    def _alternative_reading(self, phrase: str, facet: Facet) -> tuple[str, list[Condition]] | None:
+        """Another facet the same words could mean (from retrieval), as a second option."""
+        if self.index is None:
+            return None
+        for h in self.index.search_facets(phrase, k=4):
+            f = self.cat.get(h.facet)
+            if f is None or f.name == facet.name or f.group == "Propensity":
+                continue
+            if f.kind == "numeric" and f.numeric_range and f.numeric_range.unit.lower() == "usd":
+                floor = _round_amount(f.numeric_range.max * 0.02)
+                return (f"{f.name} of ${floor:,} or more", [Condition(facet=f.name, op="between", min=floor)])
+            if f.kind == "categorical" and f.value_list:
+                return (f"{f.name}: {f.value_list[-1] if 'Gold' in f.value_list[-1:] else f.value_list[0]}",
+                        [Condition(facet=f.name, op="in", values=[f.value_list[-1] if 'Gold' in f.value_list[-1:] else f.value_list[0]])])
+        return None
+
+    def _vague_amount(self, facet: Facet, phrase: str, low: str, m: re.Match) -> Ambiguity | None:
+        """'spend a lot', 'frequent': a numeric facet with no number — ask for the threshold."""
+        around = low[max(0, m.start() - 30): m.end() + 30]
+        if not VAGUE_AMOUNT.search(around) or re.search(r"\d", around):
+            return None
+        rng = facet.numeric_range
+        steps = _thresholds(facet)
+        if not steps:
+            return None
+        opts = [(f"{facet.name} of {_fmt_amount(v, rng.unit)} or more", [Condition(facet=facet.name, op="between", min=v,
+                                                                            provenance=_prov(low, m.start(), m.end(), "synonym", matched=phrase))])
+                for v in steps]
+        default = len(opts) // 2 if len(opts) > 2 else 0
+        opts.insert(0, opts.pop(default))
+        return Ambiguity(phrase=phrase, question=f"How much is '{phrase}'?", options=opts, replaces=[facet.name])
+
+    def _fuzzy(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
+        """Misspelled value names ('free assmbly', 'pacewel') matched to the nearest real value."""
+        words = list(re.finditer(r"[a-z][a-z&'-]+", low))
+        for size in (3, 2, 1):
+            for i in range(len(words) - size + 1):
+                a, b = words[i].start(), words[i + size - 1].end()
+                phrase = low[a:b]
+                if len(phrase) < 5 or _overlaps(a, b, taken) or phrase in STOP:
+                    continue
+                best = None
+                for cand, holders in self.vocab.items():
+                    if len(cand) < 5 or abs(len(cand) - len(phrase)) > 2:
+                        continue
+                    sc = fuzz.ratio(phrase, cand)
+                    if sc >= 88 and (best is None or sc > best[0]):
+                        best = (sc, cand)
+                if best is None:
+                    continue
+                m = re.match(r".*", phrase)
+                cands = self._facets_for(best[1], "value", holders_facet(self.vocab[best[1]]), low, a)
+                taken.append(_Span(a, b))
+                fake = _FakeMatch(a, b)
+                self._emit(low, fake, best[1], "value", cands, conds, r)
+                conds[-1].provenance.evidence.method = "fuzzy"
+                conds[-1].provenance.evidence.score = best[0] / 100
+
+    def _groups(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
+        """Named value groups from the hierarchy ('store brands', 'private labels', '<Tenant> brand')."""
+        tenant_word = self.cat.display_name.split()[0].lower()
+        for name, values in self.cat.hierarchy.items():
+            if not isinstance(values, list):
+                continue
+            words = name.replace("_", " ").rstrip("s")
+            pat = rf"\b(?:{re.escape(words)}s?|{re.escape(tenant_word)}(?:'s)? (?:own )?(?:brand|label)s?)\b"
+            m = re.search(pat, low)
+            if not m or _overlaps(m.start(), m.end(), taken):
+                continue
+            holders = self.vocab.get(_norm(values[0]), [])
+            if not holders:
+                continue
+            intent = _intent(low[max(0, m.start() - 70):m.start()], _clause_at(low, m.start()))
+            facet = max((f for f, _ in holders), key=lambda f: _facet_fit(f, intent, _clause_at(low, m.start()), self.cat))
+            taken.append(_Span(m.start(), m.end()))
+            cond = Condition(facet=facet.name, op="not_in" if _negated(low, m.start()) else "in", values=list(values),
+                             provenance=_prov(low, m.start(), m.end(), "group", matched=name))
+            conds.append(cond)
+            own = [v for v in values if v.lower().startswith(tenant_word)]
+            if m.group(0).startswith(tenant_word) and own:
+                r.ambiguities.append(Ambiguity(
+                    phrase=m.group(0), question=f"Does '{m.group(0)}' mean all {words}s or only {own[0]}?",
+                    options=[(f"All {words}s ({', '.join(values)})", [cond]),
+                             (f"Only {own[0]}", [cond.model_copy(update={"values": [own[0]]})])], replaces=[facet.name]))
+
+    def _name_tokens(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
+        """A boolean facet whose name's words all appear in one clause ('allow texts' -> Text Allowed)."""
+        have = {c.facet for c in conds}
+        for a, b in _clauses(low):
+            clause = low[a:b]
+            free = " ".join(w.group(0) for w in re.finditer(r"[a-z]+", clause)
+                            if not _overlaps(a + w.start(), a + w.end(), taken))
+            for f in self.cat.active_facets:
+                if f.kind != "boolean" or f.name in have:
+                    continue
+                toks = {_stem(w) for w in re.findall(r"[a-z]+", f.name.lower()) if w not in STOP}
+                if len(toks) >= 2 and toks <= {_stem(w) for w in free.split()}:
+                    conds.append(Condition(facet=f.name, op="is_false" if _negated(low, a + 1) and "not" in clause else "is_true",
+                                           provenance=_prov(low, a, b, "name words")))
+                    have.add(f.name)
+
+    def _partial_values(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
+        """'<word> <facet noun>' where the word starts exactly one value ('the Salem store' -> Salem Commons)."""
+        for m in re.finditer(r"\b([a-z][a-z']{3,})\s+([a-z]+)\b", low):
+            if _overlaps(m.start(1), m.end(1), taken) or m.group(1) in STOP:
+                continue
+            for f in self.cat.active_facets:
+                noun = _stem(m.group(2))
+                if not f.value_list or noun not in {_stem(w) for w in re.findall(r"[a-z]+", f.name.lower())}:
+                    continue
+                hits = [v for v in f.value_list if v.lower().split()[0] == m.group(1)]
+                if len(hits) == 1:
+                    taken.append(_Span(m.start(), m.end()))
+                    conds.append(Condition(facet=f.name, op="in", values=hits,
+                                           provenance=_prov(low, m.start(), m.end(), "partial", matched=m.group(1))))
+                    break
+
+    def _vague(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
+        """'frequent shoppers', 'spend a lot on groceries': a numeric facet without a number."""
+        have = {c.facet for c in conds}
+        for m in re.finditer(r"\b(frequent|heavy|big|high|regular|loyal)\s+(\w+)|\b(spend|spends|spent|spending|buy|shop)\s+(a lot|lots|heavily|big|often)(?:\s+on\s+(\w+))?", low):
+            if _overlaps(m.start(), m.end(), taken):
+                continue
+            words = " ".join(w for w in m.groups() if w)
+            cands = []
+            for f in self.cat.active_facets:
+                if f.kind != "numeric" or f.name in have:
+                    continue
+                text = " ".join([f.name, *f.synonyms]).lower()
+                score = sum(1 for w in words.split() if len(w) > 3 and (w[:6] in text or _stem(w) in text))
+                if score:
+                    cands.append((score, f))
+            if not cands:
+                continue
+            f = max(cands, key=lambda t: t[0])[1]
+            amb = self._vague_amount(f, m.group(0), low, m)
+            if amb:
+                taken.append(_Span(m.start(), m.end()))
+                r.ambiguities.append(amb)
+                conds.extend(amb.options[0][1])
+
+    def _product_words(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
+        """'baby items', 'kids' stuff': a word that names products at several levels — ask which."""
+        for m in re.finditer(rf"\b([a-z]+)(?:'s|s')?\s+{VAGUE_NOUNS}\b", low):
+            word = _stem(m.group(1))
+            if _overlaps(m.start(), m.end(), taken) or m.group(1) in STOP:
+                continue
+            intent = _intent(low[max(0, m.start() - 70):m.start()], _clause_at(low, m.start()))
+            found: list[tuple[int, Facet, str]] = []
+            levels = ["super_department", "division", "category", "aisle"]
+            for f in self.cat.active_facets:
+                if f.hierarchy_level not in levels or _facet_fit(f, intent, "", self.cat) < 4:
+                    continue
+                for v in f.value_list:
+                    names = [v, *f.value_synonyms.get(v, [])]
+                    if any(word in {_stem(t) for t in re.findall(r"[a-z]+", n.lower())} for n in names):
+                        found.append((levels.index(f.hierarchy_level), f, v))
+            if not found:
+                continue
+            found.sort(key=lambda t: t[0])
+            taken.append(_Span(m.start(), m.end()))
+            opts = [(f"{f.name}: {v}", [Condition(facet=f.name, op="in", values=[v], provenance=_prov(low, m.start(), m.end(), "synonym", matched=m.group(0)))])
+                    for _, f, v in found[:3]]
+            if len({v for _, _, v in found}) > 1:
+                r.ambiguities.append(Ambiguity(phrase=m.group(0), question=f"Which products do you mean by '{m.group(0)}'?",
+                                               options=opts, replaces=[f.name for _, f, _ in found[:3]]))
+            conds.extend(opts[0][1])
+
+    def _dated_booleans(self, conds: list[Condition]) -> list[Condition]:
+        """A flag matched by words that a dated facet's synonyms also use ('expecting' + a due date)."""
+        dated = [self.cat.get(c.facet) for c in conds if c.op in ("between", "on_or_after", "within_last_days")]
+        syns = " ".join(s for f in dated if f is not None and f.kind == "date" for s in f.synonyms).lower()
+        return [c for c in conds if not (c.op == "is_true" and c.provenance and c.provenance.span
+                                         and c.provenance.span in syns)]
+
+    def _new_with_window(self, conds: list[Condition]) -> list[Condition]:
+        """'new ... this fiscal year': the dated facet says it; a lifecycle 'New' would contradict."""
+        dated = any(c.op in ("on_or_after", "between") and (f := self.cat.get(c.facet)) and f.kind == "date" for c in conds)
+        if not dated:
+            return conds
+        return [c for c in conds if not (c.values == ["New"] and c.provenance and c.provenance.span == "new")]
+
+    def _unknown_concepts(self, low: str, taken: list[_Span], r: Reading) -> None:
+        """A word describing the audience that no facet covers ('weekend shoppers' without a day facet)."""
+        for m in re.finditer(rf"\b([a-z][a-z'-]+)\s+{AUDIENCE}\b", low):
+            word = m.group(1)
+            if _overlaps(m.start(1), m.end(1), taken) or word in STOP or word in self.known_words:
+                continue
+            if len(word) < 4 or word.endswith("ly"):
+                continue
+            r.ambiguities.append(Ambiguity(
+                phrase=word, question=f"The catalog has no facet for '{word}'. Build the segment without it?",
+                options=[(f"Build without '{word}'", []), ("Cancel and rephrase", [])], replaces=[]))
+
+    @property
+    def known_words(self) -> set[str]:
+        return _known_words(self.cat)
+
+    # ---- post-processing ---------------------------------------------------------------------
+    def _apply_tier(self, conds: list[Condition], tier: str | None) -> list[Condition]:
+        out = []
+        for c in conds:
+            f = self.cat.get(c.facet)
+            if f and f.kind == "propensity" and c.tier is None:
+                c = c.model_copy(update={"tier": tier if tier in f.tiers else self.cat.rules.default_tier})
+            out.append(c)
+        return out
+
+    def _specific_product_level(self, conds: list[Condition]) -> list[Condition]:
+        """Keep the most specific product level named (plus the brand); parents come back by rule."""
+        levels = ["super_department", "division", "category", "aisle"]
+        for group in ({"propensity"}, {"categorical"}):
+            prod = [c for c in conds if (f := self.cat.get(c.facet)) and f.kind in group and f.hierarchy_level in levels
+                    and c.op == "in"]
+            if len(prod) < 2:
+                continue
+            deepest = max(levels.index(self.cat.get(c.facet).hierarchy_level) for c in prod)
+            drop = [c for c in prod if levels.index(self.cat.get(c.facet).hierarchy_level) < deepest
+                    and self._is_ancestor_of_any(c, prod)]
+            conds = [c for c in conds if c not in drop]
+        return conds
+
+    def _is_ancestor_of_any(self, c: Condition, prod: list[Condition]) -> bool:
+        for other in prod:
+            if other is c:
+                continue
+            for v in c.values or []:
+                for cv in other.values or []:
+                    if self._descends(cv, v):
+                        return True
+        return False
+
+    def _descends(self, child: str, parent: str, depth: int = 3) -> bool:
+        for name, hmap in self.cat.hierarchy.items():
+            if isinstance(hmap, dict) and child in (hmap.get(parent) or []):
+                return True
+        if depth == 0:
+            return False
+        for name, hmap in self.cat.hierarchy.items():
+            if isinstance(hmap, dict):
+                for mid in hmap.get(parent) or []:
+                    if mid != child and self._descends(child, mid, depth - 1):
+                        return True
+        return False
+
+    def _drop_implied(self, conds: list[Condition]) -> list[Condition]:
+        names = {c.facet for c in conds}
+        return [c for c in conds if not any(c.facet == implied and specific in names
+                                            for specific, implied in self.implied)]
+
+    def _exclusive(self, conds: list[Condition], r: Reading) -> list[Condition]:
+        for m in self.cat.rules.mutually_exclusive:
+            present = [c for c in conds if c.facet in m.facets]
+            if len({c.facet for c in present}) > 1:
+                keep = max(present, key=lambda c: (c.provenance.evidence.method in ("number", "date", "range")) if c.provenance else 0)
+                conds = [c for c in conds if c.facet not in m.facets or c.facet == keep.facet]
+                r.notes.append(f"kept {keep.facet}: {m.why}")
+        return conds
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+_CACHE: dict[tuple[str, int], tuple[Catalog, object]] = {}
+
+
+def per_catalog(fn):
+    """Memoise a catalog-derived table for the catalog object's lifetime."""
+    def wrapped(catalog: Catalog):
+        key = (fn.__name__, id(catalog))
+        hit = _CACHE.get(key)
+        if hit is None or hit[0] is not catalog:
+            hit = _CACHE[key] = (catalog, fn(catalog))
+        return hit[1]
+    wrapped.__name__ = fn.__name__
+    return wrapped
+
+
+@dataclass
+class _FakeMatch:
+    s: int
+    e: int
+
+    def start(self) -> int:
+        return self.s
+
+    def end(self) -> int:
+        return self.e
+
+
+def holders_facet(holders: list[tuple[Facet, str]]) -> Facet:
+    return holders[0][0]
+
+
+def _clauses(low: str) -> list[tuple[int, int]]:
+    out, start = [], 0
+    for m in re.finditer(r",|;| - |\bwho\b|\bwhose\b|\bbut\b|\bexcluding\b|\bminus\b|\bwith\b|\band (?:who|are|have|can)\b", low):
+        out.append((start, m.start()))
+        start = m.start()
+    out.append((start, len(low)))
+    return out
+
+
+def _clause_at(low: str, pos: int) -> str:
+    for a, b in _clauses(low):
+        if a <= pos < b:
+            return low[a:b]
+    return low
+
+
+def _find(phrase: str, low: str, taken: list[_Span]) -> tuple[int, int] | None:
+    for m in re.finditer(rf"(?<![\w']){re.escape(phrase)}(?![\w])", low.replace("-", " ")):
+        if not _overlaps(m.start(), m.end(), taken):
+            return (m.start(), m.end())
+    return None
+
+
+def _overlaps(a: int, b: int, taken: list[_Span]) -> bool:
+    return any(s.start < b and a < s.end for s in taken)
+
+
+def _negated(low: str, pos: int) -> bool:
+    clause_start = max(low.rfind(",", 0, pos), low.rfind(";", 0, pos), low.rfind(" who ", 0, pos) if False else -1)
+    window = low[max(clause_start + 1, pos - 40): pos]
+    window = re.split(r"\b(and|or)\b(?! (?:churned|lapsed))", window)[-1] if " and " in window and "excluding" not in window else window
+    return bool(NEGATION.search(window))
+
+
+def _negate(c: Condition) -> Condition:
+    flip = {"in": "not_in", "not_in": "in", "is_true": "is_false", "is_false": "is_true"}
+    return c.model_copy(update={"op": flip.get(c.op, c.op)})
+
+
+def _stem(w: str) -> str:
+    for suf in ("ing", "ers", "er", "ed", "es", "s"):
+        if len(w) > len(suf) + 2 and w.endswith(suf):
+            return w[: -len(suf)]
+    return w
+
+
+def _overlap(text: str, target: str) -> float:
+    a = {_stem(w) for w in re.findall(r"[a-z]+", text.lower()) if w not in STOP}
+    b = {_stem(w) for w in re.findall(r"[a-z]+", target.lower()) if w not in STOP}
+    return float(len(a & b))
+
+
+def _intent(before: str, clause: str) -> str:
+    """Which kind of facet a value names here: propensity, purchase, browse or plain."""
+    near = before[-45:]
+    cues = [(m.end(), "browse") for m in BROWSE_CUES.finditer(near)]
+    cues += [(m.end(), "propensity") for m in PROPENSITY_CUES.finditer(near)]
+    cues += [(m.end(), "purchase") for m in PURCHASE_CUES.finditer(near)
+             if not re.search(r"(likely|likelihood|propensity|chance)\s+to\s*$", near[:m.start()])]
+    if cues:
+        return max(cues)[1]
+    if PROPENSITY_CUES.search(clause) or re.search(r"\btop \d+", before):
+        return "propensity"
+    if BROWSE_CUES.search(clause):
+        return "browse"
+    if PURCHASE_CUES.search(clause):
+        return "purchase"
+    return "plain"
+
+
+def _facet_fit(f: Facet, intent: str, clause: str, cat: Catalog) -> float:
+    score = 0.0
+    group = f.group.lower()
+    if f.deprecated:
+        score -= 10
+    if intent == "propensity":
+        score += 5 if f.kind == "propensity" else 0
+    elif intent == "purchase":
+        score += 5 if (f.kind == "categorical" and (f.scope == "purchase" or "bought" in " ".join(f.synonyms) or "history" in group or "basket" in group)) else 0
+        score -= 2 if f.kind == "propensity" else 0
+    elif intent == "browse":
+        score += 5 if "browse" in (f.name + " ".join(f.synonyms)).lower() else 0
+    else:
+        score -= 1 if f.kind == "propensity" else 0
+        score -= 0.5 if f.scope == "purchase" else 0
+        score -= 1 if "brows" in f.name.lower() else 0
+    score += 0.8 * _overlap(clause, " ".join([f.name, *f.synonyms]))
+    return score
+
+
+def _prov(low: str, a: int, b: int, method: str, matched: str | None = None, alternatives: list[str] | None = None,
+          note: str = "") -> Provenance:
+    return Provenance(span=low[a:b].strip(), start=a, end=b, alternatives=alternatives or [], note=note,
+                      evidence=Evidence(method=method, matched_synonym=matched))
+
+
+def _merge(conds: list[Condition]) -> list[Condition]:
+    out: list[Condition] = []
+    for c in conds:
+        same = next((o for o in out if o.facet == c.facet and o.op == c.op), None)
+        if same is None:
+            out.append(c)
+        elif c.op in ("in", "not_in"):
+            vals = list(dict.fromkeys((same.values or []) + (c.values or [])))
+            out[out.index(same)] = same.model_copy(update={"values": vals})
+    return out
+
+
+def _range_overlap(value: str, lo: int, hi: int) -> bool:
+    v = value.lower().replace(" ", "")
+    if m := re.match(r"^(\d+)-(\d+)$", v):
+        a, b = int(m.group(1)), int(m.group(2))
+    elif m := re.match(r"^(\d+)\+$", v):
+        a, b = int(m.group(1)), 200
+    elif m := re.match(r"^under(\d+)$", v):
+        a, b = 0, int(m.group(1)) - 1
+    else:
+        return False
+    return a <= hi and lo <= b
+
+
+def _facet_window(name: str) -> int | None:
+    """Days covered by a windowed facet name: '12M' 365, '90D' 90, '13 Weeks' 91, '6 Months' 180."""
+    m = re.search(r"(\d+)\s*(M|D|Weeks?|Months?)\b", name)
+    if not m:
+        return None
+    n, unit = int(m.group(1)), m.group(2).lower()
+    if unit == "m":
+        return 365 if n == 12 else n * 30
+    if unit == "d":
+        return n
+    if unit.startswith("week"):
+        return n * 7
+    return n * 30
+
+
+def _thresholds(f: Facet) -> list[int]:
+    rng = f.numeric_range
+    if rng is None:
+        return []
+    w = _facet_window(f.name)
+    unit = rng.unit.lower()
+    if unit in ("trips", "visits", "orders") and w:
+        weeks = max(1, round(w / 7))
+        return [weeks, weeks * 2] if weeks >= 4 else [weeks]
+    if unit == "usd":
+        base = _round_amount(rng.max * 0.05)
+        return [_round_amount(base * 0.6), base, base * 2]
+    return []
+
+
+def _round_amount(x: float) -> int:
+    if x <= 0:
+        return 0
+    mag = 10 ** max(0, len(str(int(x))) - 2)
+    return int(round(x / mag) * mag)
+
+
+def _fmt_amount(v: float, unit: str) -> str:
+    return f"${v:,.0f}" if unit.lower() == "usd" else f"{v:g} {unit}"
+
+
+@per_catalog
+def _phrasebook(catalog: Catalog) -> list[Entry]:
+    return build_phrasebook(catalog)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9&$%'+ ]+", " ", text.lower().replace("’", "'").replace("-", " "))).strip()
+
+
+@per_catalog
+def _lexicon_table(catalog: Catalog) -> list[tuple[str, str, str]]:
+    pairs: dict[tuple[str, str], str] = {}
+    for f in catalog.facets:
+        for ph in [f.name, *f.synonyms]:
+            n = _norm(ph)
+            if len(n) >= 3:
+                for variant in _variants(n):
+                    pairs.setdefault((variant, f.name), "facet")
+        for v in f.value_list:
+            for ph in [v, *f.value_synonyms.get(v, [])]:
+                n = _norm(ph)
+                if len(n) >= 2:
+                    pairs[(n, f.name)] = "value"
+    return sorted(((p, f, k) for (p, f), k in pairs.items()), key=lambda t: (-len(t[0]), t[2] != "value"))
+
+
+_lexicon = _lexicon_table
+
+
+def _variants(phrase: str) -> list[str]:
+    """'loyal customers' also reads as 'loyal shoppers'; 'has the app' as 'have the app'."""
+    out = [phrase]
+    nouns = ["customers", "shoppers", "buyers", "members"]
+    last = phrase.split()[-1]
+    if last in nouns and " " in phrase:
+        out += [phrase[: -len(last)] + n for n in nouns if n != last]
+    if phrase.startswith("has "):
+        out.append("have " + phrase[4:])
+    return out
+
+
+@per_catalog
+def _vocab_table(catalog: Catalog) -> dict[str, list[tuple[Facet, str]]]:
+    out: dict[str, list[tuple[Facet, str]]] = {}
+    for f in catalog.facets:
+        for v in f.value_list:
+            for ph in [v, *f.value_synonyms.get(v, [])]:
+                out.setdefault(_norm(ph), []).append((f, v))
+    return out
+
+
+_vocab = _vocab_table
+
+
+@per_catalog
+def _known_table(catalog: Catalog) -> frozenset[str]:
+    words: set[str] = set()
+    for f in catalog.facets:
+        for text in [f.name, f.description, *f.synonyms, *f.value_list, *[a for al in f.value_synonyms.values() for a in al]]:
+            words |= set(re.findall(r"[a-z]+", text.lower()))
+    for h in catalog.vocabulary_hints:
+        words |= set(re.findall(r"[a-z]+", h.lower()))
+    for s in catalog.seasons:
+        words |= set(re.findall(r"[a-z]+", s.lower()))
+    return frozenset(words | {_stem(w) for w in words})
+
+
+_known_words = _known_table
+
+
+def _implications(catalog: Catalog) -> list[tuple[str, str]]:
+    """(specific, implied) pairs from hints of the form 'X implies Y'."""
+    names = sorted((f.name for f in catalog.facets), key=len, reverse=True)
+    out = []
+    for h in catalog.vocabulary_hints:
+        for m in re.finditer(r"([A-Z][\w ]+?) implies ([A-Z][\w ]+?)(?= and |,|;|\.|$)", h):
+            a = next((n for n in names if m.group(1).strip().endswith(n)), None)
+            b = next((n for n in names if m.group(2).strip().startswith(n)), None)
+            if a and b:
+                out.append((a, b))
+    return out
+
+
+def _recently_days(catalog: Catalog) -> int:
+    for h in catalog.vocabulary_hints:
+        m = re.search(r"'recently'[^=]*=\s*(\d+)\s*days", h)
+        if m:
+            return int(m.group(1))
+    return 90
+
+
+def fuzzy_value(catalog: Catalog, word: str, floor: int = 85) -> list[tuple[Facet, str, float]]:
+    """Values close to a misspelled word (for brand names and the like)."""
+    out = []
+    for f in catalog.active_facets:
+        for v in f.value_list:
+            s = fuzz.ratio(word.lower(), v.lower())
+            if s >= floor:
+                out.append((f, v, s))
+    return sorted(out, key=lambda t: -t[2])
