@@ -23,7 +23,7 @@ MAX_GATE_RETRIES = 2
 class TurnResult:
     request: str
     mode: str
-    status: str                      # done | clarify | failed
+    status: str = "running"          # running | done | clarify | failed
     segment: Segment | None = None
     summary: str = ""
     pending: Clarify | None = None   # the question waiting for an answer

@@ -91,8 +91,8 @@ class Understander:
         flat = low.replace("-", " ")  # same length: spans stay valid
         self._vague(flat, taken, conds, r)
         self._product_words(flat, taken, conds, r)
-        self._groups(flat, taken, conds, r)
         self._lexical(flat, taken, conds, r)
+        self._groups(flat, taken, conds, r)
         self._fuzzy(flat, taken, conds, r)
         self._name_tokens(flat, taken, conds)
         self._partial_values(flat, taken, conds)
@@ -133,7 +133,7 @@ class Understander:
             r"(?P<pre>over|more than|above|greater than|at least|min(?:imum)?|exceeding|under|less than|below|"
             r"fewer than|at most|up to|no more than|maximum|max)?\s*(?P<cur>\$)?(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<k>k\b)?"
             r"\s*(?P<pct>%|percent)?\s*(?P<post>\+|or more|or higher|or above|and up|plus|or less|or fewer|or under)?"
-            r"(?P<unit>\s+(?:\w+[- ]){0,2}?(?:orders?|items?|trips?|visits?|points?|coupons?|sessions?|people|months?|"
+            r"(?P<unit>\s*(?:\w+[- ]){0,2}?(?:orders?|items?|trips?|visits?|points?|coupons?|sessions?|people|months?|"
             r"redemptions?|fill-ups|days?))?")
         for m in pat.finditer(low):
             if not m.group("num") or _overlaps(m.start("num"), m.end("num"), taken):
@@ -335,7 +335,7 @@ class Understander:
                 cands = self._facets_for(phrase, kind, facet, low, m.start())
                 if not cands or not self._plausible(cands[0], phrase, low, m.start()):
                     continue
-                holder = self._boolean_named(phrase, low, m.start())
+                holder = self._boolean_named(phrase, low, m.start()) if kind == "value" else None
                 if holder is not None:
                     cands = [(holder, None)]
                 taken.append(_Span(m.start(), m.end()))
@@ -353,7 +353,7 @@ class Understander:
             return bool(re.search(r"\b(buyers?|shoppers|purchasers?|fans|lovers|customers of)\b", clause))
         word = value.lower()
         if " " not in word and sum(word in f.name.lower().split() for f in self.cat.active_facets if f.name != facet.name) >= 2:
-            rest = " ".join([facet.name, *facet.synonyms]).lower().replace(word, " ")
+            rest = facet.name.lower().replace(word, " ")
             return _overlap(clause.replace(phrase, " "), rest) > 0
         return True
 
@@ -397,7 +397,8 @@ class Understander:
         if facet.kind == "boolean":
             conds.append(Condition(facet=facet.name, op="is_false" if neg else "is_true", provenance=prov))
         elif facet.kind in ("categorical",) and facet.value_list:
-            named = [v for v in facet.value_list if re.search(rf"\b{re.escape(v.lower())}\b", phrase)]
+            named = [v for v in facet.value_list
+                     if any(re.search(rf"\b{re.escape(n.lower())}\b", phrase) for n in [v, *facet.value_synonyms.get(v, [])])]
             if named and not QUALITY.search(phrase):
                 conds.append(Condition(facet=facet.name, op="not_in" if neg else "in", values=named, provenance=prov))
                 return
@@ -430,7 +431,8 @@ class Understander:
     def _unresolved_value(self, facet: Facet, phrase: str, low: str, m: re.Match) -> Ambiguity | None:
         """A facet named by a synonym that does not say which values ('high value', 'the South')."""
         words = set(re.findall(r"[a-z]+", phrase)) - STOP
-        picked = [v for v in facet.value_list if words & set(re.findall(r"[a-z]+", v.lower()))]
+        picked = [v for v in facet.value_list
+                  if any(t.startswith(w) for w in words for t in re.findall(r"[a-z]+", v.lower()))]
         if picked and QUALITY.search(phrase):
             last = max(facet.value_list.index(v) for v in picked)
             picked = facet.value_list[: last + 1] if last <= 2 else picked[:1]
@@ -499,8 +501,9 @@ class Understander:
                         best = (sc, cand)
                 if best is None:
                     continue
-                m = re.match(r".*", phrase)
                 cands = self._facets_for(best[1], "value", holders_facet(self.vocab[best[1]]), low, a)
+                if not cands or not self._plausible(cands[0], phrase, low, a) or best[1].rstrip("s") == phrase.rstrip("s"):
+                    continue
                 taken.append(_Span(a, b))
                 fake = _FakeMatch(a, b)
                 self._emit(low, fake, best[1], "value", cands, conds, r)
@@ -537,7 +540,11 @@ class Understander:
     def _name_tokens(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
         """A boolean facet whose name's words all appear in one clause ('allow texts' -> Text Allowed)."""
         have = {c.facet for c in conds}
+        dated = [(c.provenance.start, c.provenance.end) for c in conds
+                 if c.provenance and c.provenance.start is not None and c.provenance.evidence.method == "date"]
         for a, b in _clauses(low):
+            if any(a <= s < b for s, _ in dated):
+                continue
             clause = low[a:b]
             free = " ".join(w.group(0) for w in re.finditer(r"[a-z]+", clause)
                             if not _overlaps(a + w.start(), a + w.end(), taken))
@@ -569,7 +576,7 @@ class Understander:
     def _vague(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
         """'frequent shoppers', 'spend a lot on groceries': a numeric facet without a number."""
         have = {c.facet for c in conds}
-        for m in re.finditer(r"\b(frequent|heavy|big|high|regular|loyal)\s+(\w+)|\b(spend|spends|spent|spending|buy|shop)\s+(a lot|lots|heavily|big|often)(?:\s+on\s+(\w+))?", low):
+        for m in re.finditer(r"\b(frequent|heavy|regular)\s+(\w+)|\b(spend|spends|spent|spending|buy|shop)\s+(a lot|lots|heavily|big|often)(?:\s+on\s+(\w+))?", low):
             if _overlaps(m.start(), m.end(), taken):
                 continue
             words = " ".join(w for w in m.groups() if w)
@@ -913,9 +920,13 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9&$%'+ ]+", " ", text.lower().replace("’", "'").replace("-", " "))).strip()
 
 
+_VALUE_WORDS: set[str] = set()
+
+
 @per_catalog
 def _lexicon_table(catalog: Catalog) -> list[tuple[str, str, str]]:
     pairs: dict[tuple[str, str], str] = {}
+    _VALUE_WORDS.update(_norm(v) for f in catalog.facets for v in f.value_list if " " not in v)
     for f in catalog.facets:
         for ph in [f.name, *f.synonyms]:
             n = _norm(ph)
@@ -938,7 +949,7 @@ def _variants(phrase: str) -> list[str]:
     out = [phrase]
     nouns = ["customers", "shoppers", "buyers", "members"]
     last = phrase.split()[-1]
-    if last in nouns and " " in phrase:
+    if last in nouns and " " in phrase and not _VALUE_WORDS & {phrase.split()[0]}:
         out += [phrase[: -len(last)] + n for n in nouns if n != last]
     if phrase.startswith("has "):
         out.append("have " + phrase[4:])

@@ -1,0 +1,250 @@
+"""OfflinePolicy: reads the request with the catalog's own vocabulary and drives the same tools as Claude.
+
+A turn is a coroutine: each `yield` hands the loop an action and receives its observations.
+"""
+from __future__ import annotations
+
+import re
+from typing import Generator
+
+from core.nlp.cohorts import split_cohorts
+from core.nlp.understand import Ambiguity, Understander, _overlap
+from core.policies.base import (Action, Clarify, ClarifyOption, Finish, Gate, LLMUsage, Observation, SplitCohorts,
+                                ToolCall, TurnContext)
+from core.rules import autofix
+from core.segment import Cohort, Condition, Segment
+from core.tenant import Tenant
+
+Plan = Generator[Action, list[Observation], None]
+MATERIAL_RATIO = 1.25  # readings whose audiences differ by less than this are decided silently
+
+
+class OfflinePolicy:
+    name = "offline"
+
+    def __init__(self, tenant: Tenant) -> None:
+        self.tenant = tenant
+        self._plan: Plan | None = None
+        self._answer: str | None = None
+
+    def start(self, turn: TurnContext) -> None:
+        self.turn = turn
+        self._plan = self._edit(turn) if turn.mode == "edit" and turn.draft else self._new(turn)
+        self._started = False
+
+    def next_action(self, observations: list[Observation]) -> Action:
+        assert self._plan is not None, "start() first"
+        if not self._started:
+            self._started = True
+            return next(self._plan)
+        return self._plan.send(observations)
+
+    def answer(self, answer: str) -> None:
+        self._answer = answer
+
+    def last_usage(self) -> LLMUsage | None:
+        return None
+
+    # ---- a new segment -----------------------------------------------------------------------
+    def _new(self, turn: TurnContext) -> Plan:
+        cat = self.tenant.catalog
+        if turn.mode == "new":
+            split = split_cohorts(turn.request, cat)
+            if split is not None:
+                yield SplitCohorts(cohorts=split.cohorts, shared=split.shared,
+                                   thought=f"Two audiences joined by 'or': {split.cohorts}; shared: {split.shared}")
+                return
+        reader = Understander(cat, turn.today, self._index())
+        reading = reader.read(turn.request)
+        yield Gate("decomposition", reading.phrases, thought=f"Phrases: {reading.phrases}")
+        obs = yield ToolCall("search_facets", {"query": turn.request, "k": 10},
+                             thought="Retrieve the catalog facets this request may name.")
+        hits = obs[0].result.hits if obs and obs[0].ok else []
+        conds = [_with_evidence(c, hits) for c in reading.conditions]
+        for c in conds:
+            if c.provenance and c.provenance.evidence.method in ("fuzzy", "partial") and c.values:
+                yield ToolCall("get_facet_values", {"facet": c.facet, "phrase": c.provenance.span, "k": 3},
+                               thought=f"Check that '{c.provenance.span}' is a real {c.facet} value.")
+        yield Gate("shortlist", sorted({c.facet for c in conds}), thought="Facets chosen: " + ", ".join(sorted({c.facet for c in conds})))
+        segment = yield from self._fix(Segment(cohorts=[Cohort(conditions=conds)]), reading.notes)
+        segment = yield from self._clarify(segment, reading.ambiguities, reader, turn)
+        yield from self._finish(segment)
+
+    def _fix(self, segment: Segment, notes: list[str]) -> Generator[Action, list[Observation], Segment]:
+        segment, applied = autofix(segment, self.tenant)
+        yield Gate("mapping", segment, thought="; ".join(notes + applied) or "Values mapped.")
+        obs = yield ToolCall("validate_segment", {"segment": _spec(segment)}, thought="Check rules and policies.")
+        report = obs[0].result if obs and obs[0].ok else None
+        if report is not None and not report.ok:
+            bad = {i.facet for i in report.errors if i.code in ("structure", "exclusive", "banned") and i.facet}
+            if bad:
+                segment = _drop(segment, bad)
+                segment, _ = autofix(segment, self.tenant)
+                yield ToolCall("validate_segment", {"segment": _spec(segment)},
+                               thought=f"Dropped {sorted(bad)} to satisfy the rules; validate again.")
+        return segment
+
+    def _clarify(self, segment: Segment, ambiguities: list[Ambiguity], reader: Understander,
+                 turn: TurnContext) -> Generator[Action, list[Observation], Segment]:
+        for amb in ambiguities[:1]:
+            readings = [(label, self._apply(segment, amb, conds)) for label, conds in amb.options]
+            counts = []
+            if all(conds for _, conds in amb.options[:2]):
+                for label, seg in readings[:3]:
+                    obs = yield ToolCall("check_customer_count", {"segment": _spec(seg)},
+                                         thought=f"Size the reading '{label}'.")
+                    counts.append(obs[0].result.estimate if obs and obs[0].ok else 0)
+                lo, hi = min(counts), max(counts)
+                if lo > 0 and hi / lo < MATERIAL_RATIO:
+                    yield Gate("mapping", readings[0][1], thought=f"'{amb.phrase}' is ambiguous but the readings size alike "
+                               f"({lo:,}–{hi:,}); using '{amb.options[0][0]}' without asking.")
+                    return readings[0][1]
+            hint = [f"~{n:,} customers" for n in counts] + [""] * len(readings)
+            yield Clarify(question=amb.question, default=0,
+                          options=[ClarifyOption(label=label, value=label, segment_hint=h)
+                                   for (label, _), h in zip(readings, hint)],
+                          thought=f"'{amb.phrase}' has several readings that change the audience materially.")
+            answer = (self._answer or "").strip()
+            self._answer = None
+            chosen = next((seg for label, seg in readings if label.lower() == answer.lower()), None)
+            if chosen is None and answer.isdigit() and int(answer) < len(readings):
+                chosen = readings[int(answer)][1]
+            if chosen is None:
+                extra = reader.read(f"{turn.request}, {answer}")
+                chosen = _merge(segment, extra.conditions, replace=set(amb.replaces))
+            segment, _ = autofix(chosen, self.tenant)
+        return segment
+
+    def _apply(self, segment: Segment, amb: Ambiguity, conds: list[Condition]) -> Segment:
+        default_conds = {id(c) for c in amb.options[0][1]}
+        keep = [c for c in segment.cohorts[0].conditions if c.facet not in amb.replaces and id(c) not in default_conds]
+        seg = Segment(cohorts=[Cohort(conditions=keep + list(conds))])
+        return autofix(seg, self.tenant)[0]
+
+    def _finish(self, segment: Segment) -> Plan:
+        obs = yield ToolCall("check_customer_count", {"segment": _spec(segment)}, thought="Shadow dry-run of the final segment.")
+        size = f" — ~{obs[0].result.estimate:,} customers" if obs and obs[0].ok else ""
+        yield Finish(segment=segment, summary=segment.render() + size, thought="The segment is valid and sized.")
+
+    # ---- editing the current draft -------------------------------------------------------------
+    def _edit(self, turn: TurnContext) -> Plan:
+        draft = turn.draft.model_copy(deep=True)
+        text = turn.request.strip()
+        low = text.lower()
+        reader = Understander(self.tenant.catalog, turn.today, self._index())
+        m_cohort = re.search(r"\b(?:as|for) (?:a |an )?(?:second|another|new|separate|2nd) (?:cohort|audience|group)\b", low)
+        m_remove = re.match(r"^\s*(?:please\s+)?(drop|remove|delete|take out|forget|without|no longer (?:need|want))\s+(?:the\s+)?(.+)$", low)
+        if m_cohort:
+            body = (text[: m_cohort.start()] + text[m_cohort.end():]).strip()
+            body = re.sub(r"^\s*(add|also add|include|plus)\s+", "", body, flags=re.I)
+            new = reader.read(body)
+            thought = f"Add a cohort: {body}"
+            draft = Segment(cohorts=[*draft.cohorts, Cohort(conditions=new.conditions, label=body)])
+        elif m_remove:
+            target = m_remove.group(2)
+            draft, removed = _remove(draft, target, self.tenant)
+            thought = f"Remove {removed or 'nothing matched'} ('{target}')"
+        else:
+            body = re.sub(r"^\s*(also|and also|plus|add|include|make it|make that|change it to|change to|instead|now|"
+                          r"just|only|but|set|use)\s+", "", text, flags=re.I)
+            new = reader.read(body)
+            only = bool(re.match(r"^\s*(only|just)\b", low))
+            draft = _apply_edit(draft, new.conditions, self.tenant, body, only)
+            thought = f"Edit the draft with: {[c.render() for c in new.conditions] or body}"
+        yield Gate("decomposition", [text], thought=thought)
+        segment = yield from self._fix(draft, [])
+        yield from self._finish(segment)
+
+    def _index(self):
+        try:
+            from core.retrieval import get_index
+            return get_index(self.tenant)
+        except Exception:  # noqa: BLE001 - reading works without retrieval, just less well
+            return None
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+def _spec(segment: Segment) -> list | dict:
+    return segment.spec()
+
+
+def _with_evidence(c: Condition, hits) -> Condition:
+    """Attach retrieval evidence and runner-up facets to a condition's provenance."""
+    if c.provenance is None:
+        return c
+    hit = next((h for h in hits if h.facet == c.facet), None)
+    ev = c.provenance.evidence
+    if hit is not None:
+        ev.score, ev.dense_rank, ev.lexical_rank = hit.score, hit.dense_rank, hit.lexical_rank
+        ev.matched_synonym = ev.matched_synonym or hit.matched_synonym
+    if not c.provenance.alternatives:
+        same = [h.facet for h in hits if h.facet != c.facet and h.kind == (hit.kind if hit else h.kind)]
+        c.provenance.alternatives = same[:3]
+    return c
+
+
+def _drop(segment: Segment, facets: set[str]) -> Segment:
+    return Segment(cohorts=[Cohort(conditions=[c for c in co.conditions if c.facet not in facets], label=co.label)
+                            for co in segment.cohorts])
+
+
+def _merge(segment: Segment, conds: list[Condition], replace: set[str]) -> Segment:
+    base = [c for c in segment.cohorts[0].conditions if c.facet not in replace]
+    names = {c.facet for c in base}
+    return Segment(cohorts=[Cohort(conditions=base + [c for c in conds if c.facet not in names])])
+
+
+def _remove(draft: Segment, target: str, tenant: Tenant) -> tuple[Segment, list[str]]:
+    """Remove the conditions a phrase points at (facet words, level words like 'brand', or values)."""
+    cat = tenant.catalog
+    removed: list[str] = []
+    cohorts = []
+    for co in draft.cohorts:
+        scores = []
+        for c in co.conditions:
+            f = cat.get(c.facet)
+            words = " ".join([c.facet, *(f.synonyms if f else []), *(c.values or []), (f.hierarchy_level or "") if f else "",
+                              f.kind if f else ""])
+            if f is not None and f.kind == "date":
+                words += " date window days time period"
+            scores.append(_overlap(target, words))
+        best = max(scores, default=0)
+        keep = [c for c, s in zip(co.conditions, scores) if not (best > 0 and s == best)]
+        removed += [c.facet for c, s in zip(co.conditions, scores) if best > 0 and s == best]
+        cohorts.append(Cohort(conditions=keep, label=co.label))
+    # a removed pairing parent takes its paired child with it
+    for p in cat.rules.pairings:
+        if p.when in removed:
+            cohorts = [Cohort(conditions=[c for c in co.conditions if c.facet != p.require], label=co.label) for co in cohorts]
+            removed.append(p.require)
+    return Segment(cohorts=cohorts), sorted(set(removed))
+
+
+def _apply_edit(draft: Segment, new: list[Condition], tenant: Tenant, body: str, only: bool) -> Segment:
+    """Merge edit conditions into every cohort: the same facet is replaced; tiers and windows update."""
+    cat = tenant.catalog
+    tier = re.search(r"\btop\s+(\d+)|most likely|highly likely", body.lower())
+    cohorts = []
+    for co in draft.cohorts:
+        conds = list(co.conditions)
+        for n in new:
+            f = cat.get(n.facet)
+            same = [c for c in conds if c.facet == n.facet or (f and f.kind == "date" and (cf := cat.get(c.facet))
+                                                                 and cf.kind == "date" and c.facet == n.facet)]
+            if f is not None and f.kind == "date" and not same:
+                same = [c for c in conds if (cf := cat.get(c.facet)) and cf.kind == "date" and cf.scope == f.scope]
+            for c in same:
+                conds.remove(c)
+            conds.append(n)
+        if tier and not any(cat.get(n.facet) and cat.get(n.facet).kind == "propensity" for n in new):
+            wanted = next((n.tier for n in new if n.tier), None)
+            if wanted is None:
+                prop = next((cat.get(c.facet) for c in conds if cat.get(c.facet) and cat.get(c.facet).kind == "propensity"), None)
+                if prop is not None:
+                    wanted = (cat.tier_for_percent(prop, float(tier.group(1))) if tier.group(1) else
+                              cat.tier_for_percent(prop, 10))
+            conds = [c.model_copy(update={"tier": wanted}) if wanted and cat.get(c.facet) and cat.get(c.facet).kind == "propensity" else c
+                     for c in conds]
+        cohorts.append(Cohort(conditions=conds, label=co.label))
+    return Segment(cohorts=cohorts)
