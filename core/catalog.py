@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz, process, utils
 
 from core.errors import TenantError
 
@@ -215,7 +215,7 @@ def _tier_size(tier: str) -> float | None:
 def _nearest(word: str, choices: list[str], limit: int) -> list[str]:
     if not choices:
         return []
-    hits = process.extract(word, choices, scorer=fuzz.WRatio, limit=limit)
+    hits = process.extract(word, choices, scorer=fuzz.WRatio, processor=utils.default_process, limit=limit)
     return [h[0] for h in hits]
 
 

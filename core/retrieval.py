@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pydantic import BaseModel
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz, process, utils
 
 from core.catalog import Catalog, Facet
 from core.config import Settings
@@ -400,7 +400,7 @@ class FacetIndex:
             return _dedupe(hits)[:k]
         for f in facets:
             choices = {v: v for v in f.value_list} | {a: v for v, al in f.value_synonyms.items() for a in al}
-            for text, score, _ in process.extract(want, list(choices), scorer=fuzz.WRatio, limit=k):
+            for text, score, _ in process.extract(want, list(choices), scorer=fuzz.WRatio, processor=utils.default_process, limit=k):
                 if score >= VALUE_FUZZY_FLOOR:
                     hits.append(ValueHit(facet=f.name, value=choices[text], score=round(score / 100, 3), method="fuzzy",
                                          matched_synonym=text if text != choices[text] else None))

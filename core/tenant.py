@@ -69,7 +69,7 @@ class LLMConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     router: str = "claude-haiku-4-5"
     dates: str = "claude-haiku-4-5"
-    mapping: str = "claude-sonnet-4-5"
+    mapping: str = "claude-sonnet-4-6"
     max_tokens: int = 2048
     timeout_s: float = 30.0
     max_retries: int = 2
