@@ -320,7 +320,7 @@ class Understander:
                     return first if top[0] <= 1 else top[2]
             return top[2]
         purchase = next((f for f in cands if f.scope == "purchase"), None)
-        if purchase and (PURCHASE_CUES.search(clause) or d.op != "within_last_days"):
+        if purchase and (PURCHASE_CUES.search(low) or d.op != "within_last_days"):
             return purchase
         return None
 
@@ -938,6 +938,8 @@ def _lexicon_table(catalog: Catalog) -> list[tuple[str, str, str]]:
                 n = _norm(ph)
                 if len(n) >= 2:
                     pairs[(n, f.name)] = "value"
+                if len(n) > 5 and n.endswith("s") and not n.endswith("ss"):
+                    pairs.setdefault((n[:-1], f.name), "value")  # 'a game console' names Game Consoles
     return sorted(((p, f, k) for (p, f), k in pairs.items()), key=lambda t: (-len(t[0]), t[2] != "value"))
 
 
@@ -962,7 +964,10 @@ def _vocab_table(catalog: Catalog) -> dict[str, list[tuple[Facet, str]]]:
     for f in catalog.facets:
         for v in f.value_list:
             for ph in [v, *f.value_synonyms.get(v, [])]:
-                out.setdefault(_norm(ph), []).append((f, v))
+                n = _norm(ph)
+                out.setdefault(n, []).append((f, v))
+                if len(n) > 5 and n.endswith("s") and not n.endswith("ss"):
+                    out.setdefault(n[:-1], []).append((f, v))
     return out
 
 

@@ -150,6 +150,7 @@ class OfflinePolicy:
             new = reader.read(body)
             only = bool(re.match(r"^\s*(only|just)\b", low))
             draft = _apply_edit(draft, new.conditions, self.tenant, body, only)
+            draft = _apply_dates(draft, body, self.tenant, turn, [c for c in new.conditions])
             thought = f"Edit the draft with: {[c.render() for c in new.conditions] or body}"
         yield Gate("decomposition", [text], thought=thought)
         segment = yield from self._fix(draft, [])
@@ -219,6 +220,30 @@ def _remove(draft: Segment, target: str, tenant: Tenant) -> tuple[Segment, list[
             cohorts = [Cohort(conditions=[c for c in co.conditions if c.facet != p.require], label=co.label) for co in cohorts]
             removed.append(p.require)
     return Segment(cohorts=cohorts), sorted(set(removed))
+
+
+def _apply_dates(draft: Segment, body: str, tenant: Tenant, turn: TurnContext, new: list[Condition]) -> Segment:
+    """'make it the last 30 days': a bare date window retimes the draft's date conditions."""
+    from core.nlp.dates import find_dates
+
+    cat = tenant.catalog
+    if any((f := cat.get(c.facet)) and f.kind == "date" for c in new):
+        return draft
+    spans = [d for d in find_dates(body, turn.today, cat.fiscal_year_start_month, cat.seasons) if d.op != "month"]
+    if not spans:
+        return draft
+    d = spans[0]
+    kw = {"within_last_days": {"days": d.days}, "on_or_after": {"date": d.date}, "between": {"min": d.min, "max": d.max}}[d.op]
+    cohorts = []
+    for co in draft.cohorts:
+        conds = []
+        for c in co.conditions:
+            f = cat.get(c.facet)
+            if f is not None and f.kind == "date":
+                c = Condition(facet=c.facet, op=d.op, provenance=c.provenance, **kw)
+            conds.append(c)
+        cohorts.append(Cohort(conditions=conds, label=co.label))
+    return Segment(cohorts=cohorts)
 
 
 def _apply_edit(draft: Segment, new: list[Condition], tenant: Tenant, body: str, only: bool) -> Segment:
