@@ -15,7 +15,7 @@ class Settings:
     data_dir: Path = PROJECT_ROOT / "sample_data"
     index_dir: Path = PROJECT_ROOT / ".index"
     runs_dir: Path = PROJECT_ROOT / "runs"
-    store_path: Path = PROJECT_ROOT / "sample_data" / "workbench.duckdb"
+    store_path: Path = PROJECT_ROOT / "sample_data" / "workbench.sqlite"
     milvus_uri: str = ""  # empty: Milvus Lite on a local file under index_dir
     milvus_token: str = ""
     anthropic_api_key: str = ""

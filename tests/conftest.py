@@ -24,7 +24,7 @@ def settings(tmp_path_factory) -> Settings:
     root = tmp_path_factory.mktemp("workbench")
     return Settings.load().with_overrides(
         data_dir=root / "data", index_dir=root / "index", runs_dir=root / "runs",
-        store_path=root / "data" / "workbench.duckdb")
+        store_path=root / "data" / "workbench.sqlite")
 
 
 def _tenant_with_warehouse(tenant_id: str, settings: Settings) -> Tenant:

@@ -1,0 +1,218 @@
+"""The segment library: saved segments and versions, the clarification log and eval runs.
+
+SQLite in WAL mode: transactional saves that survive a killed writer, and several processes
+(app, CLI, tests) reading while one writes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from core.diff import SegmentDiff, diff_segments
+from core.errors import WorkbenchError
+from core.segment import Segment
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS segments (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT NOT NULL,
+  description TEXT DEFAULT '', archived INTEGER DEFAULT 0, latest INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL, UNIQUE (tenant_id, name));
+CREATE TABLE IF NOT EXISTS versions (segment_id INTEGER NOT NULL REFERENCES segments(id), n INTEGER NOT NULL,
+  spec TEXT NOT NULL, request TEXT DEFAULT '', trace TEXT DEFAULT '[]', dryrun TEXT DEFAULT 'null',
+  author TEXT DEFAULT '', note TEXT DEFAULT '', saved_at TEXT NOT NULL, PRIMARY KEY (segment_id, n));
+CREATE TABLE IF NOT EXISTS clarifications (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, request TEXT,
+  question TEXT, options TEXT, answer TEXT, segment TEXT, asked_at TEXT NOT NULL, reviewed INTEGER DEFAULT 0,
+  comment TEXT DEFAULT '', reviewer TEXT DEFAULT '');
+CREATE TABLE IF NOT EXISTS turns (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, request TEXT, asked INTEGER,
+  at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS eval_runs (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, policy TEXT,
+  metrics TEXT, rows TEXT, at TEXT NOT NULL);
+"""
+
+
+class SaveConflict(WorkbenchError):
+    """Someone saved a newer version since this editor started; both versions are attached."""
+
+    def __init__(self, theirs: "SavedVersion", yours: Segment) -> None:
+        self.theirs, self.yours = theirs, yours
+        super().__init__(f"'{theirs.name}' was saved as version {theirs.n} by {theirs.author or 'someone'} at "
+                         f"{theirs.saved_at} after you opened it. Compare both, then save as a new version or under a new name.")
+
+
+class SegmentSummary(BaseModel):
+    id: int
+    tenant_id: str
+    name: str
+    description: str
+    archived: bool
+    latest: int
+    created_at: str
+    render: str = ""
+
+
+class SavedVersion(BaseModel):
+    segment_id: int
+    name: str
+    n: int
+    spec: Any
+    request: str = ""
+    trace: Any = None
+    dryrun: Any = None
+    author: str = ""
+    note: str = ""
+    saved_at: str
+
+    @property
+    def segment(self) -> Segment:
+        return Segment.from_spec(self.spec)
+
+
+def _now() -> str:
+    return dt.datetime.now().isoformat(timespec="seconds")
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._con().executescript(SCHEMA)  # executescript manages its own transaction
+
+    def _con(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            con.row_factory = sqlite3.Row
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            self._local.con = con
+        return con
+
+    class _Tx:
+        def __init__(self, con: sqlite3.Connection) -> None:
+            self.con = con
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.con.execute("BEGIN IMMEDIATE")
+            return self.con
+
+        def __exit__(self, exc_type, *_: object) -> None:
+            self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def _tx(self) -> "Store._Tx":
+        return Store._Tx(self._con())
+
+    # ---- segments --------------------------------------------------------------------------
+    def save_segment(self, tenant_id: str, name: str, segment: Segment, *, description: str = "", request: str = "",
+                     trace: Any = None, dryrun: Any = None, author: str = "", base_version: int | None = None,
+                     force: bool = False, note: str = "") -> SavedVersion:
+        """Save a new version; a newer stored version than `base_version` raises SaveConflict."""
+        name = name.strip()
+        if not name:
+            raise WorkbenchError("Give the segment a name before saving.")
+        with self._tx() as con:
+            row = con.execute("SELECT * FROM segments WHERE tenant_id=? AND name=?", (tenant_id, name)).fetchone()
+            if row is None:
+                cur = con.execute("INSERT INTO segments(tenant_id, name, description, latest, created_at) VALUES (?,?,?,0,?)",
+                                  (tenant_id, name, description, _now()))
+                seg_id, latest = cur.lastrowid, 0
+            else:
+                seg_id, latest = row["id"], row["latest"]
+                if not force and latest and (base_version or 0) < latest:
+                    theirs = self._version(con, seg_id, latest)
+                    raise SaveConflict(theirs, segment)
+            n = latest + 1
+            con.execute("INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?)",
+                        (seg_id, n, json.dumps(segment.spec()), request, json.dumps(trace, default=str),
+                         json.dumps(dryrun, default=str), author, note, _now()))
+            con.execute("UPDATE segments SET latest=?, description=COALESCE(NULLIF(?, ''), description) WHERE id=?",
+                        (n, description, seg_id))
+            return self._version(con, seg_id, n)
+
+    def _version(self, con: sqlite3.Connection, seg_id: int, n: int) -> SavedVersion:
+        r = con.execute("SELECT v.*, s.name FROM versions v JOIN segments s ON s.id=v.segment_id "
+                        "WHERE segment_id=? AND n=?", (seg_id, n)).fetchone()
+        if r is None:
+            raise WorkbenchError(f"Segment {seg_id} has no version {n}.")
+        return SavedVersion(segment_id=seg_id, name=r["name"], n=n, spec=json.loads(r["spec"]), request=r["request"],
+                            trace=json.loads(r["trace"]), dryrun=json.loads(r["dryrun"]), author=r["author"],
+                            note=r["note"], saved_at=r["saved_at"])
+
+    def get_version(self, segment_id: int, n: int | None = None) -> SavedVersion:
+        con = self._con()
+        if n is None:
+            n = con.execute("SELECT latest FROM segments WHERE id=?", (segment_id,)).fetchone()["latest"]
+        return self._version(con, segment_id, n)
+
+    def versions(self, segment_id: int) -> list[SavedVersion]:
+        ns = [r["n"] for r in self._con().execute("SELECT n FROM versions WHERE segment_id=? ORDER BY n", (segment_id,))]
+        return [self._version(self._con(), segment_id, n) for n in ns]
+
+    def list_segments(self, tenant_id: str, query: str = "", include_archived: bool = False) -> list[SegmentSummary]:
+        sql = "SELECT * FROM segments WHERE tenant_id=?" + ("" if include_archived else " AND archived=0")
+        rows = self._con().execute(sql + " ORDER BY name", (tenant_id,)).fetchall()
+        out = []
+        for r in rows:
+            latest = self._version(self._con(), r["id"], r["latest"]) if r["latest"] else None
+            text = latest.segment.render() if latest else ""
+            if query and query.lower() not in f"{r['name']} {r['description']} {text}".lower():
+                continue
+            out.append(SegmentSummary(id=r["id"], tenant_id=r["tenant_id"], name=r["name"], description=r["description"],
+                                      archived=bool(r["archived"]), latest=r["latest"], created_at=r["created_at"], render=text))
+        return out
+
+    def archive(self, segment_id: int, archived: bool = True) -> None:
+        with self._tx() as con:
+            con.execute("UPDATE segments SET archived=? WHERE id=?", (int(archived), segment_id))
+
+    def duplicate(self, segment_id: int, new_name: str, author: str = "") -> SavedVersion:
+        v = self.get_version(segment_id)
+        tenant = self._con().execute("SELECT tenant_id FROM segments WHERE id=?", (segment_id,)).fetchone()["tenant_id"]
+        return self.save_segment(tenant, new_name, v.segment, request=v.request, author=author, note=f"copy of {v.name} v{v.n}")
+
+    def diff_versions(self, segment_id: int, a: int, b: int) -> SegmentDiff:
+        return diff_segments(self.get_version(segment_id, a).segment, self.get_version(segment_id, b).segment)
+
+    # ---- clarifications, turns, eval runs ----------------------------------------------------
+    def log_clarification(self, tenant_id: str, request: str, question: str, options: list[str], answer: str,
+                          segment: Segment | None = None) -> int:
+        with self._tx() as con:
+            cur = con.execute("INSERT INTO clarifications(tenant_id, request, question, options, answer, segment, asked_at) "
+                              "VALUES (?,?,?,?,?,?,?)", (tenant_id, request, question, json.dumps(options), answer,
+                                                         json.dumps(segment.spec()) if segment else None, _now()))
+            return cur.lastrowid
+
+    def list_clarifications(self, tenant_id: str | None = None, reviewed: bool | None = None) -> list[dict]:
+        sql, args = "SELECT * FROM clarifications WHERE 1=1", []
+        if tenant_id:
+            sql, args = sql + " AND tenant_id=?", [*args, tenant_id]
+        if reviewed is not None:
+            sql, args = sql + " AND reviewed=?", [*args, int(reviewed)]
+        return [dict(r) for r in self._con().execute(sql + " ORDER BY asked_at DESC", args)]
+
+    def mark_reviewed(self, clarification_id: int, comment: str = "", reviewer: str = "") -> None:
+        with self._tx() as con:
+            con.execute("UPDATE clarifications SET reviewed=1, comment=?, reviewer=? WHERE id=?", (comment, reviewer, clarification_id))
+
+    def log_turn(self, tenant_id: str, request: str, asked: bool) -> None:
+        with self._tx() as con:
+            con.execute("INSERT INTO turns(tenant_id, request, asked, at) VALUES (?,?,?,?)", (tenant_id, request, int(asked), _now()))
+
+    def save_eval_run(self, tenant_id: str, policy: str, metrics: dict, rows: list[dict]) -> int:
+        with self._tx() as con:
+            cur = con.execute("INSERT INTO eval_runs(tenant_id, policy, metrics, rows, at) VALUES (?,?,?,?,?)",
+                              (tenant_id, policy, json.dumps(metrics), json.dumps(rows, default=str), _now()))
+            return cur.lastrowid
+
+    def list_eval_runs(self, tenant_id: str) -> list[dict]:
+        rows = self._con().execute("SELECT id, policy, metrics, at FROM eval_runs WHERE tenant_id=? ORDER BY id DESC", (tenant_id,))
+        return [{**dict(r), "metrics": json.loads(r["metrics"])} for r in rows]
+
+
+def get_store(path: Path) -> Store:
+    return Store(path)

@@ -1,0 +1,57 @@
+"""The workbench page through Streamlit's AppTest: both tenants, a turn, a clarification, an edit, a save."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+
+@pytest.fixture
+def app(settings, northstar, harbor, monkeypatch):
+    monkeypatch.setenv("SEGWORK_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("SEGWORK_INDEX_DIR", str(settings.index_dir))
+    monkeypatch.setenv("SEGWORK_STORE", str(settings.store_path))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
+    return at.run()
+
+
+def _markdown(at) -> str:
+    return "\n".join(m.value for m in at.markdown) + "\n".join(m.value for m in at.caption)
+
+
+@pytest.mark.parametrize("tenant_id,name", [("northstar", "Northstar Mart"), ("harbor", "Harbor Grocers")])
+def test_page_renders_for_each_tenant(app, tenant_id, name):
+    app.sidebar.selectbox[0].set_value(tenant_id).run()
+    assert not app.exception
+    assert any(name in s.value for s in app.subheader)
+    assert "Offline — no API key" in _markdown(app)
+    assert len(app.button) >= 3  # starter prompts
+
+
+def test_turn_builds_a_segment_with_a_dry_run_then_edits_and_saves(app):
+    app.sidebar.selectbox[0].set_value("northstar").run()
+    app.chat_input[0].set_value("Plus members who are email reachable").run()
+    assert not app.exception
+    text = _markdown(app)
+    assert "Membership Tier is Plus" in text and "Estimated audience" in text
+    estimate = [m for m in app.metric if m.label == "Estimated audience"][0]
+    assert int(estimate.value.replace(",", "")) > 0
+    app.chat_input[0].set_value("only Florida").run()
+    assert not app.exception, app.exception
+    assert "+ cohort 1: State is Florida" in _markdown(app) and "customers (-" in _markdown(app)
+    form_inputs = [t for t in app.text_input if t.label == "Name"]
+    form_inputs[0].set_value("Florida Plus email")
+    [b for b in app.button if b.label == "Save segment"][0].click().run()
+    assert any("Saved 'Florida Plus email' as version 1" in s.value for s in app.success)
+
+
+def test_a_clarification_can_be_answered(app):
+    app.sidebar.selectbox[0].set_value("harbor").run()
+    app.chat_input[0].set_value("Our best customers").run()
+    assert "What should" in _markdown(app)
+    options = [b for b in app.button if "default" in b.label]
+    assert options
+    options[0].click().run()
+    assert not app.exception
+    assert "Household Value Tier is Best" in _markdown(app)
