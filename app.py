@@ -19,7 +19,7 @@ from core.store import SaveConflict, Store
 from core.tenant import list_tenants, load_tenant
 from core.trace import TraceStep
 
-st.set_page_config(page_title="Segment Workbench", page_icon="🎯", layout="wide")
+st.set_page_config(page_title="Segment Workbench", layout="wide")
 
 
 # ---- expensive objects, once per process ---------------------------------------------------------
@@ -74,7 +74,7 @@ if not tenants:
     st.error("No tenants found: add a folder under tenants/ with catalog.yaml, tenant.yaml and ground_truth.csv.")
     st.stop()
 with st.sidebar:
-    st.title("🎯 Segment Workbench")
+    st.title("Segment Workbench")
     tenant_id = st.selectbox("Tenant", tenants, format_func=lambda t: tenant_for(t).display_name, key="tenant")
     tenant = tenant_for(tenant_id)
     policy = active_policy_name(tenant.settings)
@@ -130,6 +130,7 @@ def settle(wb: WorkbenchState, result: TurnResult | None, request: str) -> None:
     s = store()
     for q, a in result.asked:
         s.log_clarification(tenant_id, request, q.question, [o.label for o in q.options], a, result.segment)
+        wb.chat.insert(len(wb.chat) - 1, ChatMessage("assistant", f"❓ {q.question}"))
     s.log_turn(tenant_id, request, bool(result.asked))
     if result.status != "done" or result.segment is None:
         wb.chat.append(ChatMessage("assistant", f"I could not build a segment: {result.error or 'no conditions found'}."))
