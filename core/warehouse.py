@@ -54,20 +54,29 @@ def lit(value: Any) -> str:
 
 
 class _Salt:
-    """Hands out a distinct salt per random draw so columns are independent."""
+    """Hands out a distinct salt per random draw so columns are independent.
+
+    Customer-level draws become named columns (r0, r1, ...) computed once per row, so a CASE over
+    many values reads one column instead of re-hashing in every arm.
+    """
 
     def __init__(self, seed: int) -> None:
         self.n = seed * 1_000_003
+        self.columns: list[str] = []
 
     def u(self, key: str = "customer_id") -> str:
         self.n += 7919
-        return f"((hash({key}, {self.n}) % 1000000007)::DOUBLE / 1000000007)"
+        expr = f"((hash({key}, {self.n}) % 1000000007)::DOUBLE / 1000000007)"
+        if key != "customer_id":
+            return expr
+        self.columns.append(f"{expr} AS r{len(self.columns)}")
+        return f"r{len(self.columns) - 1}"
 
 
 def generate(tenant: Tenant, customers: int | None = None, seed: int | None = None,
              out: Path | None = None, progress: Progress | None = None,
              as_of: dt.date | None = None, propensity_max_pct: int = 50,
-             propensity_levels: list[str] | None = None) -> GenerateReport:
+             propensity_levels: list[str] | None = None, events: bool = True) -> GenerateReport:
     """Write the tenant's warehouse (atomically: temp file, then rename)."""
     wh = tenant.config.warehouse
     n = int(customers or wh.customers)
@@ -92,7 +101,7 @@ def generate(tenant: Tenant, customers: int | None = None, seed: int | None = No
         say("propensity scores", 0.6)
         _propensity(con, tenant, salt, propensity_max_pct, propensity_levels)
         say("engagement events", 0.85)
-        _events(con, tenant, salt, as_of)
+        _events(con, tenant, salt, as_of, enabled=events)
         meta = {"as_of": as_of.isoformat(), "tenant": tenant.id, "customers": str(n), "seed": str(seed),
                 "fingerprint": tenant.fingerprint(), "propensity_max_pct": str(propensity_max_pct)}
         con.execute("CREATE TABLE meta(key VARCHAR, value VARCHAR)")
@@ -133,10 +142,13 @@ def _customers(con: duckdb.DuckDBPyConnection, tenant: Tenant, n: int, salt: _Sa
             derived.append(f"{_from_parent(tenant, b.gen['from_parent'], facet)} AS {column}")
         else:
             base.append(f"{_column_expr(facet, b, salt, as_of)} AS {column}")
-    con.execute(f"CREATE TEMP TABLE customers_base AS SELECT range AS customer_id, {', '.join(base)} FROM range({n})")
+    draws = ", ".join(salt.columns)
+    salt.columns = []
     extra = (", " + ", ".join(derived)) if derived else ""
-    con.execute(f"CREATE TABLE customers AS SELECT *{extra} FROM customers_base ORDER BY customer_id")
-    con.execute("DROP TABLE customers_base")
+    con.execute(f"""CREATE TABLE customers AS
+        WITH draws AS (SELECT range AS customer_id, {draws} FROM range({n})),
+             base AS (SELECT customer_id, {', '.join(base)} FROM draws)
+        SELECT *{extra} FROM base ORDER BY customer_id""")
 
 
 def _column_expr(facet: Facet, b: Binding, salt: _Salt, as_of: dt.date) -> str:
@@ -169,7 +181,7 @@ def _choice(values: list[str], weights: list[float], u: str) -> str:
             continue
         acc += w / total
         arms.append(f"WHEN r < {acc:.6f} THEN {lit(v)}")
-    return f"(SELECT CASE {' '.join(arms)} ELSE {lit(values[-1])} END FROM (SELECT {u} AS r))"
+    return f"CASE {' '.join(arms)} ELSE {lit(values[-1])} END".replace("WHEN r <", f"WHEN {u} <")
 
 
 def _multi(facet: Facet, g: dict, salt: _Salt) -> str:
@@ -335,9 +347,9 @@ def _propensity_levels(tenant: Tenant) -> dict[str, list[str]]:
 
 # ---- events ----------------------------------------------------------------------------------
 
-def _events(con: duckdb.DuckDBPyConnection, tenant: Tenant, salt: _Salt, as_of: dt.date) -> None:
+def _events(con: duckdb.DuckDBPyConnection, tenant: Tenant, salt: _Salt, as_of: dt.date, enabled: bool = True) -> None:
     con.execute("CREATE TABLE events(customer_id BIGINT, event VARCHAR, event_date DATE)")
-    seen = set()
+    seen = set() if enabled else {b.event for b in tenant.config.bindings.values()}
     for name, b in tenant.config.bindings.items():
         if b.source != "event" or b.event in seen:
             continue
@@ -349,7 +361,7 @@ def _events(con: duckdb.DuckDBPyConnection, tenant: Tenant, salt: _Salt, as_of: 
             INSERT INTO events
             SELECT customer_id, {lit(b.event)},
                    DATE {lit(as_of.isoformat())} - CAST(floor({lo} + ({hi} - {lo}) * pow({salt.u('customer_id, k')}, 1.3)) AS INTEGER)
-            FROM (SELECT customer_id FROM customers WHERE {salt.u()} < {p}) c
+            FROM (SELECT customer_id FROM customers WHERE {salt.u("customers.customer_id")} < {p}) c
             CROSS JOIN range({k}) t(k)
             WHERE k = 0 OR {salt.u('customer_id, k')} < 0.6
         """)
