@@ -321,18 +321,23 @@ def _propensity(con: duckdb.DuckDBPyConnection, tenant: Tenant, salt: _Salt, max
         bought = (f"SELECT DISTINCT customer_id, {link} AS value FROM purchases WHERE {link} IS NOT NULL"
                   if link in purchase_cols else "SELECT NULL::BIGINT AS customer_id, NULL::VARCHAR AS value WHERE false")
         u = salt.u("c.customer_id, v.vidx")
+        ub = u.replace("c.customer_id", "b.customer_id")
+        boost = salt.u("b.customer_id, v.vidx, 1")
         # A quarter of a value's buyers rank higher; the rest are uniform, so TOP N stays near N%
-        # of customers even for values most customers bought.
+        # of customers even for values most customers bought. Only rows within max_pct are built.
         con.execute(f"""
             INSERT INTO propensity
-            SELECT customer_id, {lit(level)}, value, pct FROM (
-                SELECT c.customer_id, v.value,
-                       CASE WHEN b.customer_id IS NOT NULL AND {salt.u("c.customer_id, v.vidx, 1")} < 0.25
-                            THEN greatest(1, CAST(ceil(100 * {u} * 0.35) AS SMALLINT))
-                            ELSE CAST(1 + floor(100 * {u}) AS SMALLINT) END AS pct
-                FROM customers c CROSS JOIN vals v
-                LEFT JOIN ({bought}) b ON b.customer_id = c.customer_id AND b.value = v.value
-            ) WHERE pct <= {int(max_pct)}
+            WITH bought AS ({bought}),
+            boosted AS (
+                SELECT b.customer_id, v.value, greatest(1, CAST(ceil(100 * {ub} * 0.35) AS SMALLINT)) AS pct
+                FROM bought b JOIN vals v ON v.value = b.value WHERE {boost} < 0.25),
+            uniform AS (
+                SELECT c.customer_id, v.value, CAST(1 + floor(100 * {u}) AS SMALLINT) AS pct
+                FROM customers c CROSS JOIN vals v WHERE {u} < {int(max_pct) / 100})
+            SELECT customer_id, {lit(level)}, value, pct FROM boosted WHERE pct <= {int(max_pct)}
+            UNION ALL
+            SELECT customer_id, {lit(level)}, value, pct FROM uniform
+            ANTI JOIN boosted USING (customer_id, value)
         """)
 
 
