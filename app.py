@@ -8,47 +8,26 @@ import pandas as pd
 import streamlit as st
 
 from core.agent import Agent, TurnResult
-from core.config import Settings
 from core.diff import diff_segments
 from core.errors import WorkbenchError
 from core.policies import active_policy_name, make_policy_factory
 from core.segment import Cohort, Segment
 from core.session import ChatMessage, WorkbenchState
 from core.sqlbuild import DIALECTS, compile_segment
-from core.store import SaveConflict, Store
-from core.tenant import list_tenants, load_tenant
+from core.store import SaveConflict
 from core.trace import TraceStep
 
 st.set_page_config(page_title="Segment Workbench", layout="wide")
 
 
-# ---- expensive objects, once per process ---------------------------------------------------------
-@st.cache_resource(show_spinner="Loading tenant…")
-def tenant_for(tenant_id: str):
-    return load_tenant(tenant_id, Settings.load())
-
-
-@st.cache_resource(show_spinner="Loading the embedding model and facet index…")
-def index_for(tenant_id: str):
-    from core.retrieval import get_index
-    return get_index(tenant_for(tenant_id))
-
-
-@st.cache_resource(show_spinner="Opening the dry-run sample…")
-def dryrunner_for(tenant_id: str):
-    from core.dryrun import get_dryrunner
-    return get_dryrunner(tenant_for(tenant_id))
+# ---- expensive objects, once per process (shared with the other pages) ---------------------------
+from pages.common import dryrunner_for, index_for, pick_tenant, store, tenant_for  # noqa: E402
 
 
 @st.cache_resource
 def agent_for(tenant_id: str) -> Agent:
     tenant = tenant_for(tenant_id)
     return Agent(tenant, make_policy_factory(tenant))
-
-
-@st.cache_resource
-def store() -> Store:
-    return Store(Settings.load().store_path)
 
 
 STARTERS = {
@@ -69,14 +48,11 @@ def state(tenant_id: str) -> WorkbenchState:
 
 
 # ---- sidebar ------------------------------------------------------------------------------------
-tenants = list_tenants(Settings.load())
-if not tenants:
-    st.error("No tenants found: add a folder under tenants/ with catalog.yaml, tenant.yaml and ground_truth.csv.")
-    st.stop()
 with st.sidebar:
     st.title("Segment Workbench")
-    tenant_id = st.selectbox("Tenant", tenants, format_func=lambda t: tenant_for(t).display_name, key="tenant")
-    tenant = tenant_for(tenant_id)
+tenant_id = pick_tenant()
+tenant = tenant_for(tenant_id)
+with st.sidebar:
     policy = active_policy_name(tenant.settings)
     if policy == "claude":
         st.caption(f"Policy: Claude — {tenant.config.llm.mapping} (mapping), {tenant.config.llm.router} (routing)")

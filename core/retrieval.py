@@ -167,6 +167,11 @@ def index_key(tenant: Tenant) -> str:
     return f"{tenant.fingerprint()}|{tenant.config.embedding.model}|{tenant.config.embedding.query_prefix}"
 
 
+def index_is_current(tenant: Tenant) -> bool:
+    """True when the built index matches the tenant's files and model."""
+    return _milvus(tenant.settings).manifest().get(tenant.id) == index_key(tenant)
+
+
 def build_index(tenant: Tenant, force: bool = False, progress: Progress | None = None) -> bool:
     """Build the tenant's collections unless the fingerprint is unchanged; True when built."""
     say = progress or (lambda msg, frac: None)

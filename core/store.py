@@ -203,6 +203,18 @@ class Store:
         with self._tx() as con:
             con.execute("INSERT INTO turns(tenant_id, request, asked, at) VALUES (?,?,?,?)", (tenant_id, request, int(asked), _now()))
 
+    def clarification_rate_by_day(self, tenant_id: str) -> list[tuple[str, int, int]]:
+        """(day, turns that asked, turns) per day."""
+        rows = self._con().execute("SELECT substr(at, 1, 10) AS day, sum(asked), count(*) FROM turns WHERE tenant_id=? "
+                                   "GROUP BY day ORDER BY day", (tenant_id,))
+        return [(r[0], int(r[1]), int(r[2])) for r in rows]
+
+    def get_eval_run(self, run_id: int) -> dict:
+        r = self._con().execute("SELECT * FROM eval_runs WHERE id=?", (run_id,)).fetchone()
+        if r is None:
+            raise WorkbenchError(f"No eval run {run_id}.")
+        return {**dict(r), "metrics": json.loads(r["metrics"]), "rows": json.loads(r["rows"])}
+
     def save_eval_run(self, tenant_id: str, policy: str, metrics: dict, rows: list[dict]) -> int:
         with self._tx() as con:
             cur = con.execute("INSERT INTO eval_runs(tenant_id, policy, metrics, rows, at) VALUES (?,?,?,?,?)",

@@ -1,0 +1,57 @@
+"""Plain data helpers for the pages (tables and exports), kept out of the rendering code."""
+from __future__ import annotations
+
+import io
+from typing import Callable
+
+import pandas as pd
+
+from core.segment import Segment
+from core.tenant import Tenant
+
+
+def facet_table(tenant: Tenant) -> pd.DataFrame:
+    rows = []
+    for f in tenant.catalog.facets:
+        rows.append({"facet": f.name, "group": f.group, "kind": f.kind, "values": len(f.value_list) or None,
+                     "deprecated": f"→ {f.replaced_by}" if f.deprecated else "", "description": f.description})
+    return pd.DataFrame(rows)
+
+
+def value_shares(tenant: Tenant, facet_name: str, runner) -> pd.DataFrame:
+    """Share of sampled customers having each value of a customer-level facet."""
+    b = tenant.binding(facet_name)
+    if b.source != "customer":
+        return pd.DataFrame()
+    col = f"unnest({b.column})" if b.multi else b.column
+    cur = runner._cursor()
+    n = runner.sample_size or 1
+    rows = cur.execute(f"SELECT {col} AS value, count(*) AS customers FROM customers GROUP BY 1 ORDER BY 2 DESC").fetchall()
+    return pd.DataFrame([{"value": str(v), "customers": c, "share": c / n} for v, c in rows])
+
+
+def ids_csv(runner, segment: Segment, progress: Callable[[float, str], None]) -> bytes:
+    """All matching customer ids from the full table, streamed in batches with progress."""
+    buf = io.StringIO()
+    buf.write("customer_id\n")
+    for batch, done, total in runner.customer_ids(segment):
+        buf.write("\n".join(str(i) for i in batch) + "\n")
+        progress(done / max(total, 1), f"{done:,} of {total:,} customers")
+    return buf.getvalue().encode()
+
+
+def eval_rows_table(rows: list) -> pd.DataFrame:
+    from core.eval import value_items
+
+    out = []
+    for r in rows:
+        r = r if isinstance(r, dict) else r.__dict__
+        exp = Segment.from_spec(r["expected"])
+        got = Segment.from_spec(r["got"]) if r.get("got") else Segment()
+        ef, gf = {c.facet for c in exp.all_conditions()}, {c.facet for c in got.all_conditions()}
+        ev, gv = set(map(str, value_items(exp))), set(map(str, value_items(got)))
+        out.append({"id": r["id"], "query": r["query"], "asked": r["asked"], "should ask": r["needs_clarification"],
+                    "missing facets": ", ".join(sorted(ef - gf)), "extra facets": ", ".join(sorted(gf - ef)),
+                    "value mismatches": len(ev ^ gv), "ms": round(r["ms"]), "error": r.get("error", "")})
+    return pd.DataFrame(out)
+

@@ -1,0 +1,36 @@
+"""Every clarification question the agent asked, for review; the clarification rate over time."""
+import json
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from pages.common import pick_tenant, store, tenant_for
+
+st.set_page_config(page_title="Clarifications · Segment Workbench", layout="wide")
+tenant_id = pick_tenant()
+st.title(f"Clarification review — {tenant_for(tenant_id).display_name}")
+show = st.radio("Show", ["Not reviewed", "Reviewed", "All"], horizontal=True)
+reviewed = {"Not reviewed": False, "Reviewed": True, "All": None}[show]
+items = store().list_clarifications(tenant_id, reviewed=reviewed)
+if not items:
+    st.info("No clarification questions here yet.")
+for c in items:
+    with st.expander(f"{c['asked_at']} — {c['question']}"):
+        st.markdown(f"**Request:** {c['request']}")
+        st.markdown(f"**Options:** {', '.join(json.loads(c['options'] or '[]'))}")
+        st.markdown(f"**Answer:** {c['answer']}")
+        if c["segment"]:
+            st.code(c["segment"], language="json")
+        if c["reviewed"]:
+            st.caption(f"Reviewed by {c['reviewer'] or 'someone'}: {c['comment']}")
+        else:
+            comment = st.text_input("Comment", key=f"comment{c['id']}")
+            if st.button("Mark reviewed", key=f"review{c['id']}"):
+                store().mark_reviewed(c["id"], comment)
+                st.rerun()
+rate = store().clarification_rate_by_day(tenant_id)
+if rate:
+    df = pd.DataFrame([{"day": d, "rate": a / t if t else 0.0, "turns": t} for d, a, t in rate])
+    st.altair_chart(alt.Chart(df, title="Clarification rate by day").mark_line(point=True).encode(x="day:T", y="rate:Q"),
+                    width="stretch")

@@ -1,0 +1,35 @@
+"""The tenant's configuration, validation status, vocabulary hints and index status."""
+import streamlit as st
+
+from core.errors import WorkbenchError
+from core.retrieval import build_index, index_is_current, index_key
+from core.segment import check_segment
+from core.tenant import load_tenant
+from pages.common import pick_tenant, tenant_for
+
+st.set_page_config(page_title="Tenant · Segment Workbench", layout="wide")
+tenant_id = pick_tenant()
+tenant = tenant_for(tenant_id)
+st.title(f"Tenant — {tenant.display_name}")
+try:
+    fresh = load_tenant(tenant_id, tenant.settings)
+    bad = [r.id for r in fresh.ground_truth if check_segment(r.expected, fresh.catalog)]
+    st.success(f"catalog.yaml, tenant.yaml and ground_truth.csv are valid: {len(fresh.catalog.facets)} facets, "
+               f"{len(fresh.config.bindings)} bindings, {len(fresh.ground_truth)} ground-truth rows"
+               + (f"; rows with problems: {bad}" if bad else "."))
+except WorkbenchError as exc:
+    st.error(str(exc))
+cfg = tenant.config
+c1, c2 = st.columns(2)
+c1.json(cfg.thresholds.model_dump())
+c1.json(cfg.policies.model_dump())
+c2.json({"embedding": cfg.embedding.model_dump(), "llm": cfg.llm.model_dump(), "dryrun": cfg.dryrun.model_dump()})
+st.subheader("Vocabulary hints")
+for h in tenant.catalog.vocabulary_hints:
+    st.markdown(f"- {h}")
+st.subheader("Index")
+st.caption(f"Fingerprint {index_key(tenant)} — " + ("up to date" if index_is_current(tenant) else "needs a rebuild"))
+if st.button("Rebuild index"):
+    bar = st.progress(0.0, text="Rebuilding…")
+    build_index(tenant, force=True, progress=lambda m, f: bar.progress(min(f, 1.0), text=m))
+    st.success("Index rebuilt.")

@@ -1,0 +1,43 @@
+"""Shared pieces of the pages: cached expensive objects and the tenant picker."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.config import Settings
+from core.store import Store
+from core.tenant import Tenant, list_tenants, load_tenant
+
+
+@st.cache_resource(show_spinner="Loading tenant…")
+def tenant_for(tenant_id: str) -> Tenant:
+    return load_tenant(tenant_id, Settings.load())
+
+
+@st.cache_resource(show_spinner="Loading the embedding model and facet index…")
+def index_for(tenant_id: str):
+    from core.retrieval import get_index
+    return get_index(tenant_for(tenant_id))
+
+
+@st.cache_resource(show_spinner="Opening the dry-run sample…")
+def dryrunner_for(tenant_id: str):
+    from core.dryrun import get_dryrunner
+    return get_dryrunner(tenant_for(tenant_id))
+
+
+@st.cache_resource
+def store() -> Store:
+    return Store(Settings.load().store_path)
+
+
+def pick_tenant() -> str:
+    """The sidebar tenant picker; its choice is shared by every page."""
+    tenants = list_tenants(Settings.load())
+    if not tenants:
+        st.error("No tenants found: add a folder under tenants/ with catalog.yaml, tenant.yaml and ground_truth.csv.")
+        st.stop()
+    current = st.session_state.get("tenant_choice", tenants[0])
+    choice = st.sidebar.selectbox("Tenant", tenants, index=tenants.index(current) if current in tenants else 0,
+                                  format_func=lambda t: tenant_for(t).display_name)
+    st.session_state["tenant_choice"] = choice
+    return choice
