@@ -130,6 +130,29 @@ def rerun_dryrun(wb: WorkbenchState) -> None:
     wb.dryrun = dryrunner_for(tenant_id).run(wb.draft) if wb.draft and wb.draft.all_conditions() else None
 
 
+def show_overlap(wb: WorkbenchState) -> str:
+    """Overlap of the draft with the tenant's saved segments; returns a near-duplicate's name."""
+    saved = [x for x in store().list_segments(tenant_id) if x.name != wb.saved_name][:20]
+    if not saved or wb.draft is None:
+        return ""
+    rows, dupe = [], ""
+    runner = dryrunner_for(tenant_id)
+    for x in saved:
+        try:
+            shared, share = runner.overlap(wb.draft, store().get_version(x.id).segment)
+        except WorkbenchError:
+            continue
+        rows.append({"saved segment": x.name, "shared customers (sample)": shared, "share of draft": round(share, 3)})
+        if share >= 0.95 and not dupe:
+            dupe = x.name
+    if rows:
+        with st.expander("Overlap with saved segments"):
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if dupe:
+        st.warning(f"This draft is a near-duplicate of '{dupe}': 95% or more of its customers are in common.")
+    return dupe
+
+
 # ---- layout -------------------------------------------------------------------------------------
 chat_col, panel_col = st.columns([5, 7], gap="large")
 
@@ -198,10 +221,13 @@ with panel_col:
                 wb.undo_last()
                 rerun_dryrun(wb)
                 st.rerun()
+            near_dupe = show_overlap(wb)
             with st.form("save"):
                 name = st.text_input("Name", value=wb.saved_name)
                 desc = st.text_input("Description", value=wb.request)
                 if st.form_submit_button("Save segment"):
+                    if near_dupe:
+                        st.warning(f"Near-duplicate of '{near_dupe}' (95% or more of its customers in common); saved anyway.")
                     try:
                         v = store().save_segment(tenant_id, name, wb.draft, description=desc, request=wb.request,
                                                  trace=[s.model_dump() for s in (wb.last.trace.steps if wb.last else [])],

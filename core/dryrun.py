@@ -143,6 +143,14 @@ class DryRunner:
             out[name] = [BreakdownRow(value=str(v), count=int(n), share=n / matched) for v, n in rows]
         return out
 
+    def overlap(self, segment: Segment, other: Segment) -> tuple[int, float]:
+        """Sampled customers in both segments, and their share of `segment`'s customers."""
+        a = segment_predicate(segment, self.tenant, self.as_of).sql("duckdb")
+        b = segment_predicate(other, self.tenant, self.as_of).sql("duckdb")
+        both, mine = self._cursor().execute(
+            f"SELECT count(*) FILTER (WHERE ({a}) AND ({b})), count(*) FILTER (WHERE {a}) FROM customers AS c").fetchone()
+        return int(both), (both / mine if mine else 0.0)
+
     def exact_count(self, segment: Segment) -> int:
         """Count on the full customer table (read-only)."""
         with self._lock:

@@ -178,6 +178,26 @@ class Store:
     def diff_versions(self, segment_id: int, a: int, b: int) -> SegmentDiff:
         return diff_segments(self.get_version(segment_id, a).segment, self.get_version(segment_id, b).segment)
 
+    def segments_using_deprecated(self, tenant) -> list[tuple[SegmentSummary, list[str]]]:
+        """Saved segments of a tenant whose latest version uses a facet the catalog now deprecates."""
+        out = []
+        for summary in self.list_segments(tenant.id):
+            seg = self.get_version(summary.id).segment
+            old = sorted({c.facet for c in seg.all_conditions()
+                          if (f := tenant.catalog.get(c.facet)) is not None and f.deprecated})
+            if old:
+                out.append((summary, old))
+        return out
+
+    def migrate_deprecated(self, segment_id: int, tenant, author: str = "") -> SavedVersion:
+        """A new version with every deprecated facet replaced by its replacement (and the rules re-applied)."""
+        from core.rules import autofix
+
+        latest = self.get_version(segment_id)
+        fixed, notes = autofix(latest.segment, tenant)
+        return self.save_segment(tenant.id, latest.name, fixed, request=latest.request, author=author,
+                                 base_version=latest.n, note="migrated: " + "; ".join(notes))
+
     # ---- clarifications, turns, eval runs ----------------------------------------------------
     def log_clarification(self, tenant_id: str, request: str, question: str, options: list[str], answer: str,
                           segment: Segment | None = None) -> int:

@@ -16,6 +16,12 @@ tenant = tenant_for(tenant_id)
 st.title(f"Segment library — {tenant.display_name}")
 query = st.text_input("Search by name, description or condition")
 archived = st.toggle("Show archived")
+for summary, facets in store().segments_using_deprecated(tenant):
+    c1, c2 = st.columns([4, 1])
+    c1.warning(f"'{summary.name}' uses deprecated {', '.join(facets)}.")
+    if c2.button("Migrate", key=f"migrate{summary.id}"):
+        v = store().migrate_deprecated(summary.id, tenant)
+        st.success(f"'{v.name}' migrated as version {v.n}: {v.note}")
 segments = store().list_segments(tenant_id, query=query, include_archived=archived)
 if not segments:
     st.info("No saved segments yet: build one on the workbench and save it.")

@@ -87,3 +87,28 @@ def test_a_name_is_required(tmp_path):
 def test_diff_of_cohorts():
     d = diff_segments(A, Segment(cohorts=[*A.cohorts, *B.cohorts]))
     assert [c.kind for c in d.changes] == ["added", "added"] and {c.cohort for c in d.changes} == {2}
+
+
+def test_deprecated_facets_are_flagged_and_migrated(tmp_path, northstar):
+    s = Store(tmp_path / "lib.sqlite")
+    old = Segment.from_spec([{"facet": "Purchased Brand Strict", "op": "in", "values": ["Scoop"]}])
+    s.save_segment("northstar", "Old scoop", old)
+    s.save_segment("northstar", "Fine", A)
+    flagged = s.segments_using_deprecated(northstar)
+    assert [(x.name, f) for x, f in flagged] == [("Old scoop", ["Purchased Brand Strict"])]
+    v = s.migrate_deprecated(flagged[0][0].id, northstar)
+    assert v.n == 2 and v.segment.spec() == [{"facet": "Purchased Brand", "op": "in", "values": ["Scoop"]}]
+    assert s.segments_using_deprecated(northstar) == []
+
+
+def test_overlap_on_the_sample(northstar):
+    from core.dryrun import get_dryrunner
+
+    runner = get_dryrunner(northstar)
+    subset = Segment.from_spec([{"facet": "State", "op": "in", "values": ["Texas"]}, {"facet": "Email Opt In", "op": "is_true"}])
+    shared, share = runner.overlap(subset, A)
+    assert shared == runner.run(subset).sample_matched and share == 1.0  # every opted-in Texan is a Texan
+    part, part_share = runner.overlap(B, A)
+    assert part < runner.run(B).sample_matched and 0 < part_share < 1
+    same, full = runner.overlap(A, A)
+    assert full == 1.0 and same == runner.run(A).sample_matched
