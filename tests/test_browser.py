@@ -93,4 +93,22 @@ def test_marketer_builds_answers_and_saves_a_segment(server, page):
     page.get_by_role("button", name="Save segment").click()
     page.get_by_text("Saved 'Best households' as version 1", exact=False).wait_for(timeout=30_000)
     _shot(page, "04-saved")
+
+    box.fill("also text reachable")
+    box.press("Enter")
+    page.get_by_text("Text Allowed", exact=False).first.wait_for(timeout=90_000)
+    page.get_by_role("tab", name="Segment draft").click()
+    page.get_by_role("button", name="Save segment").click()
+    page.get_by_text("as version 2", exact=False).wait_for(timeout=30_000)
+
+    t1 = time.perf_counter()
+    page.goto(server + "/Segments")
+    page.get_by_text("Segment library", exact=False).first.wait_for(timeout=60_000)
+    warm = time.perf_counter() - t1
+    (ARTIFACTS / "warm_page_seconds.txt").write_text(f"{warm:.2f}\n")
+    page.get_by_text("Version history").wait_for(timeout=30_000)
+    page.get_by_text("+ cohort 1: Text Allowed", exact=False).first.wait_for(timeout=30_000)
+    page.get_by_text("SQL", exact=True).last.click()
+    page.get_by_text("household_value_tier", exact=False).first.wait_for(timeout=30_000)
+    _shot(page, "05-library")
     assert first_load < 60
