@@ -9,7 +9,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from core.catalog import Catalog, Facet
 from core.nlp.dates import DateSpan, find_dates
@@ -71,6 +71,7 @@ class Understander:
         self.vocab = _vocab(catalog)
         self.implied = _implications(catalog)
         self.recently = _recently_days(catalog)
+        self._fuzzy_keys = [k for k in self.vocab if len(k) >= 5]
 
     # ---- main entry ------------------------------------------------------------------------
     def read(self, text: str) -> Reading:
@@ -326,6 +327,8 @@ class Understander:
 
     def _lexical(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
         for phrase, facet_name, kind in self.lexicon:
+            if phrase not in low:
+                continue  # cheap substring test before the word-boundary regex
             for m in re.finditer(rf"(?<![\w']){re.escape(phrase)}(?:e?s)?(?![\w])", low):
                 if _overlaps(m.start(), m.end(), taken) or (m.group(0) != phrase and m.group(0) in STOP):
                     continue
@@ -492,13 +495,8 @@ class Understander:
                 phrase = low[a:b]
                 if len(phrase) < 5 or _overlaps(a, b, taken) or phrase in STOP:
                     continue
-                best = None
-                for cand, holders in self.vocab.items():
-                    if len(cand) < 5 or abs(len(cand) - len(phrase)) > 2:
-                        continue
-                    sc = fuzz.ratio(phrase, cand)
-                    if sc >= 88 and (best is None or sc > best[0]):
-                        best = (sc, cand)
+                hit = process.extractOne(phrase, self._fuzzy_keys, scorer=fuzz.ratio, score_cutoff=88)
+                best = (hit[1], hit[0]) if hit and abs(len(hit[0]) - len(phrase)) <= 2 else None
                 if best is None:
                     continue
                 cands = self._facets_for(best[1], "value", holders_facet(self.vocab[best[1]]), low, a)
