@@ -25,7 +25,7 @@ from rapidfuzz import fuzz, process, utils
 from core.catalog import Catalog, Facet
 from core.config import Settings
 from core.embeddings import Embedder, get_embedder
-from core.segment import Segment
+from core.segment import Cohort, Segment
 from core.tenant import Tenant
 
 Progress = Callable[[str, float], None]
@@ -336,6 +336,8 @@ class FacetIndex:
         lexical = self._lexical(query)
         for rank, (name, phrase) in enumerate(lexical, 1):
             scores[name] = scores.get(name, 0.0) + 2.0 / (RRF_K + rank)
+        for rank, name in enumerate(self._read(query), 1):
+            scores[name] = scores.get(name, 0.0) + 2.0 / (RRF_K + rank)
         syn = dict(lexical)
         lex_rank = {name: r for r, (name, _) in enumerate(lexical, 1)}
         ranked = sorted(scores, key=lambda n: -scores[n])
@@ -353,6 +355,23 @@ class FacetIndex:
             if len(out) >= k:
                 break
         return out
+
+    def _read(self, query: str) -> list[str]:
+        """Facets the request reader picks, plus those the catalog rules bring with them."""
+        import datetime as dt
+
+        from core.nlp.understand import Understander
+        from core.rules import autofix
+
+        if getattr(self, "_reader", None) is None:
+            self._reader = Understander(self.catalog, dt.date.today(), None)
+        conds = self._reader.read(query).conditions
+        seg, _ = autofix(Segment(cohorts=[Cohort(conditions=conds)]), self.tenant)
+        names = [c.facet for c in seg.all_conditions()]
+        for ch, rule in self.catalog.rules.reachability.items():
+            if {c.facet for c in rule} & set(names):
+                names += [c.facet for c in rule]
+        return list(dict.fromkeys(names))
 
     @property
     def _replaced(self) -> dict[str, str]:
