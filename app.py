@@ -299,7 +299,8 @@ with panel_col:
                 st.success(f"Exact count on the full table: {n:,} customers ({(time.perf_counter() - t0) * 1000:.0f} ms)")
             funnel = pd.DataFrame([{"step": f"{s.cohort}. {s.label}", "customers": s.estimate} for s in d.funnel])
             if not funnel.empty:
-                st.altair_chart(alt.Chart(funnel).mark_bar().encode(x="customers:Q", y=alt.Y("step:N", sort=None)), width="stretch")
+                st.altair_chart(alt.Chart(funnel).mark_bar().encode(
+                    x="customers:Q", y=alt.Y("step:N", sort=None, title=None, axis=alt.Axis(labelLimit=420))), width="stretch")
             for name, rows in d.breakdowns.items():
                 df = pd.DataFrame([{"value": r.value, "customers": r.count, "share": r.share} for r in rows])
                 st.altair_chart(alt.Chart(df, title=name).mark_bar().encode(x="share:Q", y=alt.Y("value:N", sort="-x")), width="stretch")

@@ -310,6 +310,8 @@ def _propensity(con: duckdb.DuckDBPyConnection, tenant: Tenant, salt: _Salt, max
                 only_levels: list[str] | None) -> None:
     con.execute("CREATE TABLE propensity(customer_id BIGINT, level VARCHAR, value VARCHAR, pct SMALLINT)")
     links = getattr(tenant.config.warehouse, "propensity_links", None) or {}
+    rho = float(getattr(tenant.config.warehouse, "propensity_correlation", 0.6))
+    shared = _normal(salt, "c.customer_id, 17")  # one factor per customer, shared by every level
     purchase_cols = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'purchases'").fetchall()}
     for level, values in _propensity_levels(tenant).items():
@@ -320,7 +322,7 @@ def _propensity(con: duckdb.DuckDBPyConnection, tenant: Tenant, salt: _Salt, max
         link = links.get(level)
         bought = (f"SELECT DISTINCT customer_id, {link} AS value FROM purchases WHERE {link} IS NOT NULL"
                   if link in purchase_cols else "SELECT NULL::BIGINT AS customer_id, NULL::VARCHAR AS value WHERE false")
-        u = salt.u("c.customer_id, v.vidx")
+        u = _correlated_u(shared, _normal(salt, "c.customer_id, v.vidx"), rho)
         ub = u.replace("c.customer_id", "b.customer_id")
         boost = salt.u("b.customer_id, v.vidx, 1")
         # A quarter of a value's buyers rank higher; the rest are uniform, so TOP N stays near N%
@@ -339,6 +341,21 @@ def _propensity(con: duckdb.DuckDBPyConnection, tenant: Tenant, salt: _Salt, max
             SELECT customer_id, {lit(level)}, value, pct FROM uniform
             ANTI JOIN boosted USING (customer_id, value)
         """)
+
+
+def _normal(salt: _Salt, key: str) -> str:
+    """A standard normal draw (Box-Muller) for a key."""
+    return f"(sqrt(-2 * ln(greatest({salt.u(key)}, 1e-12))) * cos(2 * pi() * {salt.u(key)}))"
+
+
+def _correlated_u(z_customer: str, z_pair: str, rho: float) -> str:
+    """A uniform draw per (customer, value) that shares a per-customer factor across values.
+
+    Gaussian copula Phi(rho * z_customer + sqrt(1 - rho^2) * z_pair), with Phi approximated by the
+    logistic 1 / (1 + exp(-1.702 x)): each value's tiers keep about their share, while a customer
+    who ranks high for one value tends to rank high for related ones, as real scores do.
+    """
+    return f"(1.0 / (1.0 + exp(-1.702 * ({rho} * {z_customer} + {(1 - rho * rho) ** 0.5:.6f} * {z_pair}))))"
 
 
 def _propensity_levels(tenant: Tenant) -> dict[str, list[str]]:
