@@ -16,7 +16,8 @@ from core.segment import Cohort, Condition, Segment
 from core.tenant import Tenant
 
 Plan = Generator[Action, list[Observation], None]
-MATERIAL_RATIO = 1.25  # readings whose audiences differ by less than this are decided silently
+MATERIAL_RATIO = 1.25  # readings whose audiences differ by less than this are decided silently...
+SAME_PEOPLE = 0.8      # ...when they also share this much of their customers
 
 
 class OfflinePolicy:
@@ -95,9 +96,9 @@ class OfflinePolicy:
                                          thought=f"Size the reading '{label}'.")
                     counts.append(obs[0].result.estimate if obs and obs[0].ok else 0)
                 lo, hi = min(counts), max(counts)
-                if lo > 0 and hi / lo < MATERIAL_RATIO:
+                if lo > 0 and hi / lo < MATERIAL_RATIO and self._same_people(readings[0][1], readings[1][1]):
                     yield Gate("mapping", readings[0][1], thought=f"'{amb.phrase}' is ambiguous but the readings size alike "
-                               f"({lo:,}–{hi:,}); using '{amb.options[0][0]}' without asking.")
+                               f"({lo:,}–{hi:,}) and reach the same customers; using '{amb.options[0][0]}' without asking.")
                     return readings[0][1]
             hint = [f"~{n:,} customers" for n in counts] + [""] * len(readings)
             yield Clarify(question=amb.question, default=0,
@@ -114,6 +115,16 @@ class OfflinePolicy:
                 chosen = _merge(segment, extra.conditions, replace=set(amb.replaces))
             segment, _ = autofix(chosen, self.tenant)
         return segment
+
+    def _same_people(self, a: Segment, b: Segment) -> bool:
+        """Readings of similar size may still reach different customers; only a large overlap is 'the same'."""
+        try:
+            from core.dryrun import get_dryrunner
+
+            _, share = get_dryrunner(self.tenant).overlap(a, b)
+        except Exception:  # noqa: BLE001 - without a sample, fall back to sizes alone
+            return True
+        return share >= SAME_PEOPLE
 
     def _apply(self, segment: Segment, amb: Ambiguity, conds: list[Condition]) -> Segment:
         default_conds = {id(c) for c in amb.options[0][1]}
