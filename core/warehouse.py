@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -403,13 +402,3 @@ def generate_cli(tenant: Tenant, args: Any) -> int:
                       progress=lambda msg, frac: print(f"  [{frac:4.0%}] {msg}", flush=True))
     print(report.summary())
     return 0
-
-
-def remove_warehouse(path: Path) -> None:
-    """Delete a warehouse file and its WAL (used by tests and `make clean`)."""
-    for p in (path, path.with_name(path.name + ".wal")):
-        if p.is_dir():
-            shutil.rmtree(p)
-        else:
-            p.unlink(missing_ok=True)
-

@@ -775,7 +775,7 @@ def _overlaps(a: int, b: int, taken: list[_Span]) -> bool:
 
 
 def _negated(low: str, pos: int) -> bool:
-    clause_start = max(low.rfind(",", 0, pos), low.rfind(";", 0, pos), low.rfind(" who ", 0, pos) if False else -1)
+    clause_start = max(low.rfind(",", 0, pos), low.rfind(";", 0, pos))
     window = low[max(clause_start + 1, pos - 40): pos]
     window = re.split(r"\b(and|or)\b(?! (?:churned|lapsed))", window)[-1] if " and " in window and "excluding" not in window else window
     return bool(NEGATION.search(window))
@@ -1007,14 +1007,3 @@ def _recently_days(catalog: Catalog) -> int:
         if m:
             return int(m.group(1))
     return 90
-
-
-def fuzzy_value(catalog: Catalog, word: str, floor: int = 85) -> list[tuple[Facet, str, float]]:
-    """Values close to a misspelled word (for brand names and the like)."""
-    out = []
-    for f in catalog.active_facets:
-        for v in f.value_list:
-            s = fuzz.ratio(word.lower(), v.lower())
-            if s >= floor:
-                out.append((f, v, s))
-    return sorted(out, key=lambda t: -t[2])
