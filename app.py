@@ -130,6 +130,33 @@ def rerun_dryrun(wb: WorkbenchState) -> None:
     wb.dryrun = dryrunner_for(tenant_id).run(wb.draft) if wb.draft and wb.draft.all_conditions() else None
 
 
+def adjust_condition(c, key: str):
+    """In-place editor for a condition's values, window, tier or bounds; the edited condition or None."""
+    f = tenant.catalog.get(c.facet)
+    if f is None:
+        return None
+    update: dict = {}
+    if c.op in ("in", "not_in") and f.value_list:
+        update["values"] = st.multiselect("Values", f.value_list, default=c.values or [], key=f"v{key}")
+        if f.tiers:
+            tier = c.tier or tenant.catalog.rules.default_tier
+            update["tier"] = st.selectbox("Tier", f.tiers, index=f.tiers.index(tier) if tier in f.tiers else 0, key=f"t{key}")
+    elif c.op == "within_last_days":
+        update["days"] = int(st.number_input("Days", min_value=1, value=int(c.days or 30), key=f"d{key}"))
+    elif c.op == "between" and f.kind == "numeric":
+        update["min"] = st.number_input("At least", value=float(c.min) if c.min is not None else None, key=f"lo{key}")
+        update["max"] = st.number_input("At most", value=float(c.max) if c.max is not None else None, key=f"hi{key}")
+    else:
+        st.caption("Nothing to adjust for this condition.")
+        return None
+    if not st.button("Apply", key=f"apply{key}"):
+        return None
+    if "values" in update and not update["values"]:
+        st.error("Pick at least one value, or remove the condition.")
+        return None
+    return c.model_copy(update=update)
+
+
 def show_overlap(wb: WorkbenchState) -> str:
     """Overlap of the draft with the tenant's saved segments; returns a near-duplicate's name."""
     saved = [x for x in store().list_segments(tenant_id) if x.name != wb.saved_name][:20]
@@ -211,6 +238,14 @@ with panel_col:
                 for k, c in enumerate(co.conditions):
                     a, b = st.columns([6, 1])
                     a.markdown(f"`{c.render()}`")
+                    with a.popover("Adjust", width="content"):
+                        adjusted = adjust_condition(c, f"{ci}-{k}")
+                    if adjusted is not None:
+                        cohorts = [Cohort(conditions=[adjusted if (i == ci and j == k) else x for j, x in enumerate(cc.conditions)],
+                                          label=cc.label) for i, cc in enumerate(wb.draft.cohorts)]
+                        wb.set_draft(Segment(cohorts=cohorts))
+                        rerun_dryrun(wb)
+                        st.rerun()
                     if b.button("Remove", key=f"rm{ci}-{k}"):
                         cohorts = [Cohort(conditions=[x for j, x in enumerate(cc.conditions) if not (i == ci and j == k)],
                                           label=cc.label) for i, cc in enumerate(wb.draft.cohorts)]

@@ -55,3 +55,15 @@ def test_a_clarification_can_be_answered(app):
     options[0].click().run()
     assert not app.exception
     assert "Household Value Tier is Best" in _markdown(app)
+
+
+def test_a_condition_is_adjusted_in_place_and_undone(app):
+    app.sidebar.selectbox[0].set_value("northstar").run()
+    app.chat_input[0].set_value("Customers who bought Scoop in the last 60 days").run()
+    days = [n for n in app.number_input if n.label == "Days"][0]
+    days.set_value(30)
+    [b for b in app.button if b.label == "Apply"][0].click().run()
+    assert not app.exception
+    assert "Purchase Date R2D2 in the last 30 days" in _markdown(app)
+    [b for b in app.button if b.label == "Undo last change"][0].click().run()
+    assert "Purchase Date R2D2 in the last 60 days" in _markdown(app)
