@@ -72,6 +72,8 @@ class Understander:
         self.implied = _implications(catalog)
         self.recently = _recently_days(catalog)
         self._fuzzy_keys = [k for k in self.vocab if len(k) >= 5]
+        self.caps = {_norm(a) for f in catalog.facets for al in f.value_synonyms.values() for a in al
+                     if a.isupper() and len(a) <= 3}
 
     # ---- main entry ------------------------------------------------------------------------
     def read(self, text: str) -> Reading:
@@ -84,8 +86,8 @@ class Understander:
         r.phrases = [low[a:b].strip() for a, b in clauses if low[a:b].strip()]
         tier = self._tier(low, taken)
         dates = find_dates(text, self.today, self.cat.fiscal_year_start_month, self.cat.seasons, self.recently)
-        self._numbers(low, taken, conds, r)
         self._ages(low, taken, conds)
+        self._numbers(low, taken, conds, r)
         self._phrasebook(low, taken, conds)
         self._reachability(low, taken, conds)
         self._dates(low, dates, taken, conds, r)
@@ -169,6 +171,8 @@ class Understander:
 
     def _numeric_facet(self, low: str, start: int, end: int, unit: str, money: bool, pct: bool) -> Facet | None:
         window = low[max(0, start - 60): end + 40]
+        spans = find_dates(window, self.today, self.cat.fiscal_year_start_month, self.cat.seasons)
+        windows = [d.days for d in spans if d.op == "within_last_days" and d.days]
         best, best_score = None, 0.0
         for f in self.cat.active_facets:
             rng = f.numeric_range
@@ -183,9 +187,12 @@ class Understander:
             if unit and (u.rstrip("s") in unit or unit.split()[-1].rstrip("s") in u):
                 score += 3
             score += _overlap(window, f.name + " " + " ".join(f.synonyms)) * 1.5
+            fw = _facet_window(f.name)
+            if fw and any(abs(fw - d) <= 0.1 * fw for d in windows):
+                score += 3  # 'spent $5,000 in the past year' is the 52-week spend
             if score > best_score:
                 best, best_score = f, score
-        return best if best_score >= 2 else None
+        return best if best_score >= 1.5 else None
 
     def _ages(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
         for m in re.finditer(r"\b(?:aged?\s+|ages\s+)?(under\s+|over\s+)?(\d{1,2})\s*(?:(?:-|to|–)\s*(\d{1,2})|(\+|and over|and up|or older))?(?!\d)", low):
@@ -332,8 +339,8 @@ class Understander:
             for m in re.finditer(rf"(?<![\w']){re.escape(phrase)}(?:e?s)?(?![\w])", low):
                 if _overlaps(m.start(), m.end(), taken) or (m.group(0) != phrase and m.group(0) in STOP):
                     continue
-                if len(phrase) <= 3 and kind == "value" and self.orig[m.start():m.end()] != self.orig[m.start():m.end()].upper():
-                    continue  # short aliases ('IN', 'OR', 'TV') count only when written in capitals
+                if phrase in self.caps and self.orig[m.start():m.end()] != self.orig[m.start():m.end()].upper():
+                    continue  # capitalised short aliases ('IN', 'OR', 'TV') count only when written in capitals
                 facet = self.cat.get(facet_name)
                 cands = self._facets_for(phrase, kind, facet, low, m.start())
                 if not cands or not self._plausible(cands[0], phrase, low, m.start()):
@@ -749,7 +756,7 @@ def holders_facet(holders: list[tuple[Facet, str]]) -> Facet:
 
 def _clauses(low: str) -> list[tuple[int, int]]:
     out, start = [], 0
-    for m in re.finditer(r",|;| - |\bwho\b|\bwhose\b|\bbut\b|\bexcluding\b|\bminus\b|\bwith\b|\band (?:who|are|have|can)\b", low):
+    for m in re.finditer(r",(?!\d)|;| - |\bwho\b|\bwhose\b|\bbut\b|\bexcluding\b|\bminus\b|\bwith\b|\band (?:who|are|have|can)\b", low):
         out.append((start, m.start()))
         start = m.start()
     out.append((start, len(low)))
@@ -764,7 +771,7 @@ def _clause_at(low: str, pos: int) -> str:
 
 
 def _find(phrase: str, low: str, taken: list[_Span]) -> tuple[int, int] | None:
-    for m in re.finditer(rf"(?<![\w']){re.escape(phrase)}(?![\w])", low.replace("-", " ")):
+    for m in re.finditer(rf"(?<![\w']){re.escape(phrase)}(?:s)?(?![\w])", low.replace("-", " ")):
         if not _overlaps(m.start(), m.end(), taken):
             return (m.start(), m.end())
     return None
@@ -924,6 +931,7 @@ _VALUE_WORDS: set[str] = set()
 @per_catalog
 def _lexicon_table(catalog: Catalog) -> list[tuple[str, str, str]]:
     pairs: dict[tuple[str, str], str] = {}
+    names = {_norm(ph) for f in catalog.facets for v in f.value_list for ph in [v, *f.value_synonyms.get(v, [])]}
     _VALUE_WORDS.update(_norm(v) for f in catalog.facets for v in f.value_list if " " not in v)
     for f in catalog.facets:
         for ph in [f.name, *f.synonyms]:
@@ -936,7 +944,7 @@ def _lexicon_table(catalog: Catalog) -> list[tuple[str, str, str]]:
                 n = _norm(ph)
                 if len(n) >= 2:
                     pairs[(n, f.name)] = "value"
-                if len(n) > 5 and n.endswith("s") and not n.endswith("ss"):
+                if len(n) > 5 and n.endswith("s") and not n.endswith("ss") and n[:-1] not in names:
                     pairs.setdefault((n[:-1], f.name), "value")  # 'a game console' names Game Consoles
     return sorted(((p, f, k) for (p, f), k in pairs.items()), key=lambda t: (-len(t[0]), t[2] != "value"))
 
@@ -964,8 +972,11 @@ def _vocab_table(catalog: Catalog) -> dict[str, list[tuple[Facet, str]]]:
             for ph in [v, *f.value_synonyms.get(v, [])]:
                 n = _norm(ph)
                 out.setdefault(n, []).append((f, v))
-                if len(n) > 5 and n.endswith("s") and not n.endswith("ss"):
-                    out.setdefault(n[:-1], []).append((f, v))
+    singular = {}
+    for n, holders in list(out.items()):
+        if len(n) > 5 and n.endswith("s") and not n.endswith("ss") and n[:-1] not in out:
+            singular[n[:-1]] = list(holders)
+    out.update(singular)
     return out
 
 
