@@ -22,6 +22,9 @@ just only very much many more most lot lots can could would should will shall ma
 target audience segment list people customers customer shoppers shopper buyers buyer users user members member households
 household anyone everyone folks guests clients consumers promo promotion campaign event email blast send launch either way
 both who've they've ve s t""".split())
+AUDIENCE_WORDS = set("""people customers customer shoppers shopper buyers buyer users user members member households
+household families""".split())
+BASIC_STOP = STOP - AUDIENCE_WORDS
 AUDIENCE = r"(?:shoppers|customers|buyers|members|households|people|users|guests|families|clients)"
 NEGATION = re.compile(r"\b(excluding|exclude|except|but not|not|never|no|minus|without|aren't|isn't|don't|doesn't|"
                       r"haven't|hasn't|non|who are not|who aren't|other than)\b", re.I)
@@ -186,7 +189,7 @@ class Understander:
                 score += 2 if u == "percent" else -3
             if unit and (u.rstrip("s") in unit or unit.split()[-1].rstrip("s") in u):
                 score += 3
-            score += _overlap(window, f.name + " " + " ".join(f.synonyms)) * 1.5
+            score += _overlap(window, f.name + " " + " ".join(f.synonyms), BASIC_STOP) * 1.5
             fw = _facet_window(f.name)
             if fw and any(abs(fw - d) <= 0.1 * fw for d in windows):
                 score += 3  # 'spent $5,000 in the past year' is the 52-week spend
@@ -800,9 +803,9 @@ def _stem(w: str) -> str:
     return w
 
 
-def _overlap(text: str, target: str) -> float:
-    a = {_stem(w) for w in re.findall(r"[a-z]+", text.lower()) if w not in STOP}
-    b = {_stem(w) for w in re.findall(r"[a-z]+", target.lower()) if w not in STOP}
+def _overlap(text: str, target: str, stop: set[str] = STOP) -> float:
+    a = {_stem(w) for w in re.findall(r"[a-z]+", text.lower()) if w not in stop}
+    b = {_stem(w) for w in re.findall(r"[a-z]+", target.lower()) if w not in stop}
     return float(len(a & b))
 
 
