@@ -17,15 +17,20 @@ from typing import Any, Literal
 
 import duckdb
 from pydantic import BaseModel, Field
-from sqlglot import exp
+from sqlglot import exp, select
 
-from core.errors import WorkbenchError
+from core.errors import SegmentError, WorkbenchError
 from core.segment import Segment
-from core.sqlbuild import funnel_steps, segment_predicate
+from core.sqlbuild import CUSTOMER, Step, funnel_steps, segment_predicate
 from core.tenant import Tenant
 
 Verdict = Literal["ok", "too_narrow", "too_broad", "empty"]
 FACT_TABLES = ("purchases", "propensity", "events")
+_ALL = -1  # grouping-set marker of the row that carries the funnel totals
+
+
+def _label(value: object) -> str:
+    return "(none)" if value is None else str(value)
 
 
 class FunnelStep(BaseModel):
@@ -82,7 +87,7 @@ class DryRunner:
         self.tenant = tenant
         self.cfg = tenant.config.dryrun
         self.sample_path = ensure_sample(tenant)
-        self._con = duckdb.connect(str(self.sample_path), read_only=True)
+        self._con = _open_read_only(self.sample_path, tenant.id)
         self._full: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         meta = dict(self._con.execute("SELECT key, value FROM meta").fetchall())
@@ -97,27 +102,91 @@ class DryRunner:
     def run(self, segment: Segment) -> DryRunResult:
         """Matched count, estimate with 95% CI, funnel and breakdowns on the sample."""
         started = time.perf_counter()
-        where = segment_predicate(segment, self.tenant, self.as_of)
         steps = [s for i, co in enumerate(segment.cohorts, 1) if co.conditions
                  for s in funnel_steps(co, self.tenant, self.as_of, number=i)]
-        cols = [exp.Count(this=exp.Star()).sql("duckdb") + f" FILTER (WHERE {s.predicate.sql('duckdb')})" for s in steps]
-        cols.append(f"count(*) FILTER (WHERE {where.sql('duckdb')})")
+        if not steps:
+            raise SegmentError("The segment has no conditions; add at least one.")
+        query, singles, multis = self._count_query(steps)
         cur = self._cursor()
-        counts = cur.execute(f"SELECT {', '.join(cols)} FROM customers AS c").fetchone()
-        matched = int(counts[-1])
+        rows = cur.execute(query).fetchall()
+        totals = next(r for r in rows if r[0] == _ALL)
+        counts, matched = totals[1 + len(singles):-1], int(totals[-1])
         scale = self.population / self.sample_size if self.sample_size else 0.0
-        funnel = [FunnelStep(cohort=s.cohort, label=s.label, remaining=int(n), estimate=round(n * scale))
-                  for s, n in zip(steps, counts[:-1])]
+        cohorts = sorted({s.cohort for s in steps})
+        labels = [s.label for s in steps] + ([f"any of cohorts {', '.join(map(str, cohorts))}"] if len(cohorts) > 1 else [])
+        numbers = [s.cohort for s in steps] + ([0] if len(cohorts) > 1 else [])
+        funnel = [FunnelStep(cohort=c, label=label, remaining=int(n), estimate=round(n * scale))
+                  for c, label, n in zip(numbers, labels, counts)]
+        breakdowns: dict[str, list[BreakdownRow]] = {}
+        if matched:
+            for g, name in enumerate(singles):
+                found = sorted(((r[1 + g], r[-1]) for r in rows if r[0] == g and r[-1]), key=lambda vn: (-vn[1], str(vn[0])))
+                breakdowns[name] = [BreakdownRow(value=_label(v), count=int(n), share=n / matched) for v, n in found]
+            where = segment_predicate(segment, self.tenant, self.as_of)
+            for name in multis:
+                breakdowns[name] = self._unnested_breakdown(cur, name, where, matched)
         lo, hi = wilson(matched, self.sample_size)
         share = matched / self.sample_size if self.sample_size else 0.0
         result = DryRunResult(
             sample_size=self.sample_size, sample_matched=matched, population=self.population,
             estimate=round(share * self.population), ci_low=math.floor(lo * self.population),
             ci_high=math.ceil(hi * self.population), share=share, verdict=self._verdict(matched, share),
-            funnel=funnel, breakdowns=self._breakdowns(cur, where, matched),
+            funnel=funnel, breakdowns={k: breakdowns[k] for k in self.cfg.breakdowns if k in breakdowns},
             sample_percent=self.cfg.sample_percent)
         result.ms = (time.perf_counter() - started) * 1000
         return result
+
+    def _count_query(self, steps: list[Step]) -> tuple[str, list[str], list[str]]:
+        """One scan of the sample: every distinct condition term is evaluated once as a flag column.
+
+        Funnel steps and the cohorts' OR are counted from the flags; the breakdowns of the matched
+        customers come from grouping sets of the same scan (the empty set carries the funnel).
+        """
+        flags: dict[str, int] = {}
+        projections: list[exp.Expression] = []
+
+        def flag(term: exp.Expression) -> exp.Expression:
+            key = term.sql("duckdb")
+            if key not in flags:
+                flags[key] = len(flags)
+                projections.append(exp.alias_(term.copy(), f"t{flags[key]}"))
+            return exp.column(f"t{flags[key]}")
+
+        step_preds = [exp.and_(*[flag(t) for t in s.terms]) for s in steps]
+        last = {s.cohort: p for s, p in zip(steps, step_preds)}  # each cohort's final step
+        hit = exp.or_(*[exp.paren(p) for p in last.values()]) if len(last) > 1 else next(iter(last.values()))
+        if len(last) > 1:
+            step_preds.append(hit.copy())
+        singles, multis = [], []
+        for name in self.cfg.breakdowns:
+            b = self.tenant.binding(name)
+            if b.source == "customer":
+                (multis if b.multi else singles).append(name)
+        dims = [exp.alias_(exp.column(self.tenant.binding(n).column, table=CUSTOMER), f"d{i}") for i, n in enumerate(singles)]
+        inner = select(*dims, *projections).from_(exp.Table(this=exp.to_identifier("customers"),
+                                                             alias=exp.TableAlias(this=exp.to_identifier(CUSTOMER))))
+        dim_cols = [exp.column(f"d{i}") for i in range(len(singles))]
+        # GROUPING(d0..dn) is all ones for the empty set; for set (d_g) only bit g is clear.
+        width = len(dim_cols)
+        which = exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.Grouping(expressions=[c.copy() for c in dim_cols]),
+                                                 expression=exp.Literal.number((2 ** width - 1) ^ (1 << (width - 1 - g)))),
+                                     true=exp.Literal.number(g)) for g in range(width)],
+                         default=exp.Literal.number(_ALL)) if dim_cols else exp.Literal.number(_ALL)
+        counts = [exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=p)) for p in step_preds]
+        counts.append(exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=hit.copy())))
+        outer = select(which, *dim_cols, *counts).from_(inner.subquery("f"))
+        sets = [exp.Tuple(expressions=[])] + [exp.Tuple(expressions=[c.copy()]) for c in dim_cols]
+        outer = outer.group_by(exp.GroupingSets(expressions=sets)) if dim_cols else outer
+        return outer.sql("duckdb"), singles, multis
+
+    def _unnested_breakdown(self, cur: duckdb.DuckDBPyConnection, name: str, where: exp.Expression,
+                            matched: int) -> list[BreakdownRow]:
+        """Breakdown over a list column: a customer counts once under each of its values."""
+        col = exp.column(self.tenant.binding(name).column, table=CUSTOMER)
+        q = (select(exp.alias_(exp.Explode(this=col), "v"), exp.alias_(exp.Count(this=exp.Star()), "n"))
+             .from_(exp.Table(this=exp.to_identifier("customers"), alias=exp.TableAlias(this=exp.to_identifier(CUSTOMER))))
+             .where(where).group_by("v").order_by("n DESC", "v"))
+        return [BreakdownRow(value=_label(v), count=int(n), share=n / matched) for v, n in cur.execute(q.sql("duckdb")).fetchall()]
 
     def _verdict(self, matched: int, share: float) -> Verdict:
         th = self.tenant.config.thresholds
@@ -129,20 +198,6 @@ class DryRunner:
             return "too_broad"
         return "ok"
 
-    def _breakdowns(self, cur: duckdb.DuckDBPyConnection, where: exp.Expression, matched: int) -> dict[str, list[BreakdownRow]]:
-        out: dict[str, list[BreakdownRow]] = {}
-        if matched == 0:
-            return out
-        for name in self.cfg.breakdowns:
-            b = self.tenant.binding(name)
-            if b.source != "customer":
-                continue
-            col = f"unnest(c.{b.column})" if b.multi else f"c.{b.column}"
-            rows = cur.execute(f"SELECT {col} AS v, count(*) AS n FROM customers AS c WHERE {where.sql('duckdb')} "
-                               f"GROUP BY v ORDER BY n DESC").fetchall()
-            out[name] = [BreakdownRow(value=str(v), count=int(n), share=n / matched) for v, n in rows]
-        return out
-
     def overlap(self, segment: Segment, other: Segment) -> tuple[int, float]:
         """Sampled customers in both segments, and their share of `segment`'s customers."""
         a = segment_predicate(segment, self.tenant, self.as_of).sql("duckdb")
@@ -151,21 +206,21 @@ class DryRunner:
             f"SELECT count(*) FILTER (WHERE ({a}) AND ({b})), count(*) FILTER (WHERE {a}) FROM customers AS c").fetchone()
         return int(both), (both / mine if mine else 0.0)
 
-    def exact_count(self, segment: Segment) -> int:
-        """Count on the full customer table (read-only)."""
+    def _full_cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             if self._full is None:
-                self._full = duckdb.connect(str(self.tenant.warehouse_path), read_only=True)
-            cur = self._full.cursor()
+                self._full = _open_read_only(self.tenant.warehouse_path, self.tenant.id)
+            return self._full.cursor()
+
+    def exact_count(self, segment: Segment) -> int:
+        """Count on the full customer table (read-only)."""
+        cur = self._full_cursor()
         where = segment_predicate(segment, self.tenant, self.as_of)
         return int(cur.execute(f"SELECT count(*) FROM customers AS c WHERE {where.sql('duckdb')}").fetchone()[0])
 
     def customer_ids(self, segment: Segment, batch: int = 50_000):
         """Stream matching customer ids from the full table in batches (for CSV export)."""
-        with self._lock:
-            if self._full is None:
-                self._full = duckdb.connect(str(self.tenant.warehouse_path), read_only=True)
-            cur = self._full.cursor()
+        cur = self._full_cursor()
         where = segment_predicate(segment, self.tenant, self.as_of)
         total = self.exact_count(segment)
         res = cur.execute(f"SELECT c.customer_id FROM customers AS c WHERE {where.sql('duckdb')} ORDER BY 1")
@@ -189,8 +244,9 @@ def sample_path_for(tenant: Tenant) -> Path:
 
 
 def _source_stamp(path: Path) -> str:
+    """Identifies one version of the warehouse file (a regenerated file gets a new stamp)."""
     st = path.stat()
-    return f"{st.st_size}:{int(st.st_mtime)}"
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
 
 
 def ensure_sample(tenant: Tenant) -> Path:
@@ -209,6 +265,14 @@ def ensure_sample(tenant: Tenant) -> Path:
         if _sample_stamp(target) != stamp:
             _build_sample(tenant, wh, target, stamp)
     return target
+
+
+def _open_read_only(path: Path, tenant_id: str) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:  # another process is writing it (e.g. data generate)
+        raise WarehouseMissing(f"The warehouse {path} cannot be opened read-only ({str(exc).splitlines()[0]}). "
+                               f"Wait for `segwork data generate --tenant {tenant_id}` to finish, then retry.") from None
 
 
 def _sample_stamp(path: Path) -> str | None:
@@ -231,7 +295,11 @@ def _build_sample(tenant: Tenant, wh: Path, target: Path, stamp: str) -> None:
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
     try:
-        con.execute(f"ATTACH {exp.Literal.string(str(wh)).sql('duckdb')} AS wh (READ_ONLY)")
+        try:
+            con.execute(f"ATTACH {exp.Literal.string(str(wh)).sql('duckdb')} AS wh (READ_ONLY)")
+        except duckdb.IOException as exc:
+            raise WarehouseMissing(f"The warehouse {wh} cannot be opened read-only ({str(exc).splitlines()[0]}). "
+                                   f"Wait for `segwork data generate --tenant {tenant.id}` to finish, then retry.") from None
         pct = float(cfg.sample_percent)
         con.execute(f"CREATE TABLE customers AS SELECT * FROM wh.customers "
                     f"USING SAMPLE {pct}% (bernoulli, {int(cfg.seed)})")
@@ -246,8 +314,11 @@ def _build_sample(tenant: Tenant, wh: Path, target: Path, stamp: str) -> None:
         con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
         con.execute("DETACH wh")
         con.execute("CHECKPOINT")
-    finally:
+    except BaseException:
         con.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    con.close()
     os.replace(tmp, target)
 
 
@@ -270,7 +341,7 @@ def get_dryrunner(tenant: Tenant) -> DryRunner:
 
 
 def dryrun_cli(tenant: Tenant, segment: Segment, args: Any) -> int:
-    """`segwork dryrun`: a readable report, or JSON."""
+    """`segwork dryrun`: a readable report, or JSON (`--json`); `--full` adds the exact count."""
     from core.segment import validate_segment_strict
 
     validate_segment_strict(segment, tenant.catalog)
@@ -282,14 +353,23 @@ def dryrun_cli(tenant: Tenant, segment: Segment, args: Any) -> int:
         payload["exact_count"] = exact
         print(json.dumps(payload, indent=2))
         return 0
-    print(f"Segment: {segment.render()}")
-    print(f"Estimate: {result.summary()}  [{result.ms:.0f} ms]")
-    if exact is not None:
-        print(f"Exact count (full table): {exact:,}")
-    print("Funnel:")
-    for s in result.funnel:
-        print(f"  cohort {s.cohort}: {s.estimate:>12,}  after {s.label}")
-    for name, rows in result.breakdowns.items():
-        top = ", ".join(f"{r.value} {r.share:.0%}" for r in rows[:5])
-        print(f"By {name}: {top}")
+    print(render_report(segment, result, exact))
     return 0
+
+
+def render_report(segment: Segment, result: DryRunResult, exact: int | None = None) -> str:
+    """Plain-text report: estimate, funnel table and breakdowns."""
+    lines = [f"Segment:  {segment.render()}",
+             f"Estimate: {result.summary()}  [{result.ms:.0f} ms on a {result.sample_percent:g}% sample]"]
+    if exact is not None:
+        lines.append(f"Exact:    {exact:,} customers (full table)")
+    width = max([len(s.label) for s in result.funnel] + [len("step")])
+    lines += ["", f"  cohort  {'step':<{width}}  {'sampled':>9}  {'estimate':>12}"]
+    for s in result.funnel:
+        lines.append(f"  {s.cohort or 'any':>6}  {s.label:<{width}}  {s.remaining:>9,}  {s.estimate:>12,}")
+    if result.breakdowns:
+        lines.append("")
+    for name, rows in result.breakdowns.items():
+        lines.append(f"  By {name}: " + ", ".join(f"{r.value} {r.share:.0%}" for r in rows[:6])
+                     + (f", … ({len(rows) - 6} more)" if len(rows) > 6 else ""))
+    return "\n".join(lines)

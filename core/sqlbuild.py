@@ -25,6 +25,7 @@ class Step:
     cohort: int
     label: str
     predicate: exp.Expression
+    terms: tuple[exp.Expression, ...] = ()  # the conjuncts of `predicate` (shared by later steps)
 
 
 def compile_segment(segment: Segment, tenant: Tenant, dialect: str = "duckdb",
@@ -36,12 +37,19 @@ def compile_segment(segment: Segment, tenant: Tenant, dialect: str = "duckdb",
     query = (select(projection).from_(exp.Table(this=exp.to_identifier("customers"), alias=exp.TableAlias(this=exp.to_identifier(CUSTOMER))))
              .where(segment_predicate(segment, tenant, as_of)))
     if dialect in ("spark", "bigquery"):
-        query = query.transform(_portable_overlap)
+        query = query.transform(_spark_overlap if dialect == "spark" else _unnest_overlap)
     return query.sql(dialect=dialect, pretty=True)
 
 
-def _portable_overlap(node: exp.Expression) -> exp.Expression:
-    """List overlap where `&&` does not exist: EXISTS over the unnested list column."""
+def _spark_overlap(node: exp.Expression) -> exp.Expression:
+    """Spark has no `&&` on arrays (sqlglot still writes it): use its arrays_overlap function."""
+    if not isinstance(node, exp.ArrayOverlaps):
+        return node
+    return exp.Anonymous(this="ARRAYS_OVERLAP", expressions=[node.this.copy(), node.expression.copy()])
+
+
+def _unnest_overlap(node: exp.Expression) -> exp.Expression:
+    """BigQuery has no array overlap operator: EXISTS over the unnested list column."""
     if not isinstance(node, exp.ArrayOverlaps):
         return node
     values = node.expression.expressions
@@ -77,7 +85,8 @@ def funnel_steps(cohort: Cohort, tenant: Tenant, as_of: dt.date | None = None, n
         parts = list(singles)
         if together:
             parts.append(_exists("purchases", "p", exp.and_(*together)))
-        steps.append(Step(cohort=number, label=cond.render(), predicate=exp.and_(*parts) if len(parts) > 1 else parts[0]))
+        steps.append(Step(cohort=number, label=cond.render(), predicate=exp.and_(*parts) if len(parts) > 1 else parts[0],
+                          terms=tuple(parts)))
     return steps
 
 
@@ -88,8 +97,7 @@ def condition_predicate(cond: Condition, tenant: Tenant, as_of: dt.date | None =
         return _customer(cond, facet, b, as_of)
     if b.source == "purchase":
         inner = _purchase_filter(cond, facet, b, as_of, negate_values=False)
-        found = _exists("purchases", "p", inner)
-        return exp.not_(found) if cond.op == "not_in" else found
+        return _none_of("purchases", "p", inner) if cond.op == "not_in" else _exists("purchases", "p", inner)
     if b.source == "propensity":
         return _propensity(cond, facet, b, tenant)
     return _event(cond, facet, b, as_of)
@@ -100,7 +108,7 @@ def condition_predicate(cond: Condition, tenant: Tenant, as_of: dt.date | None =
 def _customer(cond: Condition, facet: Facet, b: Binding, as_of: dt.date | None) -> exp.Expression:
     col = exp.column(b.column, table=CUSTOMER)
     if cond.op in ("in", "not_in"):
-        vals = [exp.Literal.string(v) for v in cond.values or []]
+        vals = _strings(cond, facet)
         hit = (exp.ArrayOverlaps(this=col, expression=exp.Array(expressions=vals)) if b.multi
                else exp.In(this=col, expressions=vals))
         hit = exp.func("COALESCE", hit, exp.false())
@@ -117,8 +125,8 @@ def _purchase_filter(cond: Condition, facet: Facet, b: Binding, as_of: dt.date |
     col = exp.column(b.column, table="p")
     parts: list[exp.Expression] = []
     if cond.op in ("in", "not_in"):
-        parts.append(exp.In(this=col, expressions=[exp.Literal.string(v) for v in cond.values or []]))
-    elif facet.kind == "date":
+        parts.append(exp.In(this=col, expressions=_strings(cond, facet)))
+    else:  # dates and numbers of the purchase row
         parts.append(_range(cond, col, facet, as_of))
     if b.window_days:
         parts.append(exp.GTE(this=exp.column("purchase_date", table="p"), expression=_days_ago(b.window_days, as_of)))
@@ -130,13 +138,15 @@ def _propensity(cond: Condition, facet: Facet, b: Binding, tenant: Tenant) -> ex
     size = _tier_size(tier)
     inner = exp.and_(
         exp.EQ(this=exp.column("level", table="s"), expression=exp.Literal.string(b.level)),
-        exp.In(this=exp.column("value", table="s"), expressions=[exp.Literal.string(v) for v in cond.values or []]),
+        exp.In(this=exp.column("value", table="s"), expressions=_strings(cond, facet)),
         exp.LTE(this=exp.column("pct", table="s"), expression=exp.Literal.number(size)))
-    found = _exists("propensity", "s", inner)
-    return exp.not_(found) if cond.op == "not_in" else found
+    return _none_of("propensity", "s", inner) if cond.op == "not_in" else _exists("propensity", "s", inner)
 
 
 def _event(cond: Condition, facet: Facet, b: Binding, as_of: dt.date | None) -> exp.Expression:
+    if cond.op not in ("within_last_days", "on_or_after", "between"):
+        raise SegmentError(f"{facet.name}: op {cond.op!r} does not apply to an event date; "
+                           "use within_last_days, on_or_after or between.")
     inner = exp.and_(
         exp.EQ(this=exp.column("event", table="e"), expression=exp.Literal.string(b.event)),
         _range(cond, exp.column("event_date", table="e"), facet, as_of))
@@ -170,12 +180,33 @@ def _resolve(cond: Condition, tenant: Tenant) -> tuple[Facet, Binding]:
     return facet, tenant.binding(facet.name)
 
 
+def _strings(cond: Condition, facet: Facet) -> list[exp.Expression]:
+    """The condition's values as string literals (quotes, `;` and `--` stay inside the literal)."""
+    if not cond.values:
+        raise SegmentError(f"{facet.name} {cond.op} needs at least one value.")
+    return [exp.Literal.string(str(v)) for v in cond.values]
+
+
 def _exists(table: str, alias: str, where: exp.Expression) -> exp.Expression:
     link = exp.EQ(this=exp.column("customer_id", table=alias), expression=exp.column("customer_id", table=CUSTOMER))
     sub = (select(exp.Literal.number(1))
            .from_(exp.Table(this=exp.to_identifier(table), alias=exp.TableAlias(this=exp.to_identifier(alias))))
            .where(exp.and_(link, where)))
     return exp.Exists(this=sub)
+
+
+def _none_of(table: str, alias: str, where: exp.Expression) -> exp.Expression:
+    """NOT EXISTS, written as `NOT COALESCE(c.customer_id IN (SELECT ...), FALSE)`.
+
+    Same rows as the correlated NOT EXISTS (COALESCE absorbs the NULL of NOT IN), but DuckDB plans
+    it as one mark join instead of a decorrelated delim join: 0.43 s instead of 1.27 s for
+    "no Electronics purchase" over 10M customers x 50M purchases (benchmarks/dryrun.py data).
+    """
+    sub = (select(exp.column("customer_id", table=alias))
+           .from_(exp.Table(this=exp.to_identifier(table), alias=exp.TableAlias(this=exp.to_identifier(alias))))
+           .where(where))
+    found = exp.In(this=exp.column("customer_id", table=CUSTOMER), query=sub.subquery())
+    return exp.not_(exp.func("COALESCE", found, exp.false()))
 
 
 def _days_ago(days: int, as_of: dt.date | None) -> exp.Expression:
