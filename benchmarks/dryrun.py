@@ -43,8 +43,8 @@ SEGMENTS = {
                      "WHERE p.customer_id = c.customer_id AND p.brand = 'Free Assembly' AND p.purchase_date >= DATE '{as_of}' - 90)"),
     "negation": ([{"facet": "Purchased Super Department", "op": "not_in", "values": ["Electronics"]},
                   {"facet": "Customer Status", "op": "not_in", "values": ["Lapsed", "Churned"]}],
-                 "SELECT count(*) FROM customers c WHERE customer_status NOT IN ('Lapsed', 'Churned') AND NOT EXISTS "
-                 "(SELECT 1 FROM purchases p WHERE p.customer_id = c.customer_id AND p.super_department = 'Electronics')"),
+                 "SELECT count(*) FROM customers c WHERE customer_status NOT IN ('Lapsed', 'Churned') AND customer_id NOT IN "
+                 "(SELECT customer_id FROM purchases WHERE super_department = 'Electronics')"),
 }
 
 

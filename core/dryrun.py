@@ -97,7 +97,8 @@ class DryRunner:
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:  # a cursor per call: Streamlit reruns run in threads
-            return self._con.cursor()
+            cur = self._con.cursor()
+        return cur.execute("USE wh")  # a cursor starts in the in-memory default database
 
     def run(self, segment: Segment) -> DryRunResult:
         """Matched count, estimate with 95% CI, funnel and breakdowns on the sample."""
@@ -210,7 +211,8 @@ class DryRunner:
         with self._lock:
             if self._full is None:
                 self._full = _open_read_only(self.tenant.warehouse_path, self.tenant.id)
-            return self._full.cursor()
+            cur = self._full.cursor()
+        return cur.execute("USE wh")
 
     def exact_count(self, segment: Segment) -> int:
         """Count on the full customer table (read-only)."""
@@ -268,9 +270,19 @@ def ensure_sample(tenant: Tenant) -> Path:
 
 
 def _open_read_only(path: Path, tenant_id: str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the file as it is *now*.
+
+    ATTACH into a private in-memory database rather than `duckdb.connect(path)`: connect() hands
+    back the process-wide cached instance of that path, which still shows the old file after
+    the warehouse or sample was regenerated and replaced.
+    """
+    con = duckdb.connect()
     try:
-        return duckdb.connect(str(path), read_only=True)
+        con.execute(f"ATTACH {exp.Literal.string(str(path)).sql('duckdb')} AS wh (READ_ONLY)")
+        con.execute("USE wh")
+        return con
     except duckdb.IOException as exc:  # another process is writing it (e.g. data generate)
+        con.close()
         raise WarehouseMissing(f"The warehouse {path} cannot be opened read-only ({str(exc).splitlines()[0]}). "
                                f"Wait for `segwork data generate --tenant {tenant_id}` to finish, then retry.") from None
 
@@ -279,13 +291,13 @@ def _sample_stamp(path: Path) -> str | None:
     if not path.exists():
         return None
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = _open_read_only(path, "")
         try:
             row = con.execute("SELECT value FROM meta WHERE key = 'source_stamp'").fetchone()
         finally:
             con.close()
         return row[0] if row else None
-    except duckdb.Error:
+    except (duckdb.Error, WorkbenchError):
         return None
 
 
