@@ -10,9 +10,13 @@ from pages.common import pick_tenant, store, tenant_for
 st.set_page_config(page_title="Clarifications · Segment Workbench", layout="wide")
 tenant_id = pick_tenant()
 st.title(f"Clarification review — {tenant_for(tenant_id).display_name}")
-show = st.radio("Show", ["Not reviewed", "Reviewed", "All"], horizontal=True)
+left, right = st.columns(2)
+show = left.radio("Show", ["Not reviewed", "Reviewed", "All"], horizontal=True)
 reviewed = {"Not reviewed": False, "Reviewed": True, "All": None}[show]
+days = right.date_input("Asked between", value=(), help="Leave empty for all dates")
 items = store().list_clarifications(tenant_id, reviewed=reviewed)
+if len(days) == 2:
+    items = [c for c in items if str(days[0]) <= c["asked_at"][:10] <= str(days[1])]
 if not items:
     st.info("No clarification questions here yet.")
 for c in items:

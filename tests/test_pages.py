@@ -79,3 +79,15 @@ def test_catalog_and_tenant_pages(env):
     assert not tp.exception
     assert any("are valid" in s.value for s in tp.success)
     assert "up to date" in _text(tp)
+
+
+def test_clarifications_filter_by_date(env):
+    import datetime as dt
+
+    Store(env.store_path).log_clarification("harbor", "frequent shoppers", "How much is 'frequent'?", ["13", "26"], "13")
+    at = _page("2_Clarifications.py").run()
+    at.radio[0].set_value("All").run()
+    assert any("How much is 'frequent'?" in e.label for e in at.expander)
+    at.date_input[0].set_value((dt.date(2020, 1, 1), dt.date(2020, 1, 2))).run()
+    assert not at.exception
+    assert not any("How much is 'frequent'?" in e.label for e in at.expander)
