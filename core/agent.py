@@ -310,12 +310,23 @@ def _usage_fields(u: LLMUsage | None) -> dict:
 
 def _run(ctx: ToolContext, action: ToolCall) -> Observation:
     """Run a tool; whatever it raises becomes an error observation the policy can act on."""
+    args = action.args if isinstance(action.args, dict) else {}
     try:
-        return run_tool(ctx, action.name, action.args if isinstance(action.args, dict) else {}, action.call_id)
+        return run_tool(ctx, action.name, args, action.call_id)
     except Exception as exc:  # noqa: BLE001 - a tool error is an error result, never a crash of the loop
-        return Observation(action.name, action.args, ok=False, call_id=action.call_id,
-                           error=f"{action.name} could not run with these arguments ({type(exc).__name__}: {exc}); "
-                                 f"check each argument against the tool's schema and call it again.")
+        return Observation(action.name, args, ok=False, call_id=action.call_id,
+                           error=f"{action.name} failed ({type(exc).__name__}: {str(exc)[:200]}). "
+                                 f"{_expected(action.name, args)} Fix the arguments and call it again.")
+
+
+def _expected(name: str, args: dict) -> str:
+    """The arguments given against the ones the tool's schema expects, so the fix is plain."""
+    from core.tools import TOOLS
+
+    props = TOOLS[name].input_schema.get("properties", {}) if name in TOOLS else {}
+    want = ", ".join(f"{k}: {v.get('type')}" for k, v in props.items())
+    got = ", ".join(f"{k}={str(v)[:40]!r}" for k, v in args.items())
+    return f"Expected {want or 'no arguments'}; got {got or 'none'}."
 
 
 def _ms(t0: float) -> float:
