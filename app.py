@@ -59,8 +59,10 @@ with st.sidebar:
         st.caption("Policy: Offline — no API key")
     try:
         runner = dryrunner_for(tenant_id)
-        st.caption(f"Dry-run sample: {runner.sample_size:,} of {runner.population:,} customers "
-                   f"({tenant.config.dryrun.sample_percent:g}%, seed {tenant.config.dryrun.seed})")
+        cfg = tenant.config.dryrun
+        st.caption(f"Dry-run: the whole table ({runner.population:,} customers)" if runner.whole_table else
+                   f"Dry-run sample: {runner.sample_size:,} of {runner.population:,} customers "
+                   f"(the larger of {cfg.sample_percent:g}% and {cfg.min_sample_rows:,}; seed {cfg.seed})")
     except WorkbenchError as exc:
         st.error(str(exc))
         st.stop()
@@ -124,12 +126,13 @@ def settle(wb: WorkbenchState, result: TurnResult | None) -> None:
     wb.request = wb.request if result.mode == "edit" else request
     wb.dryrun = result.dryrun
     est = result.dryrun.estimate if result.dryrun else 0
+    size = result.dryrun.size_text() if result.dryrun else "not counted"
     delta = f" ({est - before:+,} customers)" if before is not None and result.mode == "edit" else ""
     tokens = result.trace.tokens
     meter = f"{result.ms / 1000:.2f} s · {result.steps} steps · trace #{trace_id}"
     if tokens[0]:
         meter += f" · {tokens[0]:,} in / {tokens[1]:,} out tokens · ${result.trace.cost_usd:.4f}"
-    text = f"**{result.segment.render()}**\n\nEstimated audience: **~{est:,}** customers{delta}."
+    text = f"**{result.segment.render()}**\n\nAudience: **{size}**{delta}."
     text += "".join(f"\n\n_{a}_" for a in result.assumptions)
     wb.chat.append(ChatMessage("assistant", text, diff=diff.lines() if diff else [], meter=meter))
 
@@ -174,11 +177,12 @@ def show_overlap(wb: WorkbenchState) -> str:
     runner = dryrunner_for(tenant_id)
     for x in saved:
         try:
-            shared, share = runner.overlap(wb.draft, store().get_version(x.id).segment)
+            o = runner.overlap_detail(wb.draft, store().get_version(x.id).segment)
         except WorkbenchError:
             continue
-        rows.append({"saved segment": x.name, "shared customers (sample)": shared, "share of draft": round(share, 3)})
-        if share >= 0.95 and not dupe:
+        rows.append({"saved segment": x.name, "shared customers": o.shared, "share of draft": round(o.share, 3),
+                     "counted": "exact" if o.exact else f"sample ({o.sample_matched:,} rows)"})
+        if o.share >= 0.95 and not dupe:  # exact, or 100+ matched sample rows (overlap_detail)
             dupe = x.name
     if rows:
         with st.expander("Overlap with saved segments"):
@@ -332,11 +336,22 @@ with panel_col:
             st.info("Dry-run figures appear once there is a draft.")
         else:
             m1, m2, m3 = st.columns(3)
-            m1.metric("Estimated audience", f"{d.estimate:,}", help=f"95% CI {d.ci_low:,} – {d.ci_high:,}")
-            m2.metric("Sample matched", f"{d.sample_matched:,} / {d.sample_size:,}")
+            if d.exact:
+                m1.metric("Audience (exact)", f"{d.estimate:,}", help=d.exact_reason)
+            else:
+                m1.metric("Estimated audience", f"~{d.estimate:,}", help=f"95% CI {d.ci_low:,} – {d.ci_high:,}")
+            m2.metric("Sample matched", "whole table" if d.basis == "whole_table" else f"{d.sample_matched:,} / {d.sample_size:,}")
             m3.metric("Verdict", d.verdict.replace("_", " "))
-            st.caption(f"95% confidence interval: {d.ci_low:,} – {d.ci_high:,} customers · {d.ms:.0f} ms on the sample")
-            if st.button("Exact count"):
+            if d.reach:
+                for col, r in zip(st.columns(len(d.reach)), d.reach):
+                    col.metric(f"Reachable: {r.channel}", f"{'' if d.exact else '~'}{r.count:,}", help=f"{r.share:.0%} of the audience")
+            if d.exact:
+                st.caption(f"Exact count on the full table: {d.exact_reason} · {d.ms:.0f} ms")
+            else:
+                st.caption(f"95% confidence interval: {d.ci_low:,} – {d.ci_high:,} customers · {d.ms:.0f} ms on the sample")
+            if d.verdict_reason:
+                st.caption(f"{d.verdict.replace('_', ' ').capitalize()}: {d.verdict_reason}")
+            if not d.exact and st.button("Exact count"):
                 t0 = time.perf_counter()
                 n = dryrunner_for(tenant_id).exact_count(wb.draft)
                 st.success(f"Exact count on the full table: {n:,} customers ({(time.perf_counter() - t0) * 1000:.0f} ms)")

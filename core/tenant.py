@@ -84,9 +84,13 @@ class Policies(BaseModel):
 
 
 class DryRunConfig(BaseModel):
+    """The dry-run sample and when a dry-run also counts exactly (tenant.yaml `dryrun:`)."""
     model_config = ConfigDict(extra="forbid")
-    sample_percent: float = 1.0
-    seed: int = 42
+    sample_percent: float = Field(1.0, gt=0, le=100, description="share of customers in the sample")
+    min_sample_rows: int = Field(50_000, ge=1, description="the sample holds at least this many customers")
+    exact_below: int = Field(100, ge=0, description="fewer matched sample rows than this: count exactly too")
+    max_relative_error: float = Field(0.25, gt=0, description="a 95% interval wider than ±this share: count exactly")
+    seed: int = Field(42, ge=0)
     breakdowns: list[str] = Field(default_factory=list)
 
 
