@@ -20,6 +20,8 @@ PolicyFactory = Callable[[], Policy]
 MAX_GATE_RETRIES = 2   # a failing final check is sent back this many times, then the turn needs attention
 MAX_TOOL_ERRORS = 6    # failed tool calls and unusable model replies per turn, then a clean failure
 MAX_REQUEST_CHARS = 2000
+NOTHING_READ = ("No audience conditions could be read from the request; say who to target, e.g. a tier, "
+                "a purchase, a place or a time window ('Gold members in Texas who bought shoes this month').")
 
 
 @dataclass
@@ -245,6 +247,8 @@ class Agent:
         """The final check kept failing: keep the segment for review, list the issues, never 'done'."""
         segment, problems = state.last_finish
         state.result.issues = list(problems)
+        if not segment.all_conditions():  # nothing was read: "(everyone)" is never an answer
+            return (yield from self._end(state, "needs_input", error=NOTHING_READ))
         yield from self._end(state, "needs_attention", segment=segment,
                              error="The segment needs attention before use: " + "; ".join(problems))
 
@@ -327,7 +331,7 @@ def _expected(name: str, args: dict) -> str:
 
     props = TOOLS[name].input_schema.get("properties", {}) if name in TOOLS else {}
     want = ", ".join(f"{k}: {v.get('type')}" for k, v in props.items())
-    got = ", ".join(f"{k}={str(v)[:40]!r}" for k, v in args.items())
+    got = ", ".join(f"{k}={str(v)[:160]}" for k, v in args.items())
     return f"Expected {want or 'no arguments'}; got {got or 'none'}."
 
 

@@ -131,7 +131,7 @@ def test_final_check_failing_every_time_needs_attention_never_done(northstar, to
 def test_empty_finish_is_never_done(northstar, today):
     pol = Scripted([Finish(Segment())])
     res = Agent(northstar, lambda: pol).run_turn("everyone please", today=today, mode="new")
-    assert res.status == "needs_attention" and res.issues == ["The segment has no conditions."]
+    assert res.status == "needs_input" and res.segment is None and "say who to target" in res.error
 
 
 def test_tool_error_budget_ends_the_turn_cleanly(northstar, today):
