@@ -7,6 +7,7 @@ import streamlit as st
 from core.errors import WorkbenchError
 from core.session import WorkbenchState
 from core.sqlbuild import DIALECTS, compile_segment
+from core.trace import Trace
 from core.ui_data import ids_csv
 from pages.common import dryrunner_for, pick_tenant, store, tenant_for
 
@@ -55,6 +56,16 @@ if c3.button("Unarchive" if chosen.archived else "Archive"):
 st.subheader("Version history")
 st.dataframe(pd.DataFrame([{"version": v.n, "saved": v.saved_at, "by": v.author, "request": v.request,
                             "segment": v.segment.render(), "note": v.note} for v in versions]), hide_index=True, width="stretch")
+with st.expander(f"Trace of v{latest.n}: how the agent built it"):  # kept with the version when saved
+    st.caption(f"`segwork trace --tenant {tenant_id} --segment \"{latest.name}\" --version {latest.n}`")
+    try:
+        rows = Trace(request=latest.request, steps=latest.trace or []).rows()
+    except ValueError:  # a trace saved in an older shape: the segment itself is unaffected
+        rows = []
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    else:
+        st.caption("No readable trace kept with this version.")
 if len(versions) > 1:
     a, b = st.columns(2)
     va = a.selectbox("From version", [v.n for v in versions], index=len(versions) - 2)

@@ -5,6 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core.trace import Trace
 from pages.common import pick_tenant, store, tenant_for
 
 st.set_page_config(page_title="Clarifications · Segment Workbench", layout="wide")
@@ -26,6 +27,11 @@ for c in items:
         st.markdown(f"**Answer:** {c['answer']}")
         if c["segment"]:
             st.code(c["segment"], language="json")
+        if c.get("trace_id"):  # the turn that asked, step by step
+            st.caption(f"Trace #{c['trace_id']} · `segwork trace --tenant {tenant_id} {c['trace_id']}`")
+            if st.toggle("Show trace", key=f"trace{c['id']}"):
+                kept = Trace.model_validate(store().get_trace(c["trace_id"])["trace"])
+                st.dataframe(pd.DataFrame(kept.rows()), hide_index=True, width="stretch")
         if c["reviewed"]:
             st.caption(f"Reviewed by {c['reviewer'] or 'someone'}: {c['comment']}")
         else:
