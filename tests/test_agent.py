@@ -282,3 +282,16 @@ def test_turn_traces_are_kept_printed_and_linked_from_the_pages(northstar, setti
     assert not at.exception
     assert any('segwork trace --tenant northstar --segment "Night owls" --version 1' in c.value for c in at.caption)
     assert any("finish" in df.value.get("tool", []).tolist() for df in at.dataframe if "tool" in df.value)
+
+
+def test_a_chat_message_answers_the_pending_question_or_starts_anew(northstar, today):
+    agent = Agent(northstar, Asker)
+    paused = agent.run_turn("dog owners", today=today, mode="new").state
+    answered = list(agent.iter_message("dog owners B", paused=paused, today=today))[-1]
+    assert answered.status == "done" and answered.summary == "dog owners: dog owners B"
+    route = [s for s in answered.trace.steps if s.kind == "route"]
+    assert route and route[-1].observation == "mode: answer" and "names one of the options" in route[-1].thought
+    paused = agent.run_turn("cat owners", today=today, mode="new").state
+    fresh = list(agent.iter_message("Gold members in Texas who bought shoes this month", paused=paused, today=today))[-1]
+    assert fresh.request == "Gold members in Texas who bought shoes this month" and fresh.status == "clarify"
+    assert paused.result.pending is not None  # the old question is untouched, still answerable
