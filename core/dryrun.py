@@ -23,6 +23,7 @@ from core.errors import SegmentError, WorkbenchError
 from core.segment import Segment
 from core.sqlbuild import CUSTOMER, Step, funnel_steps, segment_predicate
 from core.tenant import Tenant
+from core.warehouse import check_schema
 
 Verdict = Literal["ok", "too_narrow", "too_broad", "empty"]
 FACT_TABLES = ("purchases", "propensity", "events")
@@ -88,6 +89,11 @@ class DryRunner:
         self.cfg = tenant.config.dryrun
         self.sample_path = ensure_sample(tenant)
         self._con = _open_read_only(self.sample_path, tenant.id)
+        try:
+            check_schema(self._con, tenant)  # a binding to a missing column fails here, by name, not in every count
+        except WorkbenchError:
+            self._con.close()
+            raise
         self._full: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         meta = dict(self._con.execute("SELECT key, value FROM meta").fetchall())
