@@ -1,4 +1,4 @@
-"""`segwork` command line: data, validate, sql, dryrun, index, eval, ask."""
+"""`segwork` command line: data, validate, sql, dryrun, index, eval, ask, trace."""
 from __future__ import annotations
 
 import argparse
@@ -59,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--policy", choices=["offline", "claude"], default=None, help="default: claude when ANTHROPIC_API_KEY is set")
     ask.add_argument("--today", default=None, help="reference date (default: today)")
     ask.add_argument("--json", action="store_true")
+
+    tr = sub.add_parser("trace", help="print a kept turn trace (by id) or a saved segment version's trace")
+    _tenant_arg(tr)
+    tr.add_argument("id", nargs="?", type=int, help="the trace id shown after a turn and on the Clarifications page")
+    tr.add_argument("--segment", default=None, help="a saved segment's name (instead of an id)")
+    tr.add_argument("--version", type=int, default=None, help="its version (default: the latest)")
+    tr.add_argument("--json", action="store_true")
     return p
 
 
@@ -96,6 +103,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "ask":
         from core.ask import ask_cli
         return ask_cli(tenant, args)
+    if args.command == "trace":
+        from core.ask import trace_cli
+        return trace_cli(tenant, args)
     segment = _read_segment(args.segment)
     if args.command == "validate":
         from core.rules import validate_cli
