@@ -132,12 +132,8 @@ def settle(wb: WorkbenchState, result: TurnResult | None) -> None:
     meter = f"{result.ms / 1000:.2f} s · {result.steps} steps · trace #{trace_id}"
     if tokens[0]:
         meter += f" · {tokens[0]:,} in / {tokens[1]:,} out tokens · ${result.trace.cost_usd:.4f}"
-    text = f"**{result.segment.render()}**
-
-Audience: **{size}**{delta}."
-    text += "".join(f"
-
-_{a}_" for a in result.assumptions)
+    text = f"**{result.segment.render()}**\n\nAudience: **{size}**{delta}."
+    text += "".join(f"\n\n_{a}_" for a in result.assumptions)
     wb.chat.append(ChatMessage("assistant", text, diff=diff.lines() if diff else [], meter=meter))
 
 

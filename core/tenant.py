@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from core.catalog import Catalog, load_catalog, read_yaml
 from core.config import Settings
+from core.engines.binding import EngineBinding
 from core.errors import TenantError
 from core.segment import Segment
 from core.textfile import read_text
@@ -125,6 +126,7 @@ class TenantConfig(BaseModel):
     policies: Policies = Field(default_factory=Policies)
     dryrun: DryRunConfig = Field(default_factory=DryRunConfig)
     warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
+    engine: EngineBinding = Field(default_factory=EngineBinding)  # where the customers live
     bindings: dict[str, Binding]
 
 
