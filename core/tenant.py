@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from core.catalog import Catalog, load_catalog, read_yaml
 from core.config import Settings
+from core.engines.binding import EngineBinding
 from core.errors import TenantError
 from core.segment import Segment
 from core.textfile import read_text
@@ -98,9 +99,15 @@ class Policies(BaseModel):
 
 
 class DryRunConfig(BaseModel):
+    """The dry-run sample and when a dry-run also counts exactly (tenant.yaml `dryrun:`)."""
     model_config = ConfigDict(extra="forbid")
-    sample_percent: float = Field(default=1.0, gt=0, le=100, allow_inf_nan=False, strict=True)
-    seed: int = Field(default=42, ge=0, strict=True)
+    sample_percent: float = Field(1.0, gt=0, le=100, allow_inf_nan=False, strict=True,
+                                  description="share of customers in the sample")
+    min_sample_rows: int = Field(50_000, ge=1, strict=True, description="the sample holds at least this many customers")
+    exact_below: int = Field(100, ge=0, strict=True, description="fewer matched sample rows than this: count exactly too")
+    max_relative_error: float = Field(0.25, gt=0, allow_inf_nan=False, strict=True,
+                                      description="a 95% interval wider than ±this share: count exactly")
+    seed: int = Field(42, ge=0, strict=True)
     breakdowns: list[str] = Field(default_factory=list)
 
 
@@ -120,6 +127,7 @@ class TenantConfig(BaseModel):
     policies: Policies = Field(default_factory=Policies)
     dryrun: DryRunConfig = Field(default_factory=DryRunConfig)
     warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
+    engine: EngineBinding = Field(default_factory=EngineBinding)  # where the customers live
     bindings: dict[str, Binding]
 
 
