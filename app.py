@@ -110,15 +110,20 @@ def settle(wb: WorkbenchState, result: TurnResult | None) -> None:
         return
     wb.pending = None
     s, request = store(), result.request
-    trace_id = s.log_trace(tenant_id, request, result.status, result.trace.model_dump())
-    for q, a in result.asked:
-        s.log_clarification(tenant_id, request, q.question, [o.label for o in q.options], a, result.segment, trace_id)
+    try:  # a damaged library must not lose the turn: it is shown, only not logged
+        trace_id = s.log_trace(tenant_id, request, result.status, result.trace.model_dump())
+        for q, a in result.asked:
+            s.log_clarification(tenant_id, request, q.question, [o.label for o in q.options], a, result.segment, trace_id)
+        s.log_turn(tenant_id, request, bool(result.asked))
+    except WorkbenchError as exc:
+        trace_id = None
+        st.warning(f"This turn was not logged: {exc}")
+    for q, _ in result.asked:
         wb.chat.insert(len(wb.chat) - 1, ChatMessage("assistant", f"❓ {q.question}"))
-    s.log_turn(tenant_id, request, bool(result.asked))
     if result.status != "done" or result.segment is None:
         issues = "".join(f"\n- {i}" for i in result.issues)
         wb.chat.append(ChatMessage("assistant", f"{STATUS_LABEL.get(result.status, 'Not done')}: "
-                                   f"{result.error or 'no conditions found'}{issues}", meter=f"trace #{trace_id}"))
+                                   f"{result.error or 'no conditions found'}{issues}", meter=f"trace #{trace_id}" if trace_id else ""))
         return
     before = wb.dryrun.estimate if wb.dryrun else None
     diff = diff_segments(wb.draft, result.segment) if wb.draft is not None else None
@@ -129,7 +134,7 @@ def settle(wb: WorkbenchState, result: TurnResult | None) -> None:
     size = result.dryrun.size_text() if result.dryrun else "not counted"
     delta = f" ({est - before:+,} customers)" if before is not None and result.mode == "edit" else ""
     tokens = result.trace.tokens
-    meter = f"{result.ms / 1000:.2f} s · {result.steps} steps · trace #{trace_id}"
+    meter = f"{result.ms / 1000:.2f} s · {result.steps} steps" + (f" · trace #{trace_id}" if trace_id else "")
     if tokens[0]:
         meter += f" · {tokens[0]:,} in / {tokens[1]:,} out tokens · ${result.trace.cost_usd:.4f}"
     text = f"**{result.segment.render()}**\n\nAudience: **{size}**{delta}."
@@ -170,7 +175,10 @@ def adjust_condition(c, key: str):
 
 def show_overlap(wb: WorkbenchState) -> str:
     """Overlap of the draft with the tenant's saved segments; returns a near-duplicate's name."""
-    saved = [x for x in store().list_segments(tenant_id) if x.name != wb.saved_name][:20]
+    try:
+        saved = [x for x in store().list_segments(tenant_id) if x.name != wb.saved_name][:20]
+    except WorkbenchError:  # a damaged library is reported on the Segments page
+        return ""
     if not saved or wb.draft is None:
         return ""
     rows, dupe = [], ""
