@@ -525,3 +525,36 @@ def test_report_text_labels_estimates_and_exact_counts(sampled, wh_con):
     text = render_report(narrow, runner.run(narrow))
     assert text.splitlines()[1].startswith(f"Exact:    {n:,} customers (exact)") and "counted on the full table" in text
     assert "Verdict:  too narrow" in text and "without 'State is" in text
+
+
+def test_segwork_dryrun_shows_narrow_audiences_exact(settings, sampled, wh_con, tmp_path):
+    """The console script on a real 2,000-customer sample: text and --json label exact figures."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path / "tenants"
+    shutil.copytree(settings.tenants_dir / "northstar", root / "northstar")
+    yaml_path = root / "northstar" / "tenant.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("min_sample_rows: 50000", "min_sample_rows: 2000"))
+    env = {**os.environ, "SEGWORK_DATA_DIR": str(settings.data_dir), "SEGWORK_INDEX_DIR": str(settings.index_dir),
+           "SEGWORK_TENANTS_DIR": str(root), "HF_HUB_OFFLINE": "1"}
+    env.pop("ANTHROPIC_API_KEY", None)
+    spec, n = _narrow_segments(wh_con)[0]
+    seg_file = tmp_path / "narrow.json"
+    seg_file.write_text(json.dumps(spec))
+    segwork = str(Path(sys.executable).parent / "segwork")
+
+    def run(*extra: str) -> str:
+        p = subprocess.run([segwork, "dryrun", str(seg_file), "--tenant", "northstar", *extra],
+                           capture_output=True, text=True, env=env, timeout=300)
+        assert p.returncode == 0, p.stdout + p.stderr
+        return p.stdout
+
+    text = run()
+    assert f"Exact:    {n:,} customers (exact)" in text and "2,000-customer sample" in text and "~" not in text.splitlines()[1]
+    out = json.loads(run("--json"))
+    assert (out["exact"], out["basis"], out["estimate"], out["exact_count"]) == (True, "exact", n, n)
+    assert [r["channel"] for r in out["reach"]] == list(sampled.catalog.rules.reachability)
+    assert out["verdict"] == "too_narrow" and out["relaxations"]
