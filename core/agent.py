@@ -63,6 +63,7 @@ class Agent:
         self.router = router or HeuristicRouter()
         self.workers = workers
         self.last_state: TurnState | None = None
+        self.holdout: frozenset[str] = frozenset()  # requests / row ids kept out of examples (evaluation)
 
     # ---- entry points ------------------------------------------------------------------------
     def iter_turn(self, request: str, draft: Segment | None = None, today: dt.date | None = None,
@@ -73,8 +74,8 @@ class Agent:
         mode = mode or decision.mode
         policy = self.policy_factory()
         turn = TurnContext(request=request, tenant_id=self.tenant.id, today=today,
-                           draft=draft if mode == "edit" else None, mode=mode)
-        ctx = ToolContext(tenant=self.tenant, today=today)
+                           draft=draft if mode == "edit" else None, mode=mode, notes={"holdout": self.holdout})
+        ctx = ToolContext(tenant=self.tenant, today=today, holdout=self.holdout)
         result = TurnResult(request=request, mode=mode,
                             trace=Trace(request=request, tenant_id=self.tenant.id, policy=policy.name))
         state = TurnState(policy=policy, ctx=ctx, turn=turn, result=result)

@@ -22,6 +22,7 @@ def build_cohorts(agent: "Agent", state: "TurnState", split: "SplitCohorts") -> 
 
     def work(text: str) -> "TurnResult":
         worker = Agent(agent.tenant, agent.policy_factory, agent.max_steps, agent.router)
+        worker.holdout = agent.holdout
         res = worker.run_turn(cohort_request(text, split.shared), today=state.turn.today, mode="cohort")
         return answer_default(worker, res)
 

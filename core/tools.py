@@ -28,6 +28,7 @@ class ToolContext:
     tenant: Tenant
     today: dt.date = field(default_factory=dt.date.today)
     retrieved: list[Any] = field(default_factory=list)  # facet hits seen this turn (for the UI)
+    holdout: frozenset[str] = frozenset()  # requests / row ids never offered as examples (set by the evaluation)
     _index: Any = None
     _dry: Any = None
 
@@ -206,7 +207,7 @@ def get_similar_segments(ctx: ToolContext, query: str, k: int = 3) -> SimilarSeg
         query: the marketer's request
         k: how many examples
     """
-    return SimilarSegments(segments=ctx.index.similar_segments(query, k=k))
+    return SimilarSegments(segments=ctx.index.similar_segments(query, k=k, exclude=ctx.holdout))
 
 
 @tool

@@ -101,7 +101,7 @@ class ClaudePolicy:
 
             idx = get_index(self.tenant)
             facets = "\n".join(f"- {h.facet} ({h.kind}, {h.group}, {h.score:.3f})" for h in idx.search_facets(turn.request, k=12))
-            examples = "\n".join(f"- {s.query} -> {json.dumps(s.segment.spec())}" for s in idx.similar_segments(turn.request, k=3))
+            examples = "\n".join(f"- {s.query} -> {json.dumps(s.segment.spec())}" for s in idx.similar_segments(turn.request, k=3, exclude=turn.notes.get("holdout", ())))
         except Exception as exc:  # noqa: BLE001 - the model can still search with the tool
             facets = f"(retrieval unavailable: {exc})"
         draft = f"Current draft to edit: {json.dumps(turn.draft.spec())}" if turn.draft is not None else ""
