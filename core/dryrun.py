@@ -137,25 +137,29 @@ class _Scan:
     """Builds one scan of a customers table: each distinct term is a flag column, every count a FILTER."""
 
     def __init__(self) -> None:
-        self.keys: dict[str, int] = {}
+        self.keys: dict[exp.Expression, int] = {}  # sqlglot expressions hash and compare by structure
         self.projections: list[exp.Expression] = []
         self.counts: list[exp.Expression] = []
 
     def flag(self, term: exp.Expression) -> exp.Expression:
-        key = term.sql("duckdb")
-        if key not in self.keys:
-            self.keys[key] = len(self.keys)
-            self.projections.append(exp.alias_(term.copy(), f"t{self.keys[key]}"))
-        return exp.column(f"t{self.keys[key]}")
+        n = self.keys.get(term)
+        if n is None:
+            n = self.keys[term] = len(self.keys)
+            # No copy: the builder hands out fresh trees, and a tree that is generated only needs its nodes.
+            self.projections.append(exp.alias_(term, f"t{n}", copy=False))
+        return exp.column(f"t{n}")
 
     def all_of(self, terms: Any) -> exp.Expression:
         flags = [self.flag(t) for t in terms]
-        return exp.and_(*flags) if flags else exp.true()
+        return exp.and_(*flags, copy=False) if flags else exp.true()
 
     def count(self, where: exp.Expression) -> int:
         """Adds a `count(*) FILTER (WHERE ...)`; returns its position among the counts."""
         self.counts.append(exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=where.copy())))
         return len(self.counts) - 1
+
+    def sql(self, dim_columns: list[str], hit: int) -> str:
+        return _grouped_scan_sql(self, dim_columns, hit)
 
 
 def _any(preds: list[exp.Expression]) -> exp.Expression:
@@ -222,7 +226,7 @@ class DryRunner:
                 matched, estimate, low, high, self.cfg.exact_below, self.cfg.max_relative_error)
             if reason:
                 t0 = time.perf_counter()
-                full = self._exact_scan(segment)
+                full = self._exact_scan(plan)
                 result.exact_ms = (time.perf_counter() - t0) * 1000
                 result.exact, result.basis, result.exact_reason = True, "exact", reason
                 result.estimate = result.ci_low = result.ci_high = int(full[plan.hit])
@@ -247,7 +251,7 @@ class DryRunner:
 
     # ---- the one scan ----------------------------------------------------------------------
 
-    def _plan(self, segment: Segment, breakdowns: bool = True) -> "_Plan":
+    def _plan(self, segment: Segment) -> "_Plan":
         """One scan of the sample: funnel steps, the cohorts' OR, each all-but-one relaxation and
         the reach of each channel are counts of flag columns; breakdowns are grouping sets."""
         cohorts = [(i, co) for i, co in enumerate(segment.cohorts, 1) if co.conditions]
@@ -275,12 +279,12 @@ class DryRunner:
         reach = {ch: scan.count(exp.and_(hit.copy(), scan.all_of(condition_predicate(c, self.tenant, self.as_of) for c in conds)))
                  for ch, conds in self.channels.items()}
         singles, multis = [], []
-        for name in self.cfg.breakdowns if breakdowns else []:
+        for name in self.cfg.breakdowns:
             b = self.tenant.binding(name)
             if b.source == "customer":
                 (multis if b.multi else singles).append(name)
-        sql = _grouped_scan_sql(scan, [self.tenant.binding(n).column for n in singles])
-        return _Plan(sql=sql, singles=singles, multis=multis, funnel=funnel, hit=hit_at, relaxed=relaxed,
+        sql = scan.sql([self.tenant.binding(n).column for n in singles], hit_at)
+        return _Plan(sql=sql, scan=scan, singles=singles, multis=multis, funnel=funnel, hit=hit_at, relaxed=relaxed,
                      reach=reach)
 
     def _breakdowns(self, cur: duckdb.DuckDBPyConnection, rows: list[tuple], plan: "_Plan", segment: Segment,
@@ -354,10 +358,9 @@ class DryRunner:
             cur = self._full.cursor()
         return cur.execute("USE wh")
 
-    def _exact_scan(self, segment: Segment) -> tuple[int, ...]:
+    def _exact_scan(self, plan: "_Plan") -> tuple[int, ...]:
         """The dry-run's counts (funnel, audience, relaxations, reach) exactly, in one scan of the full table."""
-        plan = self._plan(segment, breakdowns=False)
-        return tuple(self._full_cursor().execute(plan.sql).fetchone()[1:])
+        return tuple(self._full_cursor().execute(plan.scan.sql([], plan.hit)).fetchone()[1:])
 
     def exact_count(self, segment: Segment) -> int:
         """Count on the full customer table (read-only)."""
@@ -404,6 +407,7 @@ class DryRunner:
 @dataclass
 class _Plan:
     sql: str
+    scan: _Scan
     singles: list[str]
     multis: list[str]
     funnel: list[tuple[int, str, int]]  # (cohort, label, count position)
@@ -412,24 +416,33 @@ class _Plan:
     reach: dict[str, int]
 
 
-def _grouped_scan_sql(scan: _Scan, dim_columns: list[str]) -> str:
-    """SELECT which-set, dims, counts FROM (flags of customers) GROUP BY GROUPING SETS ((), (d0), (d1), ...).
+def _grouped_scan_sql(scan: _Scan, dim_columns: list[str], hit: int) -> str:
+    """One scan of customers into flag columns (a materialised CTE), then two cheap passes over it:
+    every count of the scan, and the matched rows (count `hit`) grouped by each breakdown column.
 
-    GROUPING(d0..dn) is all ones for the empty set; for set (d_g) only bit g is clear.
+    Rows: (-1, NULL.., counts...) carries the counts; (g, .., d_g, .., NULL.., n at `hit`, NULL..)
+    is one value of breakdown g (GROUPING(d0..dn) has only bit g clear for the set (d_g)).
     """
+    # copy=False throughout: every node below is fresh or only generated, and deep copies of large
+    # EXISTS trees cost more than the scan of a small sample.
     dims = [exp.alias_(exp.column(c, table=CUSTOMER), f"d{i}") for i, c in enumerate(dim_columns)]
-    inner = select(*dims, *scan.projections).from_(_customers_table())
+    flags = select(*dims, *scan.projections, copy=False).from_(_customers_table(), copy=False)
     dim_cols = [exp.column(f"d{i}") for i in range(len(dims))]
-    width = len(dim_cols)
-    which = exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.Grouping(expressions=[c.copy() for c in dim_cols]),
-                                             expression=exp.Literal.number((2 ** width - 1) ^ (1 << (width - 1 - g)))),
-                                 true=exp.Literal.number(g)) for g in range(width)],
-                     default=exp.Literal.number(_ALL)) if dim_cols else exp.Literal.number(_ALL)
-    outer = select(which, *dim_cols, *[c.copy() for c in scan.counts]).from_(inner.subquery("f"))
+    nulls = [exp.Null() for _ in dim_cols]
+    totals = select(exp.Literal.number(_ALL), *nulls, *scan.counts, copy=False).from_("f", copy=False)
     if dim_cols:
-        sets = [exp.Tuple(expressions=[])] + [exp.Tuple(expressions=[c.copy()]) for c in dim_cols]
-        outer = outer.group_by(exp.GroupingSets(expressions=sets))
-    return outer.sql("duckdb")
+        width = len(dim_cols)
+        which = exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.Grouping(expressions=[c.copy() for c in dim_cols]),
+                                                 expression=exp.Literal.number((2 ** width - 1) ^ (1 << (width - 1 - g)))),
+                                     true=exp.Literal.number(g)) for g in range(width)], default=exp.Literal.number(_ALL))
+        counts = [exp.Count(this=exp.Star()) if i == hit else exp.Null() for i in range(len(scan.counts))]
+        groups = (select(which, *[c.copy() for c in dim_cols], *counts, copy=False).from_("f", copy=False)
+                  .where(scan.counts[hit].expression.this.copy(), copy=False)
+                  .group_by(exp.GroupingSets(expressions=[exp.Tuple(expressions=[c.copy()]) for c in dim_cols]), copy=False))
+        query: exp.Expression = exp.union(totals, groups, distinct=False, copy=False)
+    else:
+        query = totals
+    return query.with_("f", as_=flags, materialized=True, copy=False).sql("duckdb")
 
 
 def _both_and_mine(cur: duckdb.DuckDBPyConnection, a: exp.Expression, b: exp.Expression) -> tuple[int, int]:
