@@ -41,8 +41,9 @@ def _label(value: object) -> str:
 class FunnelStep(BaseModel):
     cohort: int
     label: str
-    remaining: int
-    estimate: int
+    remaining: int  # matched sample rows
+    estimate: int  # customers: scaled from the sample, or counted when `exact`
+    exact: bool = False
 
 
 class BreakdownRow(BaseModel):
@@ -59,11 +60,12 @@ class ChannelReach(BaseModel):
 
 
 class Relaxation(BaseModel):
-    """The audience after dropping one condition (estimated on the sample scan)."""
+    """The audience after dropping one condition (from the same scan; counted exactly when thin)."""
     cohort: int
     condition: str
     estimate: int
     sample_matched: int
+    exact: bool = False
 
 
 class Narrowing(BaseModel):
@@ -158,8 +160,15 @@ class _Scan:
         self.counts.append(exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=where.copy())))
         return len(self.counts) - 1
 
-    def sql(self, dim_columns: list[str], hit: int) -> str:
-        return _grouped_scan_sql(self, dim_columns, hit)
+    def sql(self, dim_columns: list[str], hit: int, only: list[int] | None = None) -> str:
+        """The scan's SQL; `only`: just these counts (in that order) and the flags they read."""
+        if only is None:
+            return _grouped_scan_sql(self, dim_columns, hit)
+        part = _Scan()
+        part.counts = [self.counts[i] for i in only]
+        used = {c.name for count in part.counts for c in count.find_all(exp.Column)}
+        part.projections = [p for p in self.projections if p.alias in used]
+        return _grouped_scan_sql(part, dim_columns, only.index(hit))
 
 
 def _any(preds: list[exp.Expression]) -> exp.Expression:
@@ -204,11 +213,35 @@ class DryRunner:
         plan = self._plan(segment)
         cur = self._cursor()
         rows = cur.execute(plan.sql).fetchall()
-        totals = next(r for r in rows if r[0] == _ALL)
-        counts = totals[1 + len(plan.singles):]
+        counts = next(r for r in rows if r[0] == _ALL)[1 + len(plan.singles):]
+        result = self._from_sample(plan, counts)
+        if self.whole_table:
+            result.exact, result.basis = True, "whole_table"
+            result.exact_reason = f"the whole table was counted ({self.population:,} customers, at most min_sample_rows)"
+            for item in [*result.funnel, *result.relaxations]:
+                item.exact = True
+        else:
+            m = result.sample_matched
+            reason = "no sampled customer matches" if m == 0 else too_unsure(
+                m, result.estimate, result.ci_low, result.ci_high, self.cfg.exact_below, self.cfg.max_relative_error)
+            if reason:
+                self._count_exactly(plan, counts, result, reason)
+        size = result.estimate
+        result.share = size / self.population if self.population else 0.0
+        for r in result.reach:
+            r.share = r.count / size if size else 0.0
+        if result.sample_matched:
+            result.breakdowns = self._breakdowns(cur, rows, plan, segment, result.sample_matched)
+        result.biggest_cut = _biggest_cut(result.funnel, self.population)
+        self._judge(result)
+        result.ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def _from_sample(self, plan: "_Plan", counts: tuple) -> DryRunResult:
+        """The result as the sample sees it: every count scaled to the population."""
         matched = int(counts[plan.hit])
         estimate, low, high = scaled_interval(matched, self.sample_size, self.population)
-        result = DryRunResult(
+        return DryRunResult(
             sample_size=self.sample_size, sample_matched=matched, population=self.population,
             estimate=estimate, ci_low=low, ci_high=high, share=0.0, verdict="ok",
             sample_estimate=estimate, sample_ci_low=low, sample_ci_high=high,
@@ -216,38 +249,27 @@ class DryRunner:
                     for c, label, i in plan.funnel],
             relaxations=[Relaxation(cohort=c, condition=label, estimate=round(counts[i] * self.scale),
                                     sample_matched=int(counts[i])) for c, label, i in plan.relaxed],
+            reach=[ChannelReach(channel=ch, count=round(counts[i] * self.scale), share=0.0) for ch, i in plan.reach.items()],
             sample_percent=self.cfg.sample_percent)
-        reach = {ch: int(counts[i]) for ch, i in plan.reach.items()}
-        if self.whole_table:
-            result.exact, result.basis = True, "whole_table"
-            result.exact_reason = f"the whole table was counted ({self.population:,} customers, at most min_sample_rows)"
-        else:
-            reason = "no sampled customer matches" if matched == 0 else too_unsure(
-                matched, estimate, low, high, self.cfg.exact_below, self.cfg.max_relative_error)
-            if reason:
-                t0 = time.perf_counter()
-                full = self._exact_scan(plan)
-                result.exact_ms = (time.perf_counter() - t0) * 1000
-                result.exact, result.basis, result.exact_reason = True, "exact", reason
-                result.estimate = result.ci_low = result.ci_high = int(full[plan.hit])
-                for step, (_, _, i) in zip(result.funnel, plan.funnel):
-                    step.estimate = int(full[i])
-                for relax, (_, _, i) in zip(result.relaxations, plan.relaxed):
-                    relax.estimate = int(full[i])
-                reach = {ch: int(full[i]) for ch, i in plan.reach.items()}
-            else:
-                reach = {ch: round(n * self.scale) for ch, n in reach.items()}
-        if result.exact and result.basis == "whole_table":
-            result.ci_low = result.ci_high = result.estimate
-        size = result.estimate
-        result.share = size / self.population if self.population else 0.0
-        result.reach = [ChannelReach(channel=ch, count=n, share=n / size if size else 0.0) for ch, n in reach.items()]
-        if matched:
-            result.breakdowns = self._breakdowns(cur, rows, plan, segment, matched)
-        result.biggest_cut = _biggest_cut(result.funnel, self.population)
-        self._judge(result)
-        result.ms = (time.perf_counter() - started) * 1000
-        return result
+
+    def _count_exactly(self, plan: "_Plan", counts: tuple, result: DryRunResult, reason: str) -> None:
+        """Count the audience, its reach and every thin funnel step or relaxation on the full table.
+
+        Figures with enough sample rows keep their estimate: counting them too would add a join over
+        the full fact tables for each, for little gain.
+        """
+        t0 = time.perf_counter()
+        thin = {i for _, _, i in plan.funnel + plan.relaxed if counts[i] < self.cfg.exact_below}
+        need = sorted({plan.hit, *plan.reach.values(), *thin})
+        full = dict(zip(need, self._full_cursor().execute(plan.scan.sql([], plan.hit, only=need)).fetchone()[1:]))
+        result.exact_ms = (time.perf_counter() - t0) * 1000
+        result.exact, result.basis, result.exact_reason = True, "exact", reason
+        result.estimate = result.ci_low = result.ci_high = int(full[plan.hit])
+        for item, (_, _, i) in zip([*result.funnel, *result.relaxations], plan.funnel + plan.relaxed):
+            if i in full:
+                item.estimate, item.exact = int(full[i]), True
+        for r, i in zip(result.reach, plan.reach.values()):
+            r.count = int(full[i])
 
     # ---- the one scan ----------------------------------------------------------------------
 
@@ -314,7 +336,7 @@ class DryRunner:
     def _judge(self, r: DryRunResult) -> None:
         """Verdict from the tenant's thresholds and minimum audience, with what to change."""
         th, floor = self.tenant.config.thresholds, self.tenant.config.policies.min_audience
-        approx = "" if r.exact else "~"
+        approx = "" if r.basis == "whole_table" else "~"  # a suggestion is scaled from the sample
         if r.exact and r.estimate == 0:
             r.verdict, r.verdict_reason = "empty", "no customer matches (exact count)"
         elif r.estimate < floor or r.share < th.too_narrow_share:
@@ -324,7 +346,7 @@ class DryRunner:
             parts = [why]
             if r.biggest_cut:
                 parts.append(f"'{r.biggest_cut}' cut the most")
-            parts += [f"without '{x.condition}': {approx}{x.estimate:,}" for x in r.relaxations]
+            parts += [f"without '{x.condition}': {'' if x.exact else '~'}{x.estimate:,}" for x in r.relaxations]
             r.verdict_reason = "; ".join(parts)
         elif r.share > th.too_broad_share:
             r.verdict = "too_broad"
@@ -357,10 +379,6 @@ class DryRunner:
                 self._full = _open_read_only(self.tenant.warehouse_path, self.tenant.id)
             cur = self._full.cursor()
         return cur.execute("USE wh")
-
-    def _exact_scan(self, plan: "_Plan") -> tuple[int, ...]:
-        """The dry-run's counts (funnel, audience, relaxations, reach) exactly, in one scan of the full table."""
-        return tuple(self._full_cursor().execute(plan.scan.sql([], plan.hit)).fetchone()[1:])
 
     def exact_count(self, segment: Segment) -> int:
         """Count on the full customer table (read-only)."""
@@ -639,9 +657,10 @@ def render_report(segment: Segment, result: DryRunResult, exact: int | None = No
         lines.append(f"Reach:    {result.reach_text()}")
     lines.append(f"Verdict:  {result.verdict.replace('_', ' ')}" + (f" — {result.verdict_reason}" if result.verdict_reason else ""))
     width = max([len(s.label) for s in result.funnel] + [len("step")])
-    lines += ["", f"  cohort  {'step':<{width}}  {'sampled':>9}  {'exact' if result.exact else 'estimate':>12}"]
+    lines += ["", f"  cohort  {'step':<{width}}  {'sampled':>9}  {'customers':>12}"]
     for s in result.funnel:
-        lines.append(f"  {s.cohort or 'any':>6}  {s.label:<{width}}  {s.remaining:>9,}  {s.estimate:>12,}")
+        figure = f"{'' if s.exact else '~'}{s.estimate:,}"
+        lines.append(f"  {s.cohort or 'any':>6}  {s.label:<{width}}  {s.remaining:>9,}  {figure:>12}")
     if result.breakdowns:
         lines.append("")
     for name, rows in result.breakdowns.items():
