@@ -225,7 +225,7 @@ class DryRunner:
             reason = "no sampled customer matches" if m == 0 else too_unsure(
                 m, result.estimate, result.ci_low, result.ci_high, self.cfg.exact_below, self.cfg.max_relative_error)
             if reason:
-                self._count_exactly(plan, counts, result, reason)
+                self._count_exactly(plan, counts, result, reason, segment)
         size = result.estimate
         result.share = size / self.population if self.population else 0.0
         for r in result.reach:
@@ -252,24 +252,47 @@ class DryRunner:
             reach=[ChannelReach(channel=ch, count=round(counts[i] * self.scale), share=0.0) for ch, i in plan.reach.items()],
             sample_percent=self.cfg.sample_percent)
 
-    def _count_exactly(self, plan: "_Plan", counts: tuple, result: DryRunResult, reason: str) -> None:
-        """Count the audience, its reach and every thin funnel step or relaxation on the full table.
+    def _count_exactly(self, plan: "_Plan", counts: tuple, result: DryRunResult, reason: str, segment: Segment) -> None:
+        """Count the audience and its reach on the full table; when that makes it too narrow, also
+        the funnel steps and relaxations that are thin in the sample (the "without X" figures).
 
         Figures with enough sample rows keep their estimate: counting them too would add a join over
         the full fact tables for each, for little gain.
         """
         t0 = time.perf_counter()
-        thin = {i for _, _, i in plan.funnel + plan.relaxed if counts[i] < self.cfg.exact_below}
-        need = sorted({plan.hit, *plan.reach.values(), *thin})
-        full = dict(zip(need, self._full_cursor().execute(plan.scan.sql([], plan.hit, only=need)).fetchone()[1:]))
-        result.exact_ms = (time.perf_counter() - t0) * 1000
+        size, reach = self._exact_size(segment)
         result.exact, result.basis, result.exact_reason = True, "exact", reason
-        result.estimate = result.ci_low = result.ci_high = int(full[plan.hit])
-        for item, (_, _, i) in zip([*result.funnel, *result.relaxations], plan.funnel + plan.relaxed):
-            if i in full:
-                item.estimate, item.exact = int(full[i]), True
-        for r, i in zip(result.reach, plan.reach.values()):
-            r.count = int(full[i])
+        result.estimate = result.ci_low = result.ci_high = size
+        for r in result.reach:
+            r.count = reach[r.channel]
+        items = list(zip([*result.funnel, *result.relaxations], plan.funnel + plan.relaxed))
+        hit = plan.scan.counts[plan.hit]
+        for item, (_, _, i) in items:
+            if plan.scan.counts[i] == hit:  # the same predicate as the audience (a cohort's last step)
+                item.estimate, item.exact = size, True
+        if self._narrow(size):
+            thin = [i for item, (_, _, i) in items if not item.exact and counts[i] < self.cfg.exact_below]
+            if thin:
+                full = self._full_cursor().execute(plan.scan.sql([], thin[0], only=thin)).fetchone()[1:]
+                found = dict(zip(thin, full))
+                for item, (_, _, i) in items:
+                    if i in found:
+                        item.estimate, item.exact = int(found[i]), True
+        result.exact_ms = (time.perf_counter() - t0) * 1000
+
+    def _narrow(self, size: int) -> bool:
+        th, floor = self.tenant.config.thresholds, self.tenant.config.policies.min_audience
+        return size < floor or size < th.too_narrow_share * self.population
+
+    def _exact_size(self, segment: Segment) -> tuple[int, dict[str, int]]:
+        """Exact audience and its reach per channel: one filtered count of the full table."""
+        where = segment_predicate(segment, self.tenant, self.as_of)
+        reach = [exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(
+            this=exp.and_(*[condition_predicate(c, self.tenant, self.as_of) for c in conds], copy=False)))
+            for conds in self.channels.values()]
+        q = select(exp.Count(this=exp.Star()), *reach, copy=False).from_(_customers_table(), copy=False).where(where, copy=False)
+        row = self._full_cursor().execute(q.sql("duckdb")).fetchone()
+        return int(row[0]), {ch: int(n) for ch, n in zip(self.channels, row[1:])}
 
     # ---- the one scan ----------------------------------------------------------------------
 
