@@ -151,6 +151,13 @@ class _Scan:
             self.projections.append(exp.alias_(term, f"t{n}", copy=False))
         return exp.column(f"t{n}")
 
+    def has(self, term: exp.Expression) -> bool:
+        return term in self.keys
+
+    def count_any(self, cohorts: list[tuple[exp.Expression, ...]]) -> int:
+        """Counts rows passing all terms of any of the cohorts (an empty cohort: every row)."""
+        return self.count(_any([self.all_of(terms) for terms in cohorts]))
+
     def all_of(self, terms: Any) -> exp.Expression:
         flags = [self.flag(t) for t in terms]
         return exp.and_(*flags, copy=False) if flags else exp.true()
@@ -160,15 +167,8 @@ class _Scan:
         self.counts.append(exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=where.copy())))
         return len(self.counts) - 1
 
-    def sql(self, dim_columns: list[str], hit: int, only: list[int] | None = None) -> str:
-        """The scan's SQL; `only`: just these counts (in that order) and the flags they read."""
-        if only is None:
-            return _grouped_scan_sql(self, dim_columns, hit)
-        part = _Scan()
-        part.counts = [self.counts[i] for i in only]
-        used = {c.name for count in part.counts for c in count.find_all(exp.Column)}
-        part.projections = [p for p in self.projections if p.alias in used]
-        return _grouped_scan_sql(part, dim_columns, only.index(hit))
+    def sql(self, dim_columns: list[str], hit: int) -> str:
+        return _grouped_scan_sql(self, dim_columns, hit)
 
 
 def _any(preds: list[exp.Expression]) -> exp.Expression:
@@ -218,14 +218,16 @@ class DryRunner:
         if self.whole_table:
             result.exact, result.basis = True, "whole_table"
             result.exact_reason = f"the whole table was counted ({self.population:,} customers, at most min_sample_rows)"
-            for item in [*result.funnel, *result.relaxations]:
-                item.exact = True
+            for step in result.funnel:
+                step.exact = True
         else:
             m = result.sample_matched
             reason = "no sampled customer matches" if m == 0 else too_unsure(
                 m, result.estimate, result.ci_low, result.ci_high, self.cfg.exact_below, self.cfg.max_relative_error)
             if reason:
-                self._count_exactly(plan, counts, result, reason, segment)
+                self._count_exactly(plan, result, reason, segment)
+        if self._narrow(result.estimate):
+            self._relax(plan, counts, result, cur)
         size = result.estimate
         result.share = size / self.population if self.population else 0.0
         for r in result.reach:
@@ -245,40 +247,49 @@ class DryRunner:
             sample_size=self.sample_size, sample_matched=matched, population=self.population,
             estimate=estimate, ci_low=low, ci_high=high, share=0.0, verdict="ok",
             sample_estimate=estimate, sample_ci_low=low, sample_ci_high=high,
-            funnel=[FunnelStep(cohort=c, label=label, remaining=int(counts[i]), estimate=round(counts[i] * self.scale))
-                    for c, label, i in plan.funnel],
-            relaxations=[Relaxation(cohort=c, condition=label, estimate=round(counts[i] * self.scale),
-                                    sample_matched=int(counts[i])) for c, label, i in plan.relaxed],
+            funnel=[FunnelStep(cohort=it.cohort, label=it.label, remaining=int(counts[it.pos]),
+                               estimate=round(counts[it.pos] * self.scale)) for it in plan.funnel],
             reach=[ChannelReach(channel=ch, count=round(counts[i] * self.scale), share=0.0) for ch, i in plan.reach.items()],
             sample_percent=self.cfg.sample_percent)
 
-    def _count_exactly(self, plan: "_Plan", counts: tuple, result: DryRunResult, reason: str, segment: Segment) -> None:
-        """Count the audience and its reach on the full table; when that makes it too narrow, also
-        the funnel steps and relaxations that are thin in the sample (the "without X" figures).
-
-        Figures with enough sample rows keep their estimate: counting them too would add a join over
-        the full fact tables for each, for little gain.
-        """
+    def _count_exactly(self, plan: "_Plan", result: DryRunResult, reason: str, segment: Segment) -> None:
+        """Count the audience and its reach on the full table (one filtered count)."""
         t0 = time.perf_counter()
         size, reach = self._exact_size(segment)
         result.exact, result.basis, result.exact_reason = True, "exact", reason
         result.estimate = result.ci_low = result.ci_high = size
         for r in result.reach:
             r.count = reach[r.channel]
-        items = list(zip([*result.funnel, *result.relaxations], plan.funnel + plan.relaxed))
         hit = plan.scan.counts[plan.hit]
-        for item, (_, _, i) in items:
-            if plan.scan.counts[i] == hit:  # the same predicate as the audience (a cohort's last step)
-                item.estimate, item.exact = size, True
-        if self._narrow(size):
-            thin = [i for item, (_, _, i) in items if not item.exact and counts[i] < self.cfg.exact_below]
-            if thin:
-                full = self._full_cursor().execute(plan.scan.sql([], thin[0], only=thin)).fetchone()[1:]
-                found = dict(zip(thin, full))
-                for item, (_, _, i) in items:
-                    if i in found:
-                        item.estimate, item.exact = int(found[i]), True
+        for step, item in zip(result.funnel, plan.funnel):
+            if plan.scan.counts[item.pos] == hit:  # the same predicate as the audience (a cohort's last step)
+                step.estimate, step.exact = size, True
         result.exact_ms = (time.perf_counter() - t0) * 1000
+
+    def _relax(self, plan: "_Plan", counts: tuple, result: DryRunResult, cur: duckdb.DuckDBPyConnection) -> None:
+        """The audience without each condition in turn (too narrow only). Most come from the main scan;
+        the rest in one more scan of the sample. When the size was counted exactly, every figure still
+        thin in the sample (funnel steps too) is counted on the full table, in one scan.
+
+        Figures with enough sample rows keep their estimate: counting them too would add a join over
+        the full fact tables for each, for little gain.
+        """
+        sample = {id(it): int(counts[it.pos]) for it in plan.relaxed if it.pos is not None}
+        pending = [it for it in plan.relaxed if it.pos is None]
+        if pending:
+            sample.update(zip(map(id, pending), self._count_items(cur, pending)))
+        result.relaxations = [Relaxation(cohort=it.cohort, condition=it.label, estimate=round(sample[id(it)] * self.scale),
+                                         sample_matched=sample[id(it)], exact=self.whole_table) for it in plan.relaxed]
+        if result.basis != "exact":
+            return
+        t0 = time.perf_counter()
+        pairs = [(f, it) for f, it in zip(result.funnel, plan.funnel)] + list(zip(result.relaxations, plan.relaxed))
+        thin = [(fig, it) for fig, it in pairs if not fig.exact and
+                (fig.remaining if isinstance(fig, FunnelStep) else fig.sample_matched) < self.cfg.exact_below]
+        if thin:
+            for (fig, _), n in zip(thin, self._count_items(self._full_cursor(), [it for _, it in thin])):
+                fig.estimate, fig.exact = n, True
+        result.exact_ms += (time.perf_counter() - t0) * 1000
 
     def _narrow(self, size: int) -> bool:
         th, floor = self.tenant.config.thresholds, self.tenant.config.policies.min_audience
@@ -297,32 +308,37 @@ class DryRunner:
     # ---- the one scan ----------------------------------------------------------------------
 
     def _plan(self, segment: Segment) -> "_Plan":
-        """One scan of the sample: funnel steps, the cohorts' OR, each all-but-one relaxation and
-        the reach of each channel are counts of flag columns; breakdowns are grouping sets."""
+        """One scan of the sample: funnel steps, the cohorts' OR, the reach of each channel and every
+        all-but-one relaxation that needs no further join are counts of flag columns; breakdowns are
+        grouping sets over the matched rows. A relaxation that needs a join of its own (dropping one
+        of several purchase conditions that share an EXISTS) is left for `_count_items`."""
         cohorts = [(i, co) for i, co in enumerate(segment.cohorts, 1) if co.conditions]
         if not cohorts:
             raise SegmentError("The segment has no conditions; add at least one.")
         scan = _Scan()
-        funnel: list[tuple[int, str, int]] = []
-        finals: dict[int, exp.Expression] = {}
+        funnel: list[_Item] = []
+        finals: dict[int, tuple[exp.Expression, ...]] = {}
         for number, co in cohorts:
             for step in funnel_steps(co, self.tenant, self.as_of, number=number):
-                finals[number] = scan.all_of(step.terms)
-                funnel.append((number, step.label, scan.count(finals[number])))
-        hit = _any(list(finals.values()))
+                finals[number] = step.terms
+                funnel.append(_Item(number, step.label, [step.terms]))
         if len(finals) > 1:
-            funnel.append((0, f"any of cohorts {', '.join(map(str, finals))}", scan.count(hit)))
-        hit_at = scan.count(hit)
-        relaxed = []
+            funnel.append(_Item(0, f"any of cohorts {', '.join(map(str, finals))}", list(finals.values())))
+        for item in funnel:
+            item.pos = scan.count_any(item.cohorts)
+        hit_at = scan.count_any(list(finals.values()))
+        hit = scan.counts[hit_at].expression.this
+        reach = {ch: scan.count(exp.and_(hit.copy(), scan.all_of(condition_predicate(c, self.tenant, self.as_of) for c in conds)))
+                 for ch, conds in self.channels.items()}
+        relaxed: list[_Item] = []
         for number, co in cohorts:
             for j, cond in enumerate(co.conditions):
                 rest = Cohort(conditions=[c for k, c in enumerate(co.conditions) if k != j])
-                mine = scan.all_of(funnel_steps(rest, self.tenant, self.as_of, number=number)[-1].terms) \
-                    if rest.conditions else exp.true()
-                others = [p for n, p in finals.items() if n != number]
-                relaxed.append((number, cond.render(), scan.count(_any(others + [mine]))))
-        reach = {ch: scan.count(exp.and_(hit.copy(), scan.all_of(condition_predicate(c, self.tenant, self.as_of) for c in conds)))
-                 for ch, conds in self.channels.items()}
+                mine = funnel_steps(rest, self.tenant, self.as_of, number=number)[-1].terms if rest.conditions else ()
+                item = _Item(number, cond.render(), [t for n, t in finals.items() if n != number] + [mine])
+                if all(scan.has(t) for t in mine):
+                    item.pos = scan.count_any(item.cohorts)
+                relaxed.append(item)
         singles, multis = [], []
         for name in self.cfg.breakdowns:
             b = self.tenant.binding(name)
@@ -331,6 +347,13 @@ class DryRunner:
         sql = scan.sql([self.tenant.binding(n).column for n in singles], hit_at)
         return _Plan(sql=sql, scan=scan, singles=singles, multis=multis, funnel=funnel, hit=hit_at, relaxed=relaxed,
                      reach=reach)
+
+    def _count_items(self, cur: duckdb.DuckDBPyConnection, items: list["_Item"]) -> list[int]:
+        """Count funnel steps or relaxations in one scan of their own (of the sample, or the full table)."""
+        scan = _Scan()
+        for item in items:
+            scan.count_any(item.cohorts)
+        return [int(n) for n in cur.execute(scan.sql([], 0)).fetchone()[1:]]
 
     def _breakdowns(self, cur: duckdb.DuckDBPyConnection, rows: list[tuple], plan: "_Plan", segment: Segment,
                     matched: int) -> dict[str, list[BreakdownRow]]:
@@ -446,14 +469,23 @@ class DryRunner:
 
 
 @dataclass
+class _Item:
+    """A funnel step or a relaxation: customers passing all terms of any of `cohorts`."""
+    cohort: int
+    label: str
+    cohorts: list[tuple[exp.Expression, ...]]
+    pos: int | None = None  # its count in the plan's scan (None: not counted there)
+
+
+@dataclass
 class _Plan:
     sql: str
     scan: _Scan
     singles: list[str]
     multis: list[str]
-    funnel: list[tuple[int, str, int]]  # (cohort, label, count position)
+    funnel: list[_Item]
     hit: int
-    relaxed: list[tuple[int, str, int]]
+    relaxed: list[_Item]
     reach: dict[str, int]
 
 
