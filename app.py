@@ -7,10 +7,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.agent import Agent, TurnResult
+from core.agent import Agent, TurnResult, make_agent
 from core.diff import diff_segments
 from core.errors import WorkbenchError
-from core.policies import active_policy_name, make_policy_factory
+from core.policies import active_policy_name
 from core.segment import Cohort, Segment
 from core.session import ChatMessage, WorkbenchState
 from core.sqlbuild import DIALECTS, compile_segment
@@ -26,8 +26,7 @@ from pages.common import dryrunner_for, index_for, pick_tenant, store, tenant_fo
 
 @st.cache_resource
 def agent_for(tenant_id: str) -> Agent:
-    tenant = tenant_for(tenant_id)
-    return Agent(tenant, make_policy_factory(tenant))
+    return make_agent(tenant_for(tenant_id))
 
 
 STARTERS = {
@@ -83,7 +82,7 @@ def _line(step: TraceStep) -> str:
     return f"{icon} **{label}** — {step.observation[:160]}"
 
 
-def run(events, wb: WorkbenchState, request: str) -> None:
+def run(events, wb: WorkbenchState) -> None:
     """Stream a turn's steps into a status box, then record its outcome."""
     result: TurnResult | None = None
     with st.status("Building the segment…", expanded=True) as box:
@@ -92,26 +91,34 @@ def run(events, wb: WorkbenchState, request: str) -> None:
                 result = ev
             else:
                 box.write(_line(ev))
-        box.update(label="Needs your answer" if result and result.status == "clarify" else "Done",
-                   state="complete" if result and result.status != "failed" else "error", expanded=False)
-    settle(wb, result, request)
+        status = result.status if result else "failed"
+        box.update(label=STATUS_LABEL.get(status, "Done"), expanded=False,
+                   state="complete" if status in ("done", "clarify") else "error")
+    settle(wb, result)
 
 
-def settle(wb: WorkbenchState, result: TurnResult | None, request: str) -> None:
+STATUS_LABEL = {"clarify": "Needs your answer", "done": "Done", "needs_attention": "Needs attention",
+                "needs_input": "Needs a description", "failed": "Could not build a segment"}
+
+
+def settle(wb: WorkbenchState, result: TurnResult | None) -> None:
     wb.last = result
     if result is None:
         return
     if result.status == "clarify":
-        wb.pending = agent.last_state
+        wb.pending = result.state  # the paused turn lives in this session, not on the shared agent
         return
     wb.pending = None
-    s = store()
+    s, request = store(), result.request
+    trace_id = s.log_trace(tenant_id, request, result.status, result.trace.model_dump())
     for q, a in result.asked:
-        s.log_clarification(tenant_id, request, q.question, [o.label for o in q.options], a, result.segment)
+        s.log_clarification(tenant_id, request, q.question, [o.label for o in q.options], a, result.segment, trace_id)
         wb.chat.insert(len(wb.chat) - 1, ChatMessage("assistant", f"❓ {q.question}"))
     s.log_turn(tenant_id, request, bool(result.asked))
     if result.status != "done" or result.segment is None:
-        wb.chat.append(ChatMessage("assistant", f"I could not build a segment: {result.error or 'no conditions found'}."))
+        issues = "".join(f"\n- {i}" for i in result.issues)
+        wb.chat.append(ChatMessage("assistant", f"{STATUS_LABEL.get(result.status, 'Not done')}: "
+                                   f"{result.error or 'no conditions found'}{issues}", meter=f"trace #{trace_id}"))
         return
     before = wb.dryrun.estimate if wb.dryrun else None
     diff = diff_segments(wb.draft, result.segment) if wb.draft is not None else None
@@ -122,10 +129,11 @@ def settle(wb: WorkbenchState, result: TurnResult | None, request: str) -> None:
     size = result.dryrun.size_text() if result.dryrun else "not counted"
     delta = f" ({est - before:+,} customers)" if before is not None and result.mode == "edit" else ""
     tokens = result.trace.tokens
-    meter = f"{result.ms / 1000:.2f} s · {result.steps} steps"
+    meter = f"{result.ms / 1000:.2f} s · {result.steps} steps · trace #{trace_id}"
     if tokens[0]:
         meter += f" · {tokens[0]:,} in / {tokens[1]:,} out tokens · ${result.trace.cost_usd:.4f}"
     text = f"**{result.segment.render()}**\n\nAudience: **{size}**{delta}."
+    text += "".join(f"\n\n_{a}_" for a in result.assumptions)
     wb.chat.append(ChatMessage("assistant", text, diff=diff.lines() if diff else [], meter=meter))
 
 
@@ -222,12 +230,12 @@ with chat_col:
     answer = st.session_state.pop("answer", None)
     if answer and wb.pending is not None:
         wb.chat.append(ChatMessage("user", answer))
-        run(agent.iter_resume(wb.pending, answer), wb, wb.pending.turn.request)
+        run(agent.iter_resume(wb.pending, answer), wb)
         st.rerun()
     request = prompt or queued
     if request:
         wb.chat.append(ChatMessage("user", request))
-        run(agent.iter_turn(request, draft=wb.draft), wb, request)
+        run(agent.iter_message(request, draft=wb.draft, paused=wb.pending), wb)
         st.rerun()
 
 with panel_col:

@@ -482,8 +482,9 @@ def test_relative_windows_are_pinned_to_the_warehouse_as_of(northstar, tmp_path)
             WHERE EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = c.customer_id AND p.purchase_date >= DATE '2025-05-01')
               AND EXISTS (SELECT 1 FROM events e WHERE e.customer_id = c.customer_id AND e.event = 'email_click'
                           AND e.event_date >= DATE '2025-03-02')""")
-        today_based = _one(con, compile_segment(seg, t, count=True))  # CURRENT_DATE: nothing that recent
-    assert runner.exact_count(seg) == hand > 30 and today_based == 0
+        exported = _one(con, compile_segment(seg, t, count=True))  # the warehouse's date, as the counts
+        today_based = _one(con, compile_segment(seg, t, count=True, as_of=dt.date.today()))  # nothing that recent
+    assert runner.exact_count(seg) == hand == exported > 30 and today_based == 0
     res = runner.run(seg)
     assert res.sample_matched > 0 and res.ci_low <= hand <= res.ci_high
 
