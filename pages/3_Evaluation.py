@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.eval import run_eval
-from core.ui_data import eval_rows_table
+from pages.common.tables import eval_rows_table
 from pages.common import index_for, pick_tenant, store, tenant_for
 
 st.set_page_config(page_title="Evaluation · Segment Workbench", layout="wide")

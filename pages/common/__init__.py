@@ -36,8 +36,19 @@ def pick_tenant() -> str:
     if not tenants:
         st.error("No tenants found: add a folder under tenants/ with catalog.yaml, tenant.yaml and ground_truth.csv.")
         st.stop()
-    current = st.session_state.get("tenant_choice", tenants[0])
+    current = st.session_state.get("tenant_choice") or st.query_params.get("tenant") or tenants[0]
     choice = st.sidebar.selectbox("Tenant", tenants, index=tenants.index(current) if current in tenants else 0,
                                   format_func=lambda t: tenant_for(t).display_name)
     st.session_state["tenant_choice"] = choice
+    if st.query_params.get("tenant") != choice:  # the URL names the tenant, so a reload or a link keeps it
+        st.query_params["tenant"] = choice
     return choice
+
+
+WORKBENCH_PAGE = None  # the workbench's st.Page, registered by app.py's navigation (for st.switch_page)
+
+
+def open_in_workbench(tenant_id: str, segment_id: int) -> None:
+    """Go to the workbench with a saved segment's latest version as the draft."""
+    st.session_state.pop(f"wb:{tenant_id}", None)
+    st.switch_page(WORKBENCH_PAGE or "app.py", query_params={"tenant": tenant_id, "segment": str(segment_id)})
