@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
 import pages.common as common
-from core.agent import Agent, TurnResult
 from core.conversation import classify
 from core.diff import diff_segments
 from core.editing import (add_condition, build_condition, exclude_everywhere, member_condition, remove_cohort,
@@ -16,19 +14,26 @@ from core.editing import (add_condition, build_condition, exclude_everywhere, me
 from core.errors import WorkbenchError
 from core.policies import active_policy_name, make_policy_factory
 from core.segment import Segment, resolve_members
-from core.sqlbuild import DIALECTS, compile_segment
 from core.store import SaveConflict
-from core.trace import TraceStep
 from pages.common import dryrunner_for, pick_tenant, store, tenant_for
 from pages.common import warmup
 from pages.common.format import plural, reach_line
 from pages.common.session import WorkbenchState
 
+if TYPE_CHECKING:
+    from core.agent import Agent
+    from core.trace import TraceStep
+
+# The agent (its tools, the dry-run engine, sqlglot), pandas and altair are imported where they are
+# first used: the page paints before they load, and the agent warms up in the background.
+
 st.set_page_config(page_title="Segment Workbench", layout="wide")
 
 
 @st.cache_resource(show_spinner=False)
-def agent_for(tenant_id: str) -> Agent:
+def agent_for(tenant_id: str) -> "Agent":
+    from core.agent import Agent
+
     tenant = tenant_for(tenant_id)
     return Agent(tenant, make_policy_factory(tenant))
 
@@ -124,7 +129,7 @@ def apply_edit(wb: WorkbenchState, segment: Segment, what: str) -> None:
         st.session_state["flash"] = ("error", f"{what} did not apply: {exc}")
         st.rerun()
     diff = diff_segments(old, segment) if old is not None else None
-    wb.say(f"✏️ {what} — audience {size_change(before, size_of(wb))}.", diff=diff.lines() if diff else [])
+    wb.say(f":material/edit: {what} — audience {size_change(before, size_of(wb))}.", diff=diff.lines() if diff else [])
     st.rerun()
 
 
@@ -133,7 +138,7 @@ def undo(wb: WorkbenchState) -> None:
     wb.undo_last()
     rerun_dryrun(wb)
     diff = diff_segments(old, wb.draft) if old is not None and wb.draft is not None else None
-    wb.say(f"↩️ Undid the last change — audience {size_change(before, size_of(wb))}.", diff=diff.lines() if diff else [])
+    wb.say(f":material/undo: Undid the last change — audience {size_change(before, size_of(wb))}.", diff=diff.lines() if diff else [])
     st.rerun()
 
 
@@ -144,13 +149,10 @@ def sidebar(tenant, wb: WorkbenchState) -> None:
             st.caption(f"Claude mode — {tenant.config.llm.mapping}")
         else:
             st.caption("Offline mode", help="Set ANTHROPIC_API_KEY to let Claude build segments.")
-        try:
+        if warmup.ready(tenant.id):
             runner = dryrunner_for(tenant.id)
             st.caption(f"Sizes estimated on a {tenant.config.dryrun.sample_percent:g}% sample of "
                        f"{runner.population:,} {plural(runner.population, 'customer')}")
-        except WorkbenchError as exc:
-            st.error(str(exc))
-            st.stop()
         st.text_input("Your name", key="owner", help="Shown as the owner of the segments you save.")
         if st.button("New segment", width="stretch"):
             st.session_state[f"wb:{tenant.id}"] = WorkbenchState(tenant_id=tenant.id)
@@ -158,14 +160,17 @@ def sidebar(tenant, wb: WorkbenchState) -> None:
 
 
 # ---- running a turn -----------------------------------------------------------------------------
-def _line(step: TraceStep) -> str:
+def _line(step: "TraceStep") -> str:
     label = step.tool or step.kind
-    icon = {"ok": "✅", "error": "⚠️", "gate_failed": "⛔", "fallback": "↩️", "clarify": "❓", "finish": "🏁"}.get(step.status, "•")
+    icon = {"ok": ":material/check_circle:", "error": ":material/warning:", "gate_failed": ":material/block:",
+            "fallback": ":material/undo:", "clarify": ":material/help:", "finish": ":material/flag:"}.get(step.status, "•")
     return f"{icon} **{label}** — {step.observation[:160]}"
 
 
 def run(events, wb: WorkbenchState, request: str) -> None:
     """Stream a turn's steps into a status box, then record its outcome."""
+    from core.agent import TurnResult
+
     result: TurnResult | None = None
     with st.status("Building the segment…", expanded=True) as box:
         for ev in events:
@@ -178,22 +183,22 @@ def run(events, wb: WorkbenchState, request: str) -> None:
     settle(wb, result, request)
 
 
-def settle(wb: WorkbenchState, result: TurnResult | None, request: str) -> None:
+def settle(wb: WorkbenchState, result, request: str) -> None:
     wb.last = result
     if result is None:
         return
     agent = agent_for(wb.tenant_id)
     if result.status == "clarify":
         wb.pending = agent.last_state
-        wb.say(f"❓ {result.pending.question}")
+        wb.say(f":material/help: {result.pending.question}")
         return
     wb.pending = None
     s = store()
     shown = {m.text for m in wb.chat if m.role == "assistant"}
     for q, a in result.asked:
         s.log_clarification(wb.tenant_id, request, q.question, [o.label for o in q.options], a, result.segment)
-        if f"❓ {q.question}" not in shown:  # decided without asking: say so after the request, in order
-            wb.say(f"❓ {q.question} — I went with **{a}**.")
+        if f":material/help: {q.question}" not in shown:  # decided without asking: say so after the request, in order
+            wb.say(f":material/help: {q.question} — I went with **{a}**.")
     s.log_turn(wb.tenant_id, request, bool(result.asked))
     if result.status != "done" or result.segment is None:
         wb.say(f"I could not build a segment: {result.error or 'no conditions found'}.")
@@ -228,7 +233,7 @@ def answer(wb: WorkbenchState, text: str) -> None:
     run(agent.iter_resume(pending, text), wb, pending.turn.request)
 
 
-def wait_for_agent(tenant_id: str) -> Agent:
+def wait_for_agent(tenant_id: str) -> "Agent":
     if not warmup.ready(tenant_id):
         with st.spinner("Loading the language model and facet index…"):
             warmup.wait(tenant_id)
@@ -463,6 +468,8 @@ def saved_rule(wb: WorkbenchState, targets: list[str]) -> None:
 
 def show_overlap(wb: WorkbenchState) -> str:
     """Overlap of the draft with the tenant's saved segments; returns a near-duplicate's name."""
+    import pandas as pd
+
     saved = [x for x in store().list_segments(wb.tenant_id) if x.name != wb.saved_name][:20]
     if not saved or wb.draft is None:
         return ""
@@ -563,6 +570,8 @@ def provenance_tab(wb: WorkbenchState) -> None:
 
 def details_tab(wb: WorkbenchState) -> None:
     """The technical record of the last turn: retrieved facets and the tool trace."""
+    import pandas as pd
+
     if not wb.last:
         st.info("Retrieved facets and the agent's steps appear after a turn.")
         return
@@ -585,6 +594,9 @@ def dryrun_tab(wb: WorkbenchState) -> None:
     if d is None:
         st.info("Dry-run figures appear once there is a draft.")
         return
+    import altair as alt
+    import pandas as pd
+
     m1, m2, m3 = st.columns(3)
     m1.metric("Estimated audience", f"{d.estimate:,}", help=f"95% CI {d.ci_low:,} – {d.ci_high:,}")
     m2.metric("Sample matched", f"{d.sample_matched:,} / {d.sample_size:,}")
@@ -615,6 +627,8 @@ def sql_tab(tenant, wb: WorkbenchState) -> None:
     if wb.draft is None or not wb.draft.all_conditions():
         st.info("The compiled SQL appears once there is a draft.")
         return
+    from core.sqlbuild import DIALECTS, compile_segment
+
     dialect = st.selectbox("Dialect", DIALECTS)
     try:
         st.code(compile_segment(resolved(wb), tenant, dialect=dialect), language="sql")
@@ -634,7 +648,8 @@ def workbench() -> None:
     tenant = tenant_for(tenant_id)
     wb = current_state(tenant_id)
     sidebar(tenant, wb)
-    warmup.start(tenant_id, [lambda: common.index_for(tenant_id), lambda: agent_for(tenant_id)])
+    warmup.start(tenant_id, [lambda: dryrunner_for(tenant_id), lambda: agent_for(tenant_id),
+                             lambda: common.index_for(tenant_id)])
     chat_col, panel_col = st.columns([5, 7], gap="large")
     with panel_col:
         warmup.status(tenant_id)
@@ -656,10 +671,10 @@ def workbench() -> None:
     autosave(wb)
 
 
-common.WORKBENCH_PAGE = st.Page(workbench, title="Workbench", icon="💬", default=True)
+common.WORKBENCH_PAGE = st.Page(workbench, title="Workbench", icon=":material/forum:", default=True)
 st.navigation([common.WORKBENCH_PAGE,
-               st.Page("pages/1_Segments.py", title="Segments", icon="📚"),
-               st.Page("pages/2_Clarifications.py", title="Clarifications", icon="❓"),
-               st.Page("pages/3_Evaluation.py", title="Evaluation", icon="📏"),
-               st.Page("pages/4_Facet_Catalog.py", title="Facet catalog", icon="🗂️"),
-               st.Page("pages/5_Tenant.py", title="Tenant", icon="🏬")]).run()
+               st.Page("pages/1_Segments.py", title="Segments", icon=":material/library_books:"),
+               st.Page("pages/2_Clarifications.py", title="Clarifications", icon=":material/help:"),
+               st.Page("pages/3_Evaluation.py", title="Evaluation", icon=":material/rule:"),
+               st.Page("pages/4_Facet_Catalog.py", title="Facet catalog", icon=":material/category:"),
+               st.Page("pages/5_Tenant.py", title="Tenant", icon=":material/store:")]).run()

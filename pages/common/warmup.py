@@ -59,7 +59,7 @@ def status(key: str) -> None:
         if state == "ready":
             st.rerun(scope="app")
         elif state == "warming":
-            st.caption("⏳ Warming up: loading the language model and the facet index. You can start typing.")
+            st.caption(":material/hourglass_top: Warming up: loading the language model and the facet index. You can start typing.")
         else:
             st.error(f"Could not load the facet index: {state}")
 
