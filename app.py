@@ -167,12 +167,12 @@ def _line(step: "TraceStep") -> str:
     return f"{icon} **{label}** — {step.observation[:160]}"
 
 
-def run(events, wb: WorkbenchState, request: str) -> None:
+def run(events, wb: WorkbenchState, request: str, slot) -> None:
     """Stream a turn's steps into a status box, then record its outcome."""
     from core.agent import TurnResult
 
     result: TurnResult | None = None
-    with st.status("Building the segment…", expanded=True) as box:
+    with slot, st.status("Building the segment…", expanded=True) as box:
         for ev in events:
             if isinstance(ev, TurnResult):
                 result = ev
@@ -211,7 +211,7 @@ def settle(wb: WorkbenchState, result, request: str) -> None:
         wb.saved_name, wb.saved_version, wb.segment_id = "", None, None
     wb.dryrun = result.dryrun
     est = result.dryrun.estimate if result.dryrun else 0
-    change = f" ({size_change(before, est)})" if before is not None and result.mode == "edit" else ""
+    change = f" (was {before:,}; {est - before:+,})" if before is not None and result.mode == "edit" else ""
     tokens = result.trace.tokens
     meter = f"{result.ms / 1000:.2f} s · {result.steps} steps"
     if tokens[0]:
@@ -220,17 +220,17 @@ def settle(wb: WorkbenchState, result, request: str) -> None:
     wb.say(text, diff=diff.lines() if diff else [], meter=meter)
 
 
-def start_turn(wb: WorkbenchState, request: str, mode: str) -> None:
+def start_turn(wb: WorkbenchState, request: str, mode: str, slot) -> None:
     agent = wait_for_agent(wb.tenant_id)
     wb.pending, wb.choice = None, ""
     draft = resolved(wb) if mode == "edit" and wb.draft is not None else None
-    run(agent.iter_turn(request, draft=draft, mode=mode), wb, request)
+    run(agent.iter_turn(request, draft=draft, mode=mode), wb, request, slot)
 
 
-def answer(wb: WorkbenchState, text: str) -> None:
+def answer(wb: WorkbenchState, text: str, slot) -> None:
     agent = wait_for_agent(wb.tenant_id)
     pending, wb.pending = wb.pending, None
-    run(agent.iter_resume(pending, text), wb, pending.turn.request)
+    run(agent.iter_resume(pending, text), wb, pending.turn.request, slot)
 
 
 def wait_for_agent(tenant_id: str) -> "Agent":
@@ -246,16 +246,16 @@ def pending_options(wb: WorkbenchState) -> list[tuple[str, str]] | None:
     return [(o.label, o.value or o.label) for o in wb.pending.result.pending.options]
 
 
-def handle_message(wb: WorkbenchState, text: str) -> None:
+def handle_message(wb: WorkbenchState, text: str, slot) -> None:
     """A message typed in the chat box: an answer, a new audience, an edit, or "which one?"."""
     intent = classify(text, wb.draft, pending_options(wb))
     wb.say(text, role="user")
     if intent.intent == "answer":
-        answer(wb, intent.answer)
+        answer(wb, intent.answer, slot)
     elif intent.intent == "ask":
         wb.choice = text
     else:
-        start_turn(wb, text, intent.intent)
+        start_turn(wb, text, intent.intent, slot)
     st.rerun()
 
 
@@ -277,17 +277,22 @@ def chat_column(tenant, wb: WorkbenchState) -> None:
                 st.caption(msg.meter)
     pending_question(wb)
     new_or_edit(wb)
+    slot = st.container()  # a turn's progress shows here, above the chat box
     placeholder = ("Type your answer, or describe a new audience" if wb.pending is not None
                    else "e.g. Plus members in Texas likely to buy a TV, email reachable")
     prompt = st.chat_input(placeholder, key="chat_box")
     queued = st.session_state.pop("queued", None)
     picked = st.session_state.pop("answer", None)
+    decided = st.session_state.pop("decided", None)
     if picked and wb.pending is not None:
         wb.say(picked, role="user")
-        answer(wb, picked)
+        answer(wb, picked, slot)
+        st.rerun()
+    if decided and wb.choice:
+        start_turn(wb, wb.choice, decided, slot)
         st.rerun()
     if prompt or queued:
-        handle_message(wb, prompt or queued)
+        handle_message(wb, prompt or queued, slot)
 
 
 def pending_question(wb: WorkbenchState) -> None:
@@ -310,10 +315,10 @@ def new_or_edit(wb: WorkbenchState) -> None:
         st.markdown("Start a new segment or change this one?")
         a, b = st.columns(2)
         if a.button("Start a new segment", width="stretch"):
-            start_turn(wb, wb.choice, "new")
+            st.session_state["decided"] = "new"
             st.rerun()
         if b.button("Change this one", width="stretch"):
-            start_turn(wb, wb.choice, "edit")
+            st.session_state["decided"] = "edit"
             st.rerun()
 
 
@@ -343,8 +348,8 @@ def draft_tab(tenant, wb: WorkbenchState) -> None:
         conditions_list(tenant, wb)
     if st.button("Undo last change", disabled=not wb.undo, key="undo"):
         undo(wb)
-    with st.expander("Add to this segment", expanded=wb.draft is None or not wb.draft.all_conditions()):
-        builder(tenant, wb)
+    st.markdown("**Add to this segment**")
+    builder(tenant, wb)
     if wb.draft is not None and wb.draft.all_conditions():
         near_dupe = show_overlap(wb)
         save_form(wb, near_dupe)
@@ -359,7 +364,7 @@ def conditions_list(tenant, wb: WorkbenchState) -> None:
         if len(cohorts) > 1 and drop.button("Remove cohort", key=f"rmco{ci}", width="stretch"):
             apply_edit(wb, remove_cohort(wb.draft, ci), f"Removed cohort {ci + 1}")
         for k, c in enumerate(co.conditions):
-            a, b, r = st.columns([7, 2, 2], vertical_alignment="center")
+            a, b, r = st.columns([5, 2, 2], vertical_alignment="center")
             a.markdown(f"`{c.render()}`")
             with b.popover("Adjust", width="stretch"):
                 adjusted = adjust_condition(tenant, c, f"{ci}-{k}")
@@ -650,7 +655,7 @@ def workbench() -> None:
     sidebar(tenant, wb)
     warmup.start(tenant_id, [lambda: dryrunner_for(tenant_id), lambda: agent_for(tenant_id),
                              lambda: common.index_for(tenant_id)])
-    chat_col, panel_col = st.columns([5, 7], gap="large")
+    chat_col, panel_col = st.columns([4, 6], gap="large")
     with panel_col:
         warmup.status(tenant_id)
         summary_bar(wb)
@@ -671,6 +676,7 @@ def workbench() -> None:
     autosave(wb)
 
 
+common.apply_style()
 common.WORKBENCH_PAGE = st.Page(workbench, title="Workbench", icon=":material/forum:", default=True)
 st.navigation([common.WORKBENCH_PAGE,
                st.Page("pages/1_Segments.py", title="Segments", icon=":material/library_books:"),

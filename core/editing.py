@@ -91,7 +91,7 @@ def size_change(before: int | None, after: int | None) -> str:
         return "no audience yet"
     if before is None:
         return f"{after:,} {plural(after, 'customer')}"
-    return f"{before:,} → {after:,} {plural(after, 'customer')} ({after - before:+,})".replace("(-", "(−")
+    return f"{before:,} → {after:,} {plural(after, 'customer')} ({after - before:+,})"
 
 
 def plural(n: int, word: str) -> str:

@@ -37,7 +37,7 @@ def test_builder_edits_add_remove_and_open_cohorts(harbor):
     assert remove_condition(add_condition(GOLD, 0, silver), 0, 0).render() == "Rewards Level is Silver"
     with pytest.raises(SegmentError, match="Pick at least one value"):
         build_condition(facet, values=[])
-    assert size_change(1000, 1) == "1,000 → 1 customer (−999)"
+    assert size_change(1000, 1) == "1,000 → 1 customer (-999)"
 
 
 def test_saved_segment_rules_resolve_compile_and_refuse_cycles(harbor, settings, tmp_path):

@@ -1,6 +1,8 @@
 """Shared pieces of the pages: cached expensive objects and the tenant picker."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from core.config import Settings
@@ -52,3 +54,8 @@ def open_in_workbench(tenant_id: str, segment_id: int) -> None:
     """Go to the workbench with a saved segment's latest version as the draft."""
     st.session_state.pop(f"wb:{tenant_id}", None)
     st.switch_page(WORKBENCH_PAGE or "app.py", query_params={"tenant": tenant_id, "segment": str(segment_id)})
+
+
+def apply_style() -> None:
+    """The few CSS rules Streamlit has no option for (see style.css)."""
+    st.html(f"<style>{(Path(__file__).parent / 'style.css').read_text()}</style>")
