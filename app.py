@@ -325,7 +325,7 @@ def new_or_edit(wb: WorkbenchState) -> None:
 # ---- panel column -------------------------------------------------------------------------------
 def summary_bar(wb: WorkbenchState) -> None:
     """The draft at a glance, pinned above the tabs: size, verdict, reachable counts."""
-    with st.container(border=True):
+    with st.container(border=True, key="draft_summary"):
         if wb.draft is None or not wb.draft.all_conditions() or wb.dryrun is None:
             st.markdown("**No draft yet** — describe an audience, or add a condition in the builder.")
             return
@@ -345,7 +345,8 @@ def draft_tab(tenant, wb: WorkbenchState) -> None:
     if wb.draft is None or not wb.draft.all_conditions():
         st.info("No draft yet: describe an audience in the chat, or add a condition below.")
     else:
-        conditions_list(tenant, wb)
+        with st.container(key="draft_conditions"):
+            conditions_list(tenant, wb)
     if st.button("Undo last change", disabled=not wb.undo, key="undo"):
         undo(wb)
     st.markdown("**Add to this segment**")
@@ -406,68 +407,71 @@ def builder(tenant, wb: WorkbenchState) -> None:
     """Add a condition from the facet catalog, or a rule on a saved segment, to a cohort of the draft."""
     cohorts = [co for co in (wb.draft.cohorts if wb.draft else []) if co.conditions]
     targets = [f"Cohort {i + 1}" for i in range(len(cohorts))] + ["A new cohort (or)"]
+    n = st.session_state.setdefault("builder_round", 0)  # a new round of widget keys empties the builder
     facet_tab, saved_tab = st.tabs(["Condition", "Saved segment"])
     with facet_tab:
         live = [f for f in tenant.catalog.facets if not f.deprecated]
         groups = sorted({f.group for f in live})
         g, pick = st.columns([2, 5])
-        group = g.selectbox("Group", ["All groups", *groups], key="b_group")
+        group = g.selectbox("Group", ["All groups", *groups], key=f"b_group{n}")
         facets = [f for f in live if group == "All groups" or f.group == group]
-        facet = pick.selectbox("Facet", facets, index=None, key="b_facet", placeholder="Type to search facets…",
+        facet = pick.selectbox("Facet", facets, index=None, key=f"b_facet{n}", placeholder="Type to search facets…",
                                format_func=lambda f: f"{f.name} — {f.description}")
         if facet is not None:
             st.caption(f"{facet.group} · {facet.description}")
-            inputs = facet_inputs(tenant, facet)
-            where = st.selectbox("Add to", targets, key="b_target")
+            inputs = facet_inputs(tenant, facet, n)
+            where = st.selectbox("Add to", targets, key=f"b_target{n}")
             if st.button("Add condition", type="primary"):
                 try:
                     cond = build_condition(facet, **inputs)
                 except WorkbenchError as exc:
                     st.error(str(exc))
                 else:
+                    st.session_state["builder_round"] = n + 1
                     apply_edit(wb, add_condition(wb.draft, targets.index(where), cond), f"Added {cond.render()}")
     with saved_tab:
-        saved_rule(wb, targets)
+        saved_rule(wb, targets, n)
 
 
-def facet_inputs(tenant, facet) -> dict:
+def facet_inputs(tenant, facet, n: int) -> dict:
     """The inputs that fit the facet's kind: values (and tier), a number range, a date window, yes/no."""
     kind = facet.kind
     if kind in ("categorical", "propensity"):
-        out = {"values": st.multiselect("Values", facet.value_list, key=f"bv-{facet.name}"),
-               "exclude": st.toggle("Exclude these values", key=f"bx-{facet.name}")}
+        out = {"values": st.multiselect("Values", facet.value_list, key=f"bv{n}-{facet.name}"),
+               "exclude": st.toggle("Exclude these values", key=f"bx{n}-{facet.name}")}
         if kind == "propensity":
             default = tenant.catalog.rules.default_tier
-            out["tier"] = st.selectbox("Likelihood tier", facet.tiers, key=f"bt-{facet.name}",
+            out["tier"] = st.selectbox("Likelihood tier", facet.tiers, key=f"bt{n}-{facet.name}",
                                        index=facet.tiers.index(default) if default in facet.tiers else 0)
         return out
     if kind == "numeric":
         rng = facet.numeric_range
         lo, hi = st.columns(2)
         unit = f" ({rng.unit})" if rng and rng.unit else ""
-        return {"low": lo.number_input(f"At least{unit}", value=None, key=f"blo-{facet.name}"),
-                "high": hi.number_input(f"At most{unit}", value=None, key=f"bhi-{facet.name}")}
+        return {"low": lo.number_input(f"At least{unit}", value=None, key=f"blo{n}-{facet.name}"),
+                "high": hi.number_input(f"At most{unit}", value=None, key=f"bhi{n}-{facet.name}")}
     if kind == "date":
-        days = st.number_input("In the last … days", min_value=1, value=30, key=f"bd-{facet.name}")
+        days = st.number_input("In the last … days", min_value=1, value=30, key=f"bd{n}-{facet.name}")
         return {"days": int(days)}
-    return {"flag": st.radio("Customers who", ["are", "are not"], horizontal=True, key=f"bf-{facet.name}") == "are"}
+    return {"flag": st.radio("Customers who", ["are", "are not"], horizontal=True, key=f"bf{n}-{facet.name}") == "are"}
 
 
-def saved_rule(wb: WorkbenchState, targets: list[str]) -> None:
+def saved_rule(wb: WorkbenchState, targets: list[str], n: int) -> None:
     saved = [s for s in store().list_segments(wb.tenant_id) if s.id != wb.segment_id]
     if not saved:
         st.caption("No saved segments yet: save one to include or exclude its members here.")
         return
-    chosen = st.selectbox("Saved segment", saved, index=None, key="b_saved", placeholder="Pick a saved segment…",
+    chosen = st.selectbox("Saved segment", saved, index=None, key=f"b_saved{n}", placeholder="Pick a saved segment…",
                           format_func=lambda s: f"{s.name} — {s.render}")
-    how = st.radio("Rule", ["Include its members", "Exclude its members"], horizontal=True, key="b_how")
+    how = st.radio("Rule", ["Include its members", "Exclude its members"], horizontal=True, key=f"b_how{n}")
     exclude = how.startswith("Exclude")
-    where = None if exclude else st.selectbox("Add to", targets, key="b_saved_target")
+    where = None if exclude else st.selectbox("Add to", targets, key=f"b_saved_target{n}")
     if exclude:
         st.caption("An exclusion applies to every cohort.")
     if st.button("Add rule", type="primary", disabled=chosen is None):
         cond = member_condition(chosen.id, chosen.name, exclude)
         seg = exclude_everywhere(wb.draft, cond) if exclude else add_condition(wb.draft, targets.index(where), cond)
+        st.session_state["builder_round"] = n + 1
         apply_edit(wb, seg, f"{'Excluded' if exclude else 'Included'} members of '{chosen.name}'")
 
 
