@@ -32,8 +32,23 @@ def store() -> Store:
     return Store(Settings.load().store_path)
 
 
+def _through_navigation() -> None:
+    """Run every page inside app.py's navigation, even for a process's first visitor.
+
+    A folder named `pages/` beside app.py makes Streamlit run a page URL's script directly (its
+    older multipage mode) until some run has called st.navigation; leaving that mode and rerunning
+    sends this run through app.py, which lands on the same page (same URL path).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def pick_tenant() -> str:
     """The sidebar tenant picker; its choice is shared by every page."""
+    _through_navigation()
     tenants = list_tenants(Settings.load())
     if not tenants:
         st.error("No tenants found: add a folder under tenants/ with catalog.yaml, tenant.yaml and ground_truth.csv.")
