@@ -12,7 +12,7 @@ from core.diff import diff_segments
 from core.editing import (add_condition, build_condition, exclude_everywhere, member_condition, remove_cohort,
                           remove_condition, replace_condition, size_change, swap_alternative)
 from core.errors import WorkbenchError
-from core.policies import active_policy_name, make_policy_factory
+from core.policies import active_policy_name
 from core.segment import Segment, resolve_members
 from core.store import SaveConflict
 from pages.common import dryrunner_for, pick_tenant, store, tenant_for
@@ -32,10 +32,9 @@ st.set_page_config(page_title="Segment Workbench", layout="wide")
 
 @st.cache_resource(show_spinner=False)
 def agent_for(tenant_id: str) -> "Agent":
-    from core.agent import Agent
+    from core.agent import make_agent
 
-    tenant = tenant_for(tenant_id)
-    return Agent(tenant, make_policy_factory(tenant))
+    return make_agent(tenant_for(tenant_id))
 
 
 STARTERS = {
@@ -151,8 +150,8 @@ def sidebar(tenant, wb: WorkbenchState) -> None:
             st.caption("Offline mode", help="Set ANTHROPIC_API_KEY to let Claude build segments.")
         if warmup.ready(tenant.id):
             runner = dryrunner_for(tenant.id)
-            st.caption(f"Sizes estimated on a {tenant.config.dryrun.sample_percent:g}% sample of "
-                       f"{runner.population:,} {plural(runner.population, 'customer')}")
+            st.caption(f"Sizes counted on all {runner.population:,} customers" if runner.whole_table else
+                       f"Sizes estimated on a sample of {runner.sample_size:,} of {runner.population:,} customers")
         st.text_input("Your name", key="owner", help="Shown as the owner of the segments you save.")
         if st.button("New segment", width="stretch"):
             st.session_state[f"wb:{tenant.id}"] = WorkbenchState(tenant_id=tenant.id)
@@ -167,7 +166,11 @@ def _line(step: "TraceStep") -> str:
     return f"{icon} **{label}** — {step.observation[:160]}"
 
 
-def run(events, wb: WorkbenchState, request: str, slot) -> None:
+STATUS_LABEL = {"clarify": "Needs your answer", "done": "Done", "needs_attention": "Needs attention",
+                "needs_input": "Needs a description", "failed": "Could not build a segment"}
+
+
+def run(events, wb: WorkbenchState, slot) -> None:
     """Stream a turn's steps into a status box, then record its outcome."""
     from core.agent import TurnResult
 
@@ -178,31 +181,32 @@ def run(events, wb: WorkbenchState, request: str, slot) -> None:
                 result = ev
             else:
                 box.write(_line(ev))
-        box.update(label="Needs your answer" if result and result.status == "clarify" else "Done",
-                   state="complete" if result and result.status != "failed" else "error", expanded=False)
-    settle(wb, result, request)
+        status = result.status if result else "failed"
+        box.update(label=STATUS_LABEL.get(status, "Done"), expanded=False,
+                   state="complete" if status in ("done", "clarify") else "error")
+    settle(wb, result)
 
 
-def settle(wb: WorkbenchState, result, request: str) -> None:
+def settle(wb: WorkbenchState, result) -> None:
     wb.last = result
     if result is None:
         return
-    agent = agent_for(wb.tenant_id)
     if result.status == "clarify":
-        wb.pending = agent.last_state
+        wb.pending = result.state  # the paused turn lives in this session, not on the shared agent
         wb.say(f":material/help: {result.pending.question}")
         return
     wb.pending = None
-    s = store()
+    trace_id = log_turn(wb, result)
     shown = {m.text for m in wb.chat if m.role == "assistant"}
     for q, a in result.asked:
-        s.log_clarification(wb.tenant_id, request, q.question, [o.label for o in q.options], a, result.segment)
         if f":material/help: {q.question}" not in shown:  # decided without asking: say so after the request, in order
             wb.say(f":material/help: {q.question} — I went with **{a}**.")
-    s.log_turn(wb.tenant_id, request, bool(result.asked))
     if result.status != "done" or result.segment is None:
-        wb.say(f"I could not build a segment: {result.error or 'no conditions found'}.")
+        issues = "".join(f"\n- {i}" for i in result.issues)
+        wb.say(f"{STATUS_LABEL.get(result.status, 'Not done')}: {result.error or 'no conditions found'}{issues}",
+               meter=f"trace #{trace_id}" if trace_id else "")
         return
+    request = result.request
     before = size_of(wb)
     diff = diff_segments(wb.draft, result.segment) if wb.draft is not None and result.mode == "edit" else None
     wb.set_draft(result.segment)
@@ -211,26 +215,42 @@ def settle(wb: WorkbenchState, result, request: str) -> None:
         wb.saved_name, wb.saved_version, wb.segment_id = "", None, None
     wb.dryrun = result.dryrun
     est = result.dryrun.estimate if result.dryrun else 0
+    size = result.dryrun.size_text() if result.dryrun else "not counted"
     change = f" (was {before:,}; {est - before:+,})" if before is not None and result.mode == "edit" else ""
     tokens = result.trace.tokens
-    meter = f"{result.ms / 1000:.2f} s · {result.steps} steps"
+    meter = f"{result.ms / 1000:.2f} s · {result.steps} steps" + (f" · trace #{trace_id}" if trace_id else "")
     if tokens[0]:
         meter += f" · {tokens[0]:,} in / {tokens[1]:,} out tokens · ${result.trace.cost_usd:.4f}"
-    text = f"**{result.segment.render()}**\n\nEstimated audience: **~{est:,}** {plural(est, 'customer')}{change}."
+    text = f"**{result.segment.render()}**\n\nAudience: **{size}**{change}."
+    text += "".join(f"\n\n_{a}_" for a in result.assumptions)
     wb.say(text, diff=diff.lines() if diff else [], meter=meter)
+
+
+def log_turn(wb: WorkbenchState, result) -> int | None:
+    """Log the turn, its trace and its answered questions; a damaged library loses the log, not the turn."""
+    s, request = store(), result.request
+    try:
+        trace_id = s.log_trace(wb.tenant_id, request, result.status, result.trace.model_dump())
+        for q, a in result.asked:
+            s.log_clarification(wb.tenant_id, request, q.question, [o.label for o in q.options], a, result.segment, trace_id)
+        s.log_turn(wb.tenant_id, request, bool(result.asked))
+        return trace_id
+    except WorkbenchError as exc:
+        st.session_state["flash"] = ("warning", f"This turn was not logged: {exc}")
+        return None
 
 
 def start_turn(wb: WorkbenchState, request: str, mode: str, slot) -> None:
     agent = wait_for_agent(wb.tenant_id)
     wb.pending, wb.choice = None, ""
     draft = resolved(wb) if mode == "edit" and wb.draft is not None else None
-    run(agent.iter_turn(request, draft=draft, mode=mode), wb, request, slot)
+    run(agent.iter_turn(request, draft=draft, mode=mode), wb, slot)
 
 
 def answer(wb: WorkbenchState, text: str, slot) -> None:
     agent = wait_for_agent(wb.tenant_id)
     pending, wb.pending = wb.pending, None
-    run(agent.iter_resume(pending, text), wb, pending.turn.request, slot)
+    run(agent.iter_resume(pending, text), wb, slot)
 
 
 def wait_for_agent(tenant_id: str) -> "Agent":
@@ -240,15 +260,17 @@ def wait_for_agent(tenant_id: str) -> "Agent":
     return agent_for(tenant_id)
 
 
-def pending_options(wb: WorkbenchState) -> list[tuple[str, str]] | None:
-    if wb.pending is None or wb.pending.result.pending is None:
-        return None
-    return [(o.label, o.value or o.label) for o in wb.pending.result.pending.options]
+def agent_router(tenant_id: str):
+    """The agent's router once it is warm; before that, the offline heuristic (never blocks a first message)."""
+    from core.router import HeuristicRouter
+
+    return agent_for(tenant_id).router if warmup.ready(tenant_id) else HeuristicRouter()
 
 
 def handle_message(wb: WorkbenchState, text: str, slot) -> None:
     """A message typed in the chat box: an answer, a new audience, an edit, or "which one?"."""
-    intent = classify(text, wb.draft, pending_options(wb))
+    pending = wb.pending.result.pending if wb.pending is not None else None
+    intent = classify(text, wb.draft, pending, agent_router(wb.tenant_id))
     wb.say(text, role="user")
     if intent.intent == "answer":
         answer(wb, intent.answer, slot)
@@ -330,8 +352,9 @@ def summary_bar(wb: WorkbenchState) -> None:
             st.markdown("**No draft yet** — describe an audience, or add a condition in the builder.")
             return
         d = wb.dryrun
-        size = f"**{wb.exact:,}** {plural(wb.exact, 'customer')} (exact)" if wb.exact is not None \
-            else f"**~{d.estimate:,}** {plural(d.estimate, 'customer')}"
+        exact = wb.exact if wb.exact is not None else (d.estimate if d.exact else None)
+        size = f"**{exact:,}** {plural(exact, 'customer')} (exact)" if exact is not None \
+            else f"**~{d.estimate:,}** {plural(d.estimate, 'customer')} (estimate)"
         n, k = len(wb.draft.all_conditions()), len([c for c in wb.draft.cohorts if c.conditions])
         name = f"**{wb.saved_name}** v{wb.saved_version} · " if wb.saved_name else ""
         st.markdown(f"{name}{size} · {d.verdict.replace('_', ' ')} · {n} {plural(n, 'condition')} in "
@@ -479,18 +502,22 @@ def show_overlap(wb: WorkbenchState) -> str:
     """Overlap of the draft with the tenant's saved segments; returns a near-duplicate's name."""
     import pandas as pd
 
-    saved = [x for x in store().list_segments(wb.tenant_id) if x.name != wb.saved_name][:20]
+    try:
+        saved = [x for x in store().list_segments(wb.tenant_id) if x.name != wb.saved_name][:20]
+    except WorkbenchError:  # a damaged library is reported on the Segments page
+        return ""
     if not saved or wb.draft is None:
         return ""
     rows, dupe = [], ""
     runner = dryrunner_for(wb.tenant_id)
     for x in saved:
         try:
-            shared, share = runner.overlap(resolved(wb), resolved(wb, store().get_version(x.id).segment))
+            o = runner.overlap_detail(resolved(wb), resolved(wb, store().get_version(x.id).segment))
         except WorkbenchError:
             continue
-        rows.append({"saved segment": x.name, "shared customers (sample)": shared, "share of draft": share})
-        if share >= 0.95 and not dupe:
+        rows.append({"saved segment": x.name, "shared customers": o.shared, "share of draft": o.share,
+                     "counted": "exact" if o.exact else f"sample ({o.sample_matched:,} rows)"})
+        if o.share >= 0.95 and not dupe:  # exact, or 100+ matched sample rows (overlap_detail)
             dupe = x.name
     if rows:
         with st.expander("Overlap with saved segments"):
@@ -606,12 +633,8 @@ def dryrun_tab(wb: WorkbenchState) -> None:
     import altair as alt
     import pandas as pd
 
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Estimated audience", f"{d.estimate:,}", help=f"95% CI {d.ci_low:,} – {d.ci_high:,}")
-    m2.metric("Sample matched", f"{d.sample_matched:,} / {d.sample_size:,}")
-    m3.metric("Verdict", d.verdict.replace("_", " "))
-    st.caption(f"95% confidence interval: {d.ci_low:,} – {d.ci_high:,} customers · {d.ms:.0f} ms on the sample")
-    if st.button("Exact count"):
+    size_metrics(d)
+    if not d.exact and st.button("Exact count"):
         t0 = time.perf_counter()
         wb.exact = dryrunner_for(wb.tenant_id).exact_count(resolved(wb))
         st.session_state["flash"] = ("success", f"Exact count on the full table: {wb.exact:,} "
@@ -630,6 +653,26 @@ def dryrun_tab(wb: WorkbenchState) -> None:
             y=alt.Y("value:N", sort="-x", title=None, axis=alt.Axis(labelLimit=300)),
             tooltip=["value", alt.Tooltip("customers:Q", format=","), alt.Tooltip("share:Q", format=".1%")]),
             width="stretch")
+
+
+def size_metrics(d) -> None:
+    """Size (exact or estimated), sample, verdict and reachable counts of a dry-run."""
+    m1, m2, m3 = st.columns(3)
+    if d.exact:
+        m1.metric("Audience (exact)", f"{d.estimate:,}", help=d.exact_reason)
+    else:
+        m1.metric("Estimated audience", f"~{d.estimate:,}", help=f"95% CI {d.ci_low:,} – {d.ci_high:,}")
+    m2.metric("Sample matched", "whole table" if d.basis == "whole_table" else f"{d.sample_matched:,} / {d.sample_size:,}")
+    m3.metric("Verdict", d.verdict.replace("_", " "))
+    if d.reach:
+        for col, r in zip(st.columns(len(d.reach)), d.reach):
+            col.metric(f"Reachable: {r.channel}", f"{'' if d.exact else '~'}{r.count:,}", help=f"{r.share:.0%} of the audience")
+    if d.exact:
+        st.caption(f"Exact count on the full table: {d.exact_reason} · {d.ms:.0f} ms")
+    else:
+        st.caption(f"95% confidence interval: {d.ci_low:,} – {d.ci_high:,} customers · {d.ms:.0f} ms on the sample")
+    if d.verdict_reason:
+        st.caption(f"{d.verdict.replace('_', ' ').capitalize()}: {d.verdict_reason}")
 
 
 def sql_tab(tenant, wb: WorkbenchState) -> None:

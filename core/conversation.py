@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Literal, Sequence
+from typing import Literal, Sequence
 
 from rapidfuzz import fuzz, process
 
-from core.router import RouteDecision, route
+from core.policies.base import Clarify
+from core.router import HeuristicRouter, Router
 from core.segment import Segment
 
 Intent = Literal["new", "edit", "ask", "answer"]
@@ -27,27 +28,31 @@ class Intention:
     answer: str = ""  # for "answer": the option value the text matched, or the text itself
 
 
-def classify(text: str, draft: Segment | None, pending_options: Sequence[tuple[str, str]] | None = None,
-             router: Callable[[str, Segment | None], RouteDecision] = route) -> Intention:
-    """Decide how to treat a message.
+def classify(text: str, draft: Segment | None, pending: Clarify | None = None, router: Router | None = None) -> Intention:
+    """Decide how to treat a message, with the agent's router.
 
-    While a question is pending, the message answers it unless it announces a fresh audience.
-    Over an open draft, the router decides when it is clear (an edit instruction, or words that
-    announce a new audience); a message that reads as a whole new audience gets "ask".
+    While a question is pending, the message answers it unless it announces a fresh audience (or a
+    model-backed router says it is a new request). Over an open draft, the router decides when it
+    is clear (an edit instruction; a model's verdict; words that announce a new audience); a message
+    that only reads as a whole new audience gets "ask".
     """
     text = text.strip()
+    router = router or HeuristicRouter()
     fresh = bool(_FRESH_START.search(text))
-    if pending_options is not None:
-        if fresh:
-            return Intention("new", "announces a new audience while a question was pending")
-        return Intention("answer", "typed while a question was pending", _match_option(text, pending_options))
+    decision = router.route(text, draft, pending)
+    by_model = decision.usage is not None
+    if pending is not None:
+        if fresh or (by_model and decision.mode == "new"):
+            return Intention("new", decision.reason if by_model else "announces a new audience")
+        options = [(o.label, o.value or o.label) for o in pending.options]
+        return Intention("answer", decision.reason if decision.mode == "answer" else "typed while a question was pending",
+                         _match_option(text, options))
     if draft is None or not draft.all_conditions():
         return Intention("new", "no draft yet")
     if fresh:
         return Intention("new", "announces a new audience")
-    decision = router(text, draft)
-    if decision.mode == "edit":
-        return Intention("edit", decision.reason)
+    if decision.mode == "edit" or by_model:
+        return Intention("edit" if decision.mode != "new" else "new", decision.reason)
     return Intention("ask", decision.reason)
 
 
@@ -60,5 +65,5 @@ def _match_option(text: str, options: Sequence[tuple[str, str]]) -> str:
             choices[value.lower()] = value
     if not choices:
         return text
-    hit = process.extractOne(text.lower(), list(choices), scorer=fuzz.WRatio)
+    hit = process.extractOne(text.lower(), list(choices), scorer=fuzz.token_set_ratio)
     return choices[hit[0]] if hit and hit[1] >= _OPTION_MATCH else text

@@ -1,6 +1,8 @@
 """The segment library as a team sees it: size, reach, owner, tags, per-version requests, search."""
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from core.segment import MEMBER_OPS
@@ -21,12 +23,17 @@ class LibraryEntry(BaseModel):
     size: int | None = None        # customers at the last save
     size_exact: bool = False        # an exact count on the full table, else the sample estimate
     reachable: dict[str, int] = Field(default_factory=dict)
+    status: str = "ok"             # "needs_repair" when the latest version no longer compiles
+    problem: str = ""
 
 
-def library(store: Store, tenant_id: str, include_archived: bool = False) -> list[LibraryEntry]:
-    """Every saved segment of a tenant with its latest version's size and reach, newest first."""
+def library(store: Store, tenant_id: str, include_archived: bool = False, tenant: Any = None) -> list[LibraryEntry]:
+    """Every saved segment of a tenant with its latest version's size and reach, newest first.
+
+    With the tenant, a segment whose latest version no longer compiles is marked needs_repair.
+    """
     out = []
-    for s in store.list_segments(tenant_id, include_archived=include_archived):
+    for s in store.list_segments(tenant_id, include_archived=include_archived, tenant=tenant):
         versions = store.versions(s.id)
         latest = versions[-1] if versions else None
         size, exact, reach = _size(latest.dryrun if latest else None)
@@ -34,20 +41,21 @@ def library(store: Store, tenant_id: str, include_archived: bool = False) -> lis
             id=s.id, name=s.name, description=s.description, archived=s.archived, versions=s.latest, render=s.render,
             owner=next((v.author for v in versions if v.author), ""), tags=store.tags(s.id),
             facets=sorted({c.facet for c in latest.segment.all_conditions() if c.op not in MEMBER_OPS}) if latest else [],
-            saved_at=latest.saved_at if latest else s.created_at, size=size, size_exact=exact, reachable=reach))
+            saved_at=latest.saved_at if latest else s.created_at, size=size, size_exact=exact, reachable=reach,
+            status=s.status, problem=s.problem))
     return sorted(out, key=lambda e: e.saved_at, reverse=True)
 
 
 def _size(dryrun: object) -> tuple[int | None, bool, dict[str, int]]:
-    """(size, exact?, reachable counts) from a version's stored dry-run."""
+    """(size, exact?, reachable count per channel) from a version's stored dry-run."""
     if not isinstance(dryrun, dict):
         return None, False, {}
-    reach = dryrun.get("reachable") or {}
-    reach = {str(k): int(v) for k, v in reach.items() if isinstance(v, (int, float))} if isinstance(reach, dict) else {}
-    if dryrun.get("exact_count") is not None:
+    reach = {str(r["channel"]): int(r["count"]) for r in dryrun.get("reach") or []
+             if isinstance(r, dict) and "channel" in r and isinstance(r.get("count"), (int, float))}
+    if dryrun.get("exact_count") is not None:  # counted on the full table on request
         return int(dryrun["exact_count"]), True, reach
     est = dryrun.get("estimate")
-    return (int(est) if est is not None else None), False, reach
+    return (int(est) if est is not None else None), bool(dryrun.get("exact")), reach
 
 
 def search(entries: list[LibraryEntry], query: str) -> list[LibraryEntry]:

@@ -22,19 +22,32 @@ if kind:
 q, a = st.columns([4, 1], vertical_alignment="bottom")
 query = q.text_input("Search by name, tag, owner or facet")
 archived = a.toggle("Show archived")
-for summary, facets in store().segments_using_deprecated(tenant):
+try:  # a damaged library file is reported here; the other pages still load
+    deprecated = store().segments_using_deprecated(tenant)
+    entries = search(library(store(), tenant_id, include_archived=archived, tenant=tenant), query)
+except WorkbenchError as exc:
+    st.error(str(exc))
+    st.stop()
+for summary, facets in deprecated:
     c1, c2 = st.columns([4, 1])
     c1.warning(f"'{summary.name}' uses deprecated {', '.join(facets)}.")
     if c2.button("Migrate", key=f"migrate{summary.id}"):
         v = store().migrate_deprecated(summary.id, tenant)
         st.success(f"'{v.name}' migrated as version {v.n}: {v.note}")
-entries = search(library(store(), tenant_id, include_archived=archived), query)
 if not entries:
     st.info("No saved segments match." if query else "No saved segments yet: build one on the workbench and save it.")
     st.stop()
 st.dataframe(library_table(entries, relative_time), hide_index=True, width="stretch")
-chosen = st.selectbox("Segment", entries, format_func=lambda s: f"{s.name} (v{s.versions})")
-versions = store().versions(chosen.id)
+chosen = st.selectbox("Segment", entries, format_func=lambda s: f"{s.name} (v{s.versions})"
+                      + (" — needs repair" if s.status == "needs_repair" else ""))
+if chosen.status == "needs_repair":
+    st.warning(f"'{chosen.name}' needs repair: {chosen.problem}. Open it in the workbench and fix the named "
+               "conditions, then save a new version (or archive it).")
+try:
+    versions = store().versions(chosen.id)
+except WorkbenchError as exc:
+    st.error(str(exc))
+    st.stop()
 latest = versions[-1]
 st.markdown(f"**Latest (v{latest.n})** `{latest.segment.render()}` — saved {relative_time(latest.saved_at)}"
             + (f" by {latest.author}" if latest.author else ""))
@@ -72,6 +85,10 @@ if len(versions) > 1:
     st.markdown("\n".join(f"- `{line}`" for line in diff.lines()) or "No differences.")
 
 st.subheader("Export")
+if chosen.status == "needs_repair":
+    st.download_button("JSON", json.dumps(latest.segment.spec(), indent=2), file_name=f"{chosen.name}.json")
+    st.caption("SQL and customer ids are available once the segment is repaired.")
+    st.stop()
 dialect = st.selectbox("SQL dialect", DIALECTS)
 try:
     segment = resolve_members(latest.segment, lambda i: store().get_version(i).segment, (chosen.id,))

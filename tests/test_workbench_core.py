@@ -5,6 +5,8 @@ import duckdb
 import pytest
 
 from core.conversation import classify
+from core.policies.base import Clarify, ClarifyOption, LLMUsage
+from core.router import RouteDecision
 from core.editing import (add_condition, build_condition, exclude_everywhere, member_condition, remove_cohort,
                           remove_condition, size_change)
 from core.errors import SegmentError
@@ -21,11 +23,22 @@ def test_intent_of_a_message_depends_on_the_draft_and_a_pending_question():
     assert classify("also email reachable", GOLD).intent == "edit"
     assert classify("Weekend shoppers who buy organic produce", GOLD).intent == "ask"
     assert classify("New segment: weekend shoppers", GOLD).intent == "new"
-    options = [("Best households", "Best"), ("High spenders", "High")]
-    assert classify("best houshold", GOLD, options).answer == "Best"
-    free = classify("the ones who spend the most online", GOLD, options)
-    assert free.intent == "answer" and free.answer == "the ones who spend the most online"
-    assert classify("start over with weekend shoppers", GOLD, options).intent == "new"
+    question = Clarify("What should 'best' mean?", [ClarifyOption("Household Value Tier: Best"),
+                                                   ClarifyOption("High spenders", "Spend Tier: High")])
+    assert classify("best", GOLD, question).answer == "Household Value Tier: Best"
+    assert classify("high spendrs", None, question).answer == "Spend Tier: High"
+    free = classify("the ones who spend the most online every single week", GOLD, question)
+    assert free.intent == "answer" and free.answer == "the ones who spend the most online every single week"
+    assert classify("start over with weekend shoppers", GOLD, question).intent == "new"
+
+
+class _ModelSaysNew:
+    def route(self, request, draft, pending=None):
+        return RouteDecision("new", "a model read a whole new audience", usage=LLMUsage(model="m"))
+
+
+def test_a_model_router_decides_without_asking():
+    assert classify("Weekend shoppers who buy organic produce", GOLD, router=_ModelSaysNew()).intent == "new"
 
 
 def test_builder_edits_add_remove_and_open_cohorts(harbor):
@@ -69,13 +82,15 @@ def test_saved_segment_rules_resolve_compile_and_refuse_cycles(harbor, settings,
 
 def test_library_rows_carry_size_owner_tags_and_search(tmp_path):
     s = Store(tmp_path / "s.sqlite")
-    v = s.save_segment("harbor", "Gold members", GOLD, author="ana", dryrun={"estimate": 1234, "exact_count": None})
+    v = s.save_segment("harbor", "Gold members", GOLD, author="ana", dryrun={
+        "estimate": 1234, "exact_count": None, "reach": [{"channel": "email", "count": 1000, "share": 0.81}]})
     s.set_tags(v.segment_id, ["Spring", " email "])
     s.save_segment("harbor", "Other", GOLD, author="ben", dryrun={"estimate": 10, "exact_count": 9})
     rows = {e.name: e for e in library(s, "harbor")}
     assert rows["Gold members"].size == 1234 and not rows["Gold members"].size_exact
     assert rows["Other"].size == 9 and rows["Other"].size_exact
     assert rows["Gold members"].tags == ["email", "spring"] and rows["Gold members"].owner == "ana"
+    assert rows["Gold members"].reachable == {"email": 1000}
     assert [e.name for e in search(list(rows.values()), "spring ana")] == ["Gold members"]
     assert [e.name for e in search(list(rows.values()), "ben rewards level")] == ["Other"]
     assert s.free_name("harbor", "Other") == "Other (copy)"

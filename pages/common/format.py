@@ -36,14 +36,10 @@ def relative_time(iso: str, now: dt.datetime | None = None) -> str:
 
 
 def reach_line(dryrun: object) -> str:
-    """`Reachable: email 12,000 · SMS 3,400` when the dry-run reports reachable counts."""
-    reach = getattr(dryrun, "reachable", None)
-    if isinstance(reach, dict) and reach:
-        return "Reachable: " + " · ".join(f"{k} {_n(v)}" for k, v in reach.items())
-    if isinstance(reach, list) and reach:
-        return "Reachable: " + " · ".join(f"{getattr(r, 'channel', getattr(r, 'label', '?'))} "
-                                          f"{_n(getattr(r, 'estimate', getattr(r, 'count', 0)))}" for r in reach)
-    return ""
+    """`Reachable: email ~12,000 · sms ~3,400` when the dry-run reports reachable counts."""
+    reach = getattr(dryrun, "reach", None) or []
+    mark = "" if getattr(dryrun, "exact", False) else "~"
+    return ("Reachable: " + " · ".join(f"{r.channel} {mark}{_n(r.count)}" for r in reach)) if reach else ""
 
 
 def _n(v: object) -> str:

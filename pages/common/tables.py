@@ -62,7 +62,7 @@ def library_table(entries: list, when: Callable[[str], str]) -> pd.DataFrame:
     rows = []
     for e in entries:
         size = "" if e.size is None else f"{e.size:,} ({'exact' if e.size_exact else 'estimate'}, {when(e.saved_at)})"
-        rows.append({"name": e.name, "size": size, "reachable": " · ".join(f"{k} {v:,}" for k, v in e.reachable.items()),
+        rows.append({"name": e.name, "status": "needs repair" if e.status == "needs_repair" else "ok", "size": size, "reachable": " · ".join(f"{k} {v:,}" for k, v in e.reachable.items()),
                      "owner": e.owner, "tags": ", ".join(e.tags), "versions": e.versions, "updated": when(e.saved_at),
                      "segment": e.render, "archived": e.archived})
     return pd.DataFrame(rows)
