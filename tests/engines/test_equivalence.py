@@ -7,8 +7,6 @@ PostgreSQL and DuckDB stream the full id lists, which are compared as sets.
 """
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlglot import exp
 
@@ -52,19 +50,14 @@ def test_every_engine_returns_the_same_customers(engines, bound, tenant_id):
     segments = [s for _, s in named]
     expected = {k: sorted(i for batch in duck.ids(s, as_of=as_of) for i in batch) for k, s in enumerate(segments)}
     assert sum(1 for ids in expected.values() if ids) >= 0.8 * len(segments), "most segments must match someone"
-    t0 = time.perf_counter()
     for k, s in enumerate(segments):  # full id sets on PostgreSQL (renamed tables) and DuckDB over Parquet
         for name in ("postgres", "duckdb-files"):
             got = [i for batch in by[name].ids(s, batch=5_000, as_of=as_of) for i in batch]
             assert got == expected[k], f"{name} differs on {named[k][0]}: {s.render()}"
-    print("id sets", time.perf_counter() - t0)
     want = {k: (len(ids), sum(ids), sum(i * i % 1_000_003 for i in ids)) for k, ids in expected.items()}
-    for name in ("spark", "postgres", "duckdb"):
-        t0 = time.perf_counter()
-        got = fingerprints(by[name], segments, as_of)
-        print(name, "fingerprints", time.perf_counter() - t0)
-        bad = [named[k][0] + ": " + segments[k].render() for k in want if got.get(k) != want[k]]
-        assert not bad, f"{name}: {len(bad)} segments differ, e.g. {bad[:3]}"
+    got = fingerprints(by["spark"], segments, as_of)
+    bad = [named[k][0] + ": " + segments[k].render() for k in want if got.get(k) != want[k]]
+    assert not bad, f"spark: {len(bad)} segments differ, e.g. {bad[:3]}"
 
 
 def test_at_least_150_segments_are_compared(bound, engines):
