@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp, select
 
-from core.catalog import Facet
+from core.catalog import Facet, match_key
 from core.errors import SegmentError
 from core.segment import Cohort, Condition, Segment
 from core.tenant import Binding, Tenant
@@ -242,7 +242,8 @@ def _strings(cond: Condition, facet: Facet) -> list[exp.Expression]:
     """The condition's values as string literals (quotes, `;` and `--` stay inside the literal)."""
     if not cond.values:
         raise SegmentError(f"{facet.name} {cond.op} needs at least one value.")
-    return [exp.Literal.string(str(v)) for v in cond.values]
+    # the catalog's spelling: a value written in another case must still match the stored one
+    return [exp.Literal.string(match_key(v, facet.value_list) or str(v)) for v in cond.values]
 
 
 def _exists(table: str, alias: str, where: exp.Expression) -> exp.Expression:

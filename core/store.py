@@ -6,11 +6,12 @@ SQLite in WAL mode: transactional saves that survive a killed writer, and severa
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Literal
 
 from pydantic import BaseModel
 
@@ -30,6 +31,8 @@ CREATE TABLE IF NOT EXISTS clarifications (id INTEGER PRIMARY KEY, tenant_id TEX
   comment TEXT DEFAULT '', reviewer TEXT DEFAULT '');
 CREATE TABLE IF NOT EXISTS turns (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, request TEXT, asked INTEGER,
   at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS turn_traces (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, request TEXT,
+  status TEXT, trace TEXT NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS eval_runs (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, policy TEXT,
   metrics TEXT, rows TEXT, at TEXT NOT NULL);
 """
@@ -53,6 +56,8 @@ class SegmentSummary(BaseModel):
     latest: int
     created_at: str
     render: str = ""
+    status: Literal["ok", "needs_repair"] = "ok"
+    problem: str = ""  # what no longer compiles, for a needs_repair segment
 
 
 class SavedVersion(BaseModel):
@@ -76,20 +81,68 @@ def _now() -> str:
     return dt.datetime.now().isoformat(timespec="seconds")
 
 
+class StoreError(WorkbenchError):
+    """The library file cannot be used (damaged, not a database, locked); the message says what to do."""
+
+
+def _guarded(method: Callable) -> Callable:
+    """Turn SQLite failures into a StoreError that names the file and the remedy."""
+    @functools.wraps(method)
+    def run(self: "Store", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreError(f"The segment library {self.path} is busy (another process holds a write lock); "
+                                 "wait a moment and retry.") from None
+            raise self._damaged(exc) from None
+        except (sqlite3.DatabaseError, json.JSONDecodeError) as exc:
+            raise self._damaged(exc) from None
+    return run
+
+
 class Store:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._con().executescript(SCHEMA)  # executescript manages its own transaction
+        self._ready = False  # the schema is checked on first use, so a damaged file never stops a page loading
+
+    def _damaged(self, exc: Exception) -> StoreError:
+        return StoreError(f"The segment library {self.path} is damaged ({exc}). Saved segments cannot be read from it. "
+                          f"Move it aside (mv {self.path} {self.path}.damaged) to start an empty library, "
+                          "or restore it from a backup.")
+
+    @_guarded
+    def check(self) -> None:
+        """Open the library (creating it when absent); StoreError when it is damaged."""
+        self._con()
+
+    def _setup(self, con: sqlite3.Connection) -> None:
+        if self.path.is_dir():
+            raise StoreError(f"The segment library path {self.path} is a folder; set SEGWORK_STORE to a file path.")
+        con.executescript(SCHEMA)  # executescript manages its own transaction
+        cols = {r["name"] for r in con.execute("PRAGMA table_info(clarifications)")}
+        if "trace_id" not in cols:  # stores made before turn traces were kept
+            con.execute("ALTER TABLE clarifications ADD COLUMN trace_id INTEGER")
+        con.execute("PRAGMA quick_check(1)").fetchone()
 
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
         if con is None:
+            if self.path.is_dir():
+                raise StoreError(f"The segment library path {self.path} is a folder; set SEGWORK_STORE to a file path.")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            con.row_factory = sqlite3.Row
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
+            try:
+                con.row_factory = sqlite3.Row
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute("PRAGMA synchronous=NORMAL")
+                if not self._ready:
+                    self._setup(con)
+                    self._ready = True
+            except BaseException:
+                con.close()
+                raise
             self._local.con = con
         return con
 
@@ -123,6 +176,9 @@ class Store:
                 seg_id, latest = cur.lastrowid, 0
             else:
                 seg_id, latest = row["id"], row["latest"]
+                if base_version is not None and base_version > latest:
+                    raise WorkbenchError(f"'{name}' has no version {base_version} (the latest is {latest}); "
+                                         "reopen the segment from the library and save again.")
                 if not force and latest and (base_version or 0) < latest:
                     theirs = self._version(con, seg_id, latest)
                     raise SaveConflict(theirs, segment)
@@ -143,28 +199,43 @@ class Store:
                             trace=json.loads(r["trace"]), dryrun=json.loads(r["dryrun"]), author=r["author"],
                             note=r["note"], saved_at=r["saved_at"])
 
-    def get_version(self, segment_id: int, n: int | None = None) -> SavedVersion:
+    def get_version(self, segment_id: int, n: int | None = None, tenant_id: str | None = None) -> SavedVersion:
+        """A saved version (the latest by default); with tenant_id, only that tenant's segments are found."""
         con = self._con()
-        if n is None:
-            n = con.execute("SELECT latest FROM segments WHERE id=?", (segment_id,)).fetchone()["latest"]
-        return self._version(con, segment_id, n)
+        row = con.execute("SELECT latest, tenant_id FROM segments WHERE id=?", (segment_id,)).fetchone()
+        if row is None or (tenant_id is not None and row["tenant_id"] != tenant_id):
+            raise WorkbenchError(f"No saved segment {segment_id}" + (f" for tenant {tenant_id}" if tenant_id else "")
+                                 + "; pick one from the library.")
+        return self._version(con, segment_id, row["latest"] if n is None else n)
 
     def versions(self, segment_id: int) -> list[SavedVersion]:
         ns = [r["n"] for r in self._con().execute("SELECT n FROM versions WHERE segment_id=? ORDER BY n", (segment_id,))]
         return [self._version(self._con(), segment_id, n) for n in ns]
 
-    def list_segments(self, tenant_id: str, query: str = "", include_archived: bool = False) -> list[SegmentSummary]:
+    def list_segments(self, tenant_id: str, query: str = "", include_archived: bool = False,
+                      tenant: Any = None) -> list[SegmentSummary]:
+        """A tenant's saved segments; with the tenant, each is compiled and one that fails is marked needs_repair."""
         sql = "SELECT * FROM segments WHERE tenant_id=?" + ("" if include_archived else " AND archived=0")
         rows = self._con().execute(sql + " ORDER BY name", (tenant_id,)).fetchall()
         out = []
         for r in rows:
-            latest = self._version(self._con(), r["id"], r["latest"]) if r["latest"] else None
-            text = latest.segment.render() if latest else ""
+            text, problem = self._latest_text(r, tenant)
             if query and query.lower() not in f"{r['name']} {r['description']} {text}".lower():
                 continue
             out.append(SegmentSummary(id=r["id"], tenant_id=r["tenant_id"], name=r["name"], description=r["description"],
-                                      archived=bool(r["archived"]), latest=r["latest"], created_at=r["created_at"], render=text))
+                                      archived=bool(r["archived"]), latest=r["latest"], created_at=r["created_at"],
+                                      render=text, status="needs_repair" if problem else "ok", problem=problem))
         return out
+
+    def _latest_text(self, row: sqlite3.Row, tenant: Any) -> tuple[str, str]:
+        """(rendered latest version, why it needs repair or "")."""
+        if not row["latest"]:
+            return "", ""
+        try:
+            seg = self._version(self._con(), row["id"], row["latest"]).segment
+        except (WorkbenchError, json.JSONDecodeError, ValueError) as exc:
+            return "(unreadable)", f"version {row['latest']} cannot be read: {exc}"
+        return seg.render(), (repair_problem(seg, tenant) if tenant is not None else "")
 
     def archive(self, segment_id: int, archived: bool = True) -> None:
         with self._tx() as con:
@@ -182,7 +253,10 @@ class Store:
         """Saved segments of a tenant whose latest version uses a facet the catalog now deprecates."""
         out = []
         for summary in self.list_segments(tenant.id):
-            seg = self.get_version(summary.id).segment
+            try:
+                seg = self.get_version(summary.id).segment
+            except WorkbenchError:  # unreadable: listed as needs_repair instead
+                continue
             old = sorted({c.facet for c in seg.all_conditions()
                           if (f := tenant.catalog.get(c.facet)) is not None and f.deprecated})
             if old:
@@ -200,11 +274,12 @@ class Store:
 
     # ---- clarifications, turns, eval runs ----------------------------------------------------
     def log_clarification(self, tenant_id: str, request: str, question: str, options: list[str], answer: str,
-                          segment: Segment | None = None) -> int:
+                          segment: Segment | None = None, trace_id: int | None = None) -> int:
         with self._tx() as con:
-            cur = con.execute("INSERT INTO clarifications(tenant_id, request, question, options, answer, segment, asked_at) "
-                              "VALUES (?,?,?,?,?,?,?)", (tenant_id, request, question, json.dumps(options), answer,
-                                                         json.dumps(segment.spec()) if segment else None, _now()))
+            cur = con.execute("INSERT INTO clarifications(tenant_id, request, question, options, answer, segment, asked_at, "
+                              "trace_id) VALUES (?,?,?,?,?,?,?,?)",
+                              (tenant_id, request, question, json.dumps(options), answer,
+                               json.dumps(segment.spec()) if segment else None, _now(), trace_id))
             return cur.lastrowid
 
     def list_clarifications(self, tenant_id: str | None = None, reviewed: bool | None = None) -> list[dict]:
@@ -222,6 +297,21 @@ class Store:
     def log_turn(self, tenant_id: str, request: str, asked: bool) -> None:
         with self._tx() as con:
             con.execute("INSERT INTO turns(tenant_id, request, asked, at) VALUES (?,?,?,?)", (tenant_id, request, int(asked), _now()))
+
+    def log_trace(self, tenant_id: str, request: str, status: str, trace: dict) -> int:
+        """Keep one turn's trace (saved or not); the id is what `segwork trace ID` prints."""
+        with self._tx() as con:
+            cur = con.execute("INSERT INTO turn_traces(tenant_id, request, status, trace, at) VALUES (?,?,?,?,?)",
+                              (tenant_id, request, status, json.dumps(trace, default=str), _now()))
+            return cur.lastrowid
+
+    def get_trace(self, trace_id: int, tenant_id: str | None = None) -> dict:
+        """A kept turn trace: {id, tenant_id, request, status, trace, at}."""
+        r = self._con().execute("SELECT * FROM turn_traces WHERE id=?", (trace_id,)).fetchone()
+        if r is None or (tenant_id and r["tenant_id"] != tenant_id):
+            raise WorkbenchError(f"No trace {trace_id}" + (f" for tenant {tenant_id}" if tenant_id else "") +
+                                 "; trace ids are shown on the Clarifications page and after each turn.")
+        return {**dict(r), "trace": json.loads(r["trace"])}
 
     def clarification_rate_by_day(self, tenant_id: str) -> list[tuple[str, int, int]]:
         """(day, turns that asked, turns) per day."""
@@ -244,6 +334,27 @@ class Store:
     def list_eval_runs(self, tenant_id: str) -> list[dict]:
         rows = self._con().execute("SELECT id, policy, metrics, at FROM eval_runs WHERE tenant_id=? ORDER BY id DESC", (tenant_id,))
         return [{**dict(r), "metrics": json.loads(r["metrics"])} for r in rows]
+
+
+def repair_problem(segment: Segment, tenant: Any) -> str:
+    """Why a saved segment no longer works with the tenant's current catalog ("" when it compiles)."""
+    from core.segment import check_segment
+    from core.sqlbuild import segment_predicate
+
+    problems = check_segment(segment, tenant.catalog)
+    deprecated_only = all("deprecated" in p for p in problems)
+    if problems and not deprecated_only:
+        return "; ".join(problems[:3])
+    try:
+        segment_predicate(segment, tenant)
+    except WorkbenchError as exc:
+        return str(exc)
+    return ""
+
+
+for _name, _fn in list(vars(Store).items()):
+    if callable(_fn) and not _name.startswith("_") and _name != "check":
+        setattr(Store, _name, _guarded(_fn))
 
 
 def get_store(path: Path) -> Store:

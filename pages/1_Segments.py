@@ -16,20 +16,34 @@ tenant = tenant_for(tenant_id)
 st.title(f"Segment library — {tenant.display_name}")
 query = st.text_input("Search by name, description or condition")
 archived = st.toggle("Show archived")
-for summary, facets in store().segments_using_deprecated(tenant):
+try:  # a damaged library file is reported here; the other pages still load
+    deprecated = store().segments_using_deprecated(tenant)
+    segments = store().list_segments(tenant_id, query=query, include_archived=archived, tenant=tenant)
+except WorkbenchError as exc:
+    st.error(str(exc))
+    st.stop()
+for summary, facets in deprecated:
     c1, c2 = st.columns([4, 1])
     c1.warning(f"'{summary.name}' uses deprecated {', '.join(facets)}.")
     if c2.button("Migrate", key=f"migrate{summary.id}"):
         v = store().migrate_deprecated(summary.id, tenant)
         st.success(f"'{v.name}' migrated as version {v.n}: {v.note}")
-segments = store().list_segments(tenant_id, query=query, include_archived=archived)
 if not segments:
     st.info("No saved segments yet: build one on the workbench and save it.")
     st.stop()
-st.dataframe(pd.DataFrame([{"name": s.name, "versions": s.latest, "segment": s.render, "archived": s.archived,
+st.dataframe(pd.DataFrame([{"name": s.name, "status": "needs repair" if s.status == "needs_repair" else "ok",
+                            "versions": s.latest, "segment": s.render, "archived": s.archived,
                             "description": s.description} for s in segments]), hide_index=True, width="stretch")
-chosen = st.selectbox("Segment", segments, format_func=lambda s: f"{s.name} (v{s.latest})")
-versions = store().versions(chosen.id)
+chosen = st.selectbox("Segment", segments, format_func=lambda s: f"{s.name} (v{s.latest})"
+                      + (" — needs repair" if s.status == "needs_repair" else ""))
+if chosen.status == "needs_repair":
+    st.warning(f"'{chosen.name}' needs repair: {chosen.problem}. Open it in the workbench and fix the named "
+               "conditions, then save a new version (or archive it).")
+try:
+    versions = store().versions(chosen.id)
+except WorkbenchError as exc:
+    st.error(str(exc))
+    st.stop()
 latest = versions[-1]
 st.markdown(f"**Latest (v{latest.n})** `{latest.segment.render()}` — saved {latest.saved_at}"
             + (f" by {latest.author}" if latest.author else ""))
@@ -38,7 +52,8 @@ c1, c2, c3 = st.columns(3)
 if c1.button("Open in workbench"):
     wb = WorkbenchState(tenant_id=tenant_id, draft=latest.segment, request=latest.request,
                         saved_version=latest.n, saved_name=latest.name)
-    wb.dryrun = dryrunner_for(tenant_id).run(latest.segment)
+    if chosen.status == "ok":  # a segment that needs repair opens without a count, to be fixed there
+        wb.dryrun = dryrunner_for(tenant_id).run(latest.segment)
     st.session_state[f"wb:{tenant_id}"] = wb
     st.switch_page("app.py")
 new_name = c2.text_input("Duplicate as", value=f"{chosen.name} (copy)")
@@ -63,6 +78,10 @@ if len(versions) > 1:
     st.markdown("\n".join(f"- `{line}`" for line in diff.lines()) or "No differences.")
 
 st.subheader("Export")
+if chosen.status == "needs_repair":
+    st.download_button("JSON", json.dumps(latest.segment.spec(), indent=2), file_name=f"{chosen.name}.json")
+    st.caption("SQL and customer ids are available once the segment is repaired.")
+    st.stop()
 dialect = st.selectbox("SQL dialect", DIALECTS)
 sql = compile_segment(latest.segment, tenant, dialect=dialect)
 e1, e2, e3 = st.columns(3)

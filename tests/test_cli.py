@@ -71,6 +71,6 @@ def test_ask_and_eval_json(settings, harbor, tmp_path):
                   '{""facet"": ""Text Allowed"", ""op"": ""is_true""}]",false,\n')
     line = _run(settings, "eval", "--tenant", "harbor", "--ground-truth", str(gt), "--json").stdout.strip().splitlines()[-1]
     m = json.loads(line)
-    assert set(m) == {"facet_f1", "value_f1", "clarification_precision", "clarification_recall", "clarification_rate",
-                      "latency_ms_p50", "latency_ms_p95", "rows"}
+    assert set(m) == {"ground_truth", "facet_f1", "value_f1", "exact_rows", "clarification_precision", "clarification_recall",
+                      "clarification_rate", "latency_ms_p50", "latency_ms_p95", "rows", "per_tag"}
     assert m["facet_f1"] == 1.0 and m["rows"] == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.config import Settings
+from core.errors import WorkbenchError
 from core.store import Store
 from core.tenant import Tenant, list_tenants, load_tenant
 
@@ -30,14 +31,38 @@ def store() -> Store:
     return Store(Settings.load().store_path)
 
 
+def tenant_problem(tenant_id: str) -> str:
+    """Why a tenant cannot be loaded ("" when it loads): one broken tenant must not take the others down."""
+    try:
+        tenant_for(tenant_id)
+        return ""
+    except WorkbenchError as exc:
+        return str(exc)
+
+
 def pick_tenant() -> str:
-    """The sidebar tenant picker; its choice is shared by every page."""
+    """The sidebar tenant picker; its choice is shared by every page. A broken tenant shows its error in place."""
     tenants = list_tenants(Settings.load())
     if not tenants:
         st.error("No tenants found: add a folder under tenants/ with catalog.yaml, tenant.yaml and ground_truth.csv.")
         st.stop()
-    current = st.session_state.get("tenant_choice", tenants[0])
+    problems = {t: tenant_problem(t) for t in tenants}
+    working = [t for t in tenants if not problems[t]]
+    current = st.session_state.get("tenant_choice", working[0] if working else tenants[0])
     choice = st.sidebar.selectbox("Tenant", tenants, index=tenants.index(current) if current in tenants else 0,
-                                  format_func=lambda t: tenant_for(t).display_name)
+                                  format_func=lambda t: f"{t} — cannot be loaded" if problems[t] else tenant_for(t).display_name)
     st.session_state["tenant_choice"] = choice
+    if problems[choice]:
+        st.error(f"Tenant '{choice}' cannot be loaded. {problems[choice]}. Fix the file and reload the page; "
+                 "the other tenants still work — pick one in the sidebar.")
+        st.stop()
     return choice
+
+
+def require_store() -> None:
+    """Stop the page with the library's problem and what to do, when its file is damaged."""
+    try:
+        store().check()
+    except WorkbenchError as exc:
+        st.error(str(exc))
+        st.stop()
