@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.eval import ground_truth_files, read_tags, run_eval
 from core.tenant import load_ground_truth
-from core.ui_data import eval_rows_table
+from pages.common.tables import eval_rows_table
 from pages.common import require_store, index_for, pick_tenant, store, tenant_for
 
 st.set_page_config(page_title="Evaluation · Segment Workbench", layout="wide")

@@ -375,8 +375,11 @@ def test_reach_is_in_the_cli_json_and_saved_versions(settings, northstar, tmp_pa
     res = get_dryrunner(northstar).run(seg)
     s = Store(tmp_path / "store.sqlite")
     saved = s.save_segment(northstar.id, "reach check", seg, dryrun=res.model_dump())
-    back = s.get_version(saved.segment_id).dryrun
+    version = s.get_version(saved.segment_id)
+    back = version.dryrun
     assert [(r["channel"], r["count"]) for r in back["reach"]] == [(r.channel, r.count) for r in res.reach]
+    assert version.reach == {r.channel: r.count for r in res.reach} and len(version.reach) == 4
+    assert s.save_segment(northstar.id, "no dry-run", seg).reach == {}
     assert back["exact"] is True and back["basis"] == "whole_table"
 
 
