@@ -18,13 +18,14 @@ import duckdb
 from pydantic import BaseModel, Field
 from sqlglot import exp, select
 
-from core.errors import SegmentError
+from core.errors import SegmentError, WorkbenchError
 from core.interval import scaled_interval, too_unsure, wilson  # noqa: F401 - wilson is part of this module's API
 from core.sample import (WarehouseMissing, ensure_sample, open_read_only, read_meta, sample_path_for,  # noqa: F401
                          sample_size_for, source_stamp)
 from core.segment import Cohort, Condition, Segment
 from core.sqlbuild import CUSTOMER, condition_predicate, funnel_steps, segment_predicate
 from core.tenant import Tenant
+from core.warehouse import check_schema
 
 Verdict = Literal["ok", "too_narrow", "too_broad", "empty"]
 Basis = Literal["sample", "exact", "whole_table"]
@@ -183,6 +184,11 @@ class DryRunner:
         self.whole_table = meta.get("whole_table") == "1"
         # Whole table: the warehouse itself is the "sample", and every count is exact.
         self._con = open_read_only(tenant.warehouse_path if self.whole_table else self.sample_path, tenant.id)
+        try:
+            check_schema(self._con, tenant)  # a binding to a missing column fails here, by name, not in every count
+        except WorkbenchError:
+            self._con.close()
+            raise
         self._full: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self.as_of = dt.date.fromisoformat(meta["as_of"])

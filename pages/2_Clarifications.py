@@ -5,10 +5,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.common import pick_tenant, store, tenant_for
+from pages.common import require_store, pick_tenant, store, tenant_for
 
 st.set_page_config(page_title="Clarifications · Segment Workbench", layout="wide")
 tenant_id = pick_tenant()
+require_store()
 st.title(f"Clarification review — {tenant_for(tenant_id).display_name}")
 left, right = st.columns(2)
 show = left.radio("Show", ["Not reviewed", "Reviewed", "All"], horizontal=True)

@@ -7,11 +7,12 @@ import streamlit as st
 
 from core.eval import ground_truth_files, read_tags, run_eval
 from core.tenant import load_ground_truth
-from core.ui_data import eval_rows_table
-from pages.common import index_for, pick_tenant, store, tenant_for
+from pages.common.tables import eval_rows_table
+from pages.common import require_store, index_for, pick_tenant, store, tenant_for
 
 st.set_page_config(page_title="Evaluation · Segment Workbench", layout="wide")
 tenant_id = pick_tenant()
+require_store()
 tenant = tenant_for(tenant_id)
 st.title(f"Evaluation — {tenant.display_name}")
 policy = st.radio("Policy", ["offline", "claude"], horizontal=True,

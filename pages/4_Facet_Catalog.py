@@ -2,7 +2,7 @@
 import altair as alt
 import streamlit as st
 
-from core.ui_data import facet_table, value_shares
+from pages.common.tables import facet_table, value_shares
 from pages.common import dryrunner_for, index_for, pick_tenant, tenant_for
 
 st.set_page_config(page_title="Facet catalog · Segment Workbench", layout="wide")

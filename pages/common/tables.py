@@ -55,3 +55,14 @@ def eval_rows_table(rows: list) -> pd.DataFrame:
                     "value mismatches": len(ev ^ gv), "ms": round(r["ms"]), "error": r.get("error", "")})
     return pd.DataFrame(out)
 
+
+
+def library_table(entries: list, when: Callable[[str], str]) -> pd.DataFrame:
+    """One row per saved segment: size with its date and kind, reach, owner, tags, conditions."""
+    rows = []
+    for e in entries:
+        size = "" if e.size is None else f"{e.size:,} ({'exact' if e.size_exact else 'estimate'}, {when(e.saved_at)})"
+        rows.append({"name": e.name, "status": "needs repair" if e.status == "needs_repair" else "ok", "size": size, "reachable": " · ".join(f"{k} {v:,}" for k, v in e.reachable.items()),
+                     "owner": e.owner, "tags": ", ".join(e.tags), "versions": e.versions, "updated": when(e.saved_at),
+                     "segment": e.render, "archived": e.archived})
+    return pd.DataFrame(rows)
