@@ -128,6 +128,7 @@ def apply_edit(wb: WorkbenchState, segment: Segment, what: str) -> None:
         st.session_state["flash"] = ("error", f"{what} did not apply: {exc}")
         st.rerun()
     diff = diff_segments(old, segment) if old is not None else None
+    wb.changes.append(what)
     wb.say(f":material/edit: {what} — audience {size_change(before, size_of(wb))}.", diff=diff.lines() if diff else [])
     st.rerun()
 
@@ -137,6 +138,7 @@ def undo(wb: WorkbenchState) -> None:
     wb.undo_last()
     rerun_dryrun(wb)
     diff = diff_segments(old, wb.draft) if old is not None and wb.draft is not None else None
+    wb.changes.append("undid the last change")
     wb.say(f":material/undo: Undid the last change — audience {size_change(before, size_of(wb))}.", diff=diff.lines() if diff else [])
     st.rerun()
 
@@ -211,6 +213,7 @@ def settle(wb: WorkbenchState, result) -> None:
     diff = diff_segments(wb.draft, result.segment) if wb.draft is not None and result.mode == "edit" else None
     wb.set_draft(result.segment)
     wb.request = wb.request if result.mode == "edit" else request
+    wb.changes = [*wb.changes, request] if result.mode == "edit" else [request]
     if result.mode != "edit":
         wb.saved_name, wb.saved_version, wb.segment_id = "", None, None
     wb.dryrun = result.dryrun
@@ -547,7 +550,7 @@ def save(wb: WorkbenchState, name: str, desc: str, tags: str, base_version: int 
         own = s.segment_id(wb.tenant_id, name)
         resolve_members(wb.draft, lambda i: s.get_version(i).segment, (own,) if own else ())  # refuses a cycle
         dryrun = {**wb.dryrun.model_dump(), "exact_count": wb.exact} if wb.dryrun else None
-        v = s.save_segment(wb.tenant_id, name, wb.draft, description=desc, request=wb.request, dryrun=dryrun,
+        v = s.save_segment(wb.tenant_id, name, wb.draft, description=desc, request=wb.version_request(), dryrun=dryrun,
                            trace=[x.model_dump() for x in (wb.last.trace.steps if wb.last else [])],
                            author=st.session_state.get("owner", ""), base_version=base_version, force=force)
     except SaveConflict as exc:
@@ -557,7 +560,7 @@ def save(wb: WorkbenchState, name: str, desc: str, tags: str, base_version: int 
         st.error(str(exc))
         return
     s.set_tags(v.segment_id, tags.split(","))
-    wb.saved_version, wb.saved_name, wb.segment_id, wb.conflict = v.n, v.name, v.segment_id, None
+    wb.saved_version, wb.saved_name, wb.segment_id, wb.conflict, wb.changes = v.n, v.name, v.segment_id, None, []
     st.session_state["flash"] = ("success", f"Saved '{v.name}' as version {v.n}.")
     st.rerun()
 

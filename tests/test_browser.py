@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from core.segment import Segment
 from core.store import Store
@@ -183,13 +184,13 @@ def test_new_or_edit_question_and_an_answer_typed_in_the_chat_box(server, browse
     page.get_by_text("Start a new segment or change this one?").wait_for(timeout=30_000)
     _not_clipped(page, "new or edit")
     page.get_by_role("button", name="Start a new segment").click()
-    page.get_by_text("Preferred Shopping Day", exact=False).first.wait_for(timeout=TURN)
-    _settle(page)
-    assert "customers" in page.locator(".st-key-draft_summary").inner_text()
-    conditions = page.locator(".st-key-draft_conditions").inner_text()
-    assert "Preferred Shopping Day" in conditions and "Household Value Tier" not in conditions  # a new draft
+    conditions = page.locator(".st-key-draft_conditions")
+    expect(conditions).to_contain_text("Preferred Shopping Day", timeout=TURN)
+    expect(conditions).not_to_contain_text("Household Value Tier")  # a new draft, not an edit of the old one
+    expect(page.locator(".st-key-draft_summary")).to_contain_text("customers")
     _say(page, "also Gold rewards members")  # an edit instruction: no question, the draft changes
-    page.get_by_text("Rewards Level is Gold", exact=False).first.wait_for(timeout=TURN)
+    expect(conditions).to_contain_text("Rewards Level is Gold", timeout=TURN)
+    expect(conditions).to_contain_text("Preferred Shopping Day")
     assert page.get_by_text("Start a new segment or change this one?").count() == 0
     _not_clipped(page, "after edit")
     _shot(page, "workbench-conversation")
