@@ -87,7 +87,6 @@ class Agent:
         self.router = router or HeuristicRouter()
         self.workers = workers
         self.max_tool_errors = max_tool_errors
-        self.holdout: frozenset[str] = frozenset()  # requests / row ids kept out of examples (evaluation)
 
     # ---- entry points ------------------------------------------------------------------------
     def iter_turn(self, request: str, draft: Segment | None = None, today: dt.date | None = None,
@@ -104,10 +103,9 @@ class Agent:
             decision = self.router.route(request, draft)
             mode = "new" if decision.mode == "answer" else decision.mode  # no question is pending here
         policy = self.policy_factory()
-        holdout = self.holdout | frozenset(exclude_examples)  # examples no policy or tool may show this turn
         turn = TurnContext(request=request, tenant_id=self.tenant.id, today=today,
-                           draft=draft if mode == "edit" else None, mode=mode, exclude_examples=holdout)
-        ctx = ToolContext(tenant=self.tenant, today=today, holdout=holdout)
+                           draft=draft if mode == "edit" else None, mode=mode, exclude_examples=frozenset(exclude_examples))
+        ctx = ToolContext(tenant=self.tenant, today=today, holdout=frozenset(exclude_examples))
         result = TurnResult(request=request, mode=mode,
                             trace=Trace(request=request, tenant_id=self.tenant.id, policy=policy.name))
         state = TurnState(policy=policy, ctx=ctx, turn=turn, result=result)

@@ -22,8 +22,8 @@ def build_cohorts(agent: "Agent", state: "TurnState", split: "SplitCohorts") -> 
 
     def work(text: str) -> "TurnResult":
         worker = Agent(agent.tenant, agent.policy_factory, agent.max_steps, agent.router)
-        worker.holdout = state.turn.held_out()  # the whole turn's holdout, also per-call exclusions
-        res = worker.run_turn(cohort_request(text, split.shared), today=state.turn.today, mode="cohort")
+        res = worker.run_turn(cohort_request(text, split.shared), today=state.turn.today, mode="cohort",
+                              exclude_examples=state.turn.exclude_examples)
         return assume_defaults(worker, res)
 
     with ThreadPoolExecutor(max_workers=max(1, min(agent.workers, len(split.cohorts)))) as pool:

@@ -176,7 +176,7 @@ def run_eval(tenant: Tenant, rows: list[GroundTruthRow], policy: str = "offline"
     """Run every row as one agent turn; questions are answered with their default option.
 
     While a row is scored, that row (and any with the same request) is held out of the examples
-    every policy can see (`Agent.holdout` -> the tool context and the turn's notes).
+    every policy can see (the turn's `exclude_examples` -> the tool context and the policy's few-shot block).
     """
     from core.agent import Agent, answer_default
     from core.policies import make_policy_factory
@@ -189,11 +189,10 @@ def run_eval(tenant: Tenant, rows: list[GroundTruthRow], policy: str = "offline"
     tags = tags or {}
     results = []
     for i, row in enumerate(rows, 1):
-        agent.holdout = holdout_for(row)
         t0 = time.perf_counter()
         error = ""
         try:
-            res = answer_default(agent, agent.run_turn(row.query, today=today, mode="new"))
+            res = answer_default(agent, agent.run_turn(row.query, today=today, mode="new", exclude_examples=holdout_for(row)))
             seg, asked, steps = res.segment, bool(res.asked), res.steps
             questions = [q.question for q, _ in res.asked]
             trace = [s.model_dump() for s in res.trace.steps]

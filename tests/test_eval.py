@@ -99,7 +99,7 @@ def test_claude_context_holds_out_the_scored_request(northstar, today) -> None:
     policy = ClaudePolicy(northstar, client=None)
     open_ctx = policy._context(TurnContext(request=row.query, tenant_id="northstar", today=today))
     held = policy._context(TurnContext(request=row.query, tenant_id="northstar", today=today,
-                                       notes={"holdout": holdout_for(row)}))
+                                       exclude_examples=holdout_for(row)))
     example_lines = lambda text: [ln for ln in text.splitlines() if ln.startswith("- ") and " -> " in ln]  # noqa: E731
     assert any(ln.startswith(f"- {row.query} -> ") for ln in example_lines(open_ctx))
     assert example_lines(held) and not any(ln.startswith(f"- {row.query} -> ") for ln in example_lines(held))

@@ -1,11 +1,14 @@
 """SQL compiler: purchase conditions share one EXISTS, literals are safe, dialects transpile."""
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import pytest
 import sqlglot
 
 from core.dryrun import get_dryrunner, wilson
+from core.engines import reference_date
 from core.errors import SegmentError
 from core.segment import Segment
 from core.sqlbuild import DIALECTS, compile_segment
@@ -75,7 +78,9 @@ def test_default_tier_and_windowed_purchase_facet(harbor):
                              {"facet": "Aisles Shopped 13 Weeks", "op": "in", "values": ["Seafood"]}])
     sql = compile_segment(seg, harbor)
     assert "s.pct <= 25" in sql  # harbor default tier TOP 25
-    assert "INTERVAL 91 DAY" in sql
+    window = (reference_date(harbor) - dt.timedelta(days=91)).isoformat()
+    assert f"p.purchase_date >= CAST('{window}' AS DATE)" in sql  # the warehouse's date, not CURRENT_DATE
+    assert "CURRENT_DATE" not in sql.upper()
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)

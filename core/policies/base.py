@@ -117,10 +117,6 @@ class TurnContext:
     notes: dict[str, Any] = field(default_factory=dict)
     exclude_examples: frozenset[str] = frozenset()  # example ids/requests a policy must not see (eval leakage)
 
-    def held_out(self) -> frozenset[str]:
-        """Everything kept out of this turn's examples (`exclude_examples` and the evaluation's notes['holdout'])."""
-        return frozenset(self.exclude_examples) | frozenset(self.notes.get("holdout", ()))
-
 
 class Policy(Protocol):
     """Decides the next step of a turn. Stateful within one turn; `start` resets it."""

@@ -137,13 +137,15 @@ class ClaudePolicy:
         return tools
 
     def _context(self, turn: TurnContext) -> str:
+        from core.fewshot import few_shot_examples
+
         facets, examples = "(retrieval unavailable)", "(none)"
         try:
             from core.retrieval import get_index
 
             idx = get_index(self.tenant)
             facets = "\n".join(f"- {h.facet} ({h.kind}, {h.group}, {h.score:.3f})" for h in idx.search_facets(turn.request, k=12))
-            shots = idx.similar_segments(turn.request, k=3, exclude=turn.held_out())
+            shots = few_shot_examples(idx, turn.request, k=3, exclude=turn.exclude_examples)
             examples = "\n".join(f"- {s.query} -> {json.dumps(s.segment.spec())}" for s in shots) or "(none)"
         except Exception as exc:  # noqa: BLE001 - the model can still search with the tool
             facets = f"(retrieval unavailable: {exc})"
