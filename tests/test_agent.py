@@ -239,7 +239,7 @@ def test_scorer_follows_the_spec():
     assert count_matches(value_items(far), value_items(exp)) == 0
 
 
-def test_turn_traces_are_kept_printed_and_linked_from_the_pages(northstar, settings, today, monkeypatch, capsys):
+def test_turn_traces_are_kept_printed_and_linked_from_the_pages(northstar, settings, today, monkeypatch, capsys, tmp_path):
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
@@ -247,12 +247,13 @@ def test_turn_traces_are_kept_printed_and_linked_from_the_pages(northstar, setti
     from core.cli import main
     from core.store import Store
 
+    store_path = tmp_path / "workbench.sqlite"  # its own library: saved segments here touch no other test
     for var, path in (("SEGWORK_DATA_DIR", settings.data_dir), ("SEGWORK_INDEX_DIR", settings.index_dir),
-                      ("SEGWORK_STORE", settings.store_path)):
+                      ("SEGWORK_STORE", store_path)):
         monkeypatch.setenv(var, str(path))
     agent = Agent(northstar, Asker)
     res = agent.resume(agent.run_turn("night owls", today=today, mode="new").state, "night owls B")
-    s = Store(settings.store_path)
+    s = Store(store_path)
     tid = s.log_trace("northstar", res.request, res.status, res.trace.model_dump())
     cid = s.log_clarification("northstar", res.request, "Which night owls?", ["A", "B"], "night owls B", res.segment, tid)
     s.save_segment("northstar", "Night owls", res.segment, request=res.request,
