@@ -76,6 +76,12 @@ class SavedVersion(BaseModel):
     def segment(self) -> Segment:
         return Segment.from_spec(self.spec)
 
+    @property
+    def reach(self) -> dict[str, int]:
+        """Customers reachable per channel when this version was saved (from its dry-run)."""
+        rows = self.dryrun.get("reach") if isinstance(self.dryrun, dict) else None
+        return {r["channel"]: int(r["count"]) for r in rows or []}
+
 
 def _now() -> str:
     return dt.datetime.now().isoformat(timespec="seconds")
@@ -235,7 +241,8 @@ class Store:
             seg = self._version(self._con(), row["id"], row["latest"]).segment
         except (WorkbenchError, json.JSONDecodeError, ValueError) as exc:
             return "(unreadable)", f"version {row['latest']} cannot be read: {exc}"
-        return seg.render(), (repair_problem(seg, tenant) if tenant is not None else "")
+        lookup = lambda i: self.get_version(i).segment  # noqa: E731 - saved-segment rules resolve to current versions
+        return seg.render(), (repair_problem(seg, tenant, lookup, row["id"]) if tenant is not None else "")
 
     def archive(self, segment_id: int, archived: bool = True) -> None:
         with self._tx() as con:
@@ -335,11 +342,65 @@ class Store:
         rows = self._con().execute("SELECT id, policy, metrics, at FROM eval_runs WHERE tenant_id=? ORDER BY id DESC", (tenant_id,))
         return [{**dict(r), "metrics": json.loads(r["metrics"])} for r in rows]
 
+    # ---- workbench: autosaved drafts, tags -----------------------------------------------------
+    _WORKBENCH_SCHEMA = """
+    CREATE TABLE IF NOT EXISTS drafts (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, state TEXT NOT NULL,
+      saved_at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS segment_tags (segment_id INTEGER NOT NULL REFERENCES segments(id), tag TEXT NOT NULL,
+      PRIMARY KEY (segment_id, tag));
+    """
 
-def repair_problem(segment: Segment, tenant: Any) -> str:
+    def _workbench_tables(self) -> sqlite3.Connection:
+        con = self._con()
+        if not getattr(self._local, "workbench_tables", False):
+            con.executescript(self._WORKBENCH_SCHEMA)
+            self._local.workbench_tables = True
+        return con
+
+    def autosave_draft(self, draft_id: str, tenant_id: str, state: dict) -> None:
+        """Keep a browser's draft and chat (JSON-able dict) under its id, replacing the last copy."""
+        self._workbench_tables()
+        with self._tx() as con:
+            con.execute("INSERT INTO drafts VALUES (?,?,?,?) ON CONFLICT(id) DO UPDATE SET tenant_id=excluded.tenant_id, "
+                        "state=excluded.state, saved_at=excluded.saved_at", (draft_id, tenant_id, json.dumps(state, default=str), _now()))
+
+    def load_draft(self, draft_id: str) -> tuple[str, dict] | None:
+        """(tenant id, state) of an autosaved draft, or None."""
+        r = self._workbench_tables().execute("SELECT tenant_id, state FROM drafts WHERE id=?", (draft_id,)).fetchone()
+        return (r["tenant_id"], json.loads(r["state"])) if r else None
+
+    def set_tags(self, segment_id: int, tags: list[str]) -> list[str]:
+        clean = sorted({t.strip().lower() for t in tags if t.strip()})
+        self._workbench_tables()
+        with self._tx() as con:
+            con.execute("DELETE FROM segment_tags WHERE segment_id=?", (segment_id,))
+            con.executemany("INSERT INTO segment_tags VALUES (?,?)", [(segment_id, t) for t in clean])
+        return clean
+
+    def tags(self, segment_id: int) -> list[str]:
+        rows = self._workbench_tables().execute("SELECT tag FROM segment_tags WHERE segment_id=? ORDER BY tag", (segment_id,))
+        return [r["tag"] for r in rows]
+
+    def segment_id(self, tenant_id: str, name: str) -> int | None:
+        r = self._con().execute("SELECT id FROM segments WHERE tenant_id=? AND name=?", (tenant_id, name.strip())).fetchone()
+        return r["id"] if r else None
+
+    def free_name(self, tenant_id: str, name: str) -> str:
+        """`name`, or `name (copy)`, `name (copy 2)`... the first one not taken."""
+        candidates = [name.strip()] + [f"{name.strip()} (copy{'' if i == 1 else f' {i}'})" for i in range(1, 100)]
+        return next(c for c in candidates if self.segment_id(tenant_id, c) is None)
+
+
+def repair_problem(segment: Segment, tenant: Any, lookup: Any = None, own_id: int | None = None) -> str:
     """Why a saved segment no longer works with the tenant's current catalog ("" when it compiles)."""
-    from core.segment import check_segment
+    from core.segment import check_segment, resolve_members
     from core.sqlbuild import segment_predicate
+
+    if lookup is not None:
+        try:
+            segment = resolve_members(segment, lookup, (own_id,) if own_id is not None else ())
+        except WorkbenchError as exc:
+            return str(exc)
 
     problems = check_segment(segment, tenant.catalog)
     deprecated_only = all("deprecated" in p for p in problems)
