@@ -27,6 +27,7 @@ from core.config import Settings
 from core.embeddings import Embedder, get_embedder
 from core.segment import Cohort, Segment
 from core.tenant import Tenant
+from core.text.normalise import norm
 
 Progress = Callable[[str, float], None]
 RRF_K = 60
@@ -460,9 +461,7 @@ def _dedupe(hits: list[ValueHit]) -> list[ValueHit]:
     return out
 
 
-def _norm(text: str) -> str:
-    text = text.lower().replace("’", "'").replace("-", " ")
-    return re.sub(r"[^a-z0-9&$%'+ ]+", " ", text).strip().replace("  ", " ")
+_norm = norm
 
 
 def _quote(text: str) -> str:

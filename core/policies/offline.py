@@ -235,7 +235,7 @@ def _remove(draft: Segment, target: str, tenant: Tenant) -> tuple[Segment, list[
 
 def _apply_dates(draft: Segment, body: str, tenant: Tenant, turn: TurnContext, new: list[Condition]) -> Segment:
     """'make it the last 30 days': a bare date window retimes the draft's date conditions."""
-    from core.nlp.dates import find_dates
+    from core.text.dates import find_dates
 
     cat = tenant.catalog
     if any((f := cat.get(c.facet)) and f.kind == "date" for c in new):
