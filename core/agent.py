@@ -31,6 +31,7 @@ class TurnResult:
     trace: Trace = field(default_factory=Trace)
     dryrun: Any = None
     retrieved: list[Any] = field(default_factory=list)
+    coverage: Any = None             # core.reader.account.Coverage: each word of the request and what it became
     ms: float = 0.0
     error: str = ""
 
@@ -157,6 +158,7 @@ class Agent:
                     continue
                 yield trace.add(kind="finish", thought=action.thought, tool="finish",
                                 observation=action.segment.render(), status="finish", ms=_ms(t0), **usage)
+                state.result.coverage = action.coverage
                 return (yield from self._end(state, "done", segment=action.segment, summary=action.summary))
         yield trace.add(kind="policy", status="error", observation=f"stopped after {self.max_steps} steps")
         yield from self._end(state, "failed", error=f"no segment after {self.max_steps} steps")

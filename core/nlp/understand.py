@@ -16,6 +16,7 @@ from core.catalog import Catalog, Facet
 from core.text.dates import DateSpan, find_dates
 from core.nlp.phrasebook import Entry, build_phrasebook
 from core.segment import Condition, Evidence, Provenance
+from core.reader.account import Coverage, Use, account
 from core.text.normalise import Normalised, correct_typos, norm, vocabulary
 
 STOP = set("""a an the and or of for to in on at by with who whose that which are is was were be been being have has had
@@ -57,6 +58,7 @@ class Reading:
     phrases: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     normalised: Normalised | None = None  # the text as read (typos corrected) and the map back to the request
+    coverage: Coverage | None = None      # every word of the request and what became of it
 
 
 @dataclass
@@ -84,6 +86,9 @@ class Understander:
     # ---- main entry ------------------------------------------------------------------------
     def read(self, text: str) -> Reading:
         r = Reading()
+        r.normalised = correct_typos(text.replace("’", "'"), _typo_vocabulary(self.cat))
+        r.notes += [c.evidence for c in r.normalised.corrections]
+        text = r.normalised.text
         self.orig = text.replace("’", "'")
         low = text.lower().replace("’", "'")
         taken: list[_Span] = []
@@ -112,6 +117,7 @@ class Understander:
         conds = self._drop_implied(conds)
         conds = self._exclusive(conds, r)
         r.conditions = _merge(conds)
+        r.coverage = account(r.normalised, _uses(low, conds, taken, r), STOP)
         return r
 
     # ---- pieces ------------------------------------------------------------------------------
@@ -1064,3 +1070,20 @@ def _typo_vocabulary(catalog: Catalog):
     words |= {w for e in _phrasebook(catalog) for w in re.findall(r"[a-z]+", e.phrase)}
     words |= {"reachable", "contactable"}
     return vocabulary(words)
+
+
+_CUES = (("intent cue: purchase", PURCHASE_CUES), ("intent cue: likelihood", PROPENSITY_CUES),
+         ("intent cue: browsing", BROWSE_CUES), ("negation", NEGATION))
+
+
+def _uses(low: str, conds: list[Condition], taken: list[_Span], r: Reading) -> list[Use]:
+    """What each read stretch of the text became: a condition, a question, a tier or window, an intent cue."""
+    uses = [Use(start=c.provenance.start, end=c.provenance.end, became=c.render())
+            for c in conds if c.provenance and c.provenance.start is not None and c.provenance.end is not None]
+    for amb in r.ambiguities:
+        for m in re.finditer(rf"\b{re.escape(amb.phrase.lower())}\b", low):
+            uses.append(Use(start=m.start(), end=m.end(), became=f"asked: {amb.question}"))
+    uses += [Use(start=t.start, end=t.end, became="read as a tier, window or rule") for t in taken]
+    for label, rx in _CUES:
+        uses += [Use(start=m.start(), end=m.end(), became=label) for m in rx.finditer(low)]
+    return uses

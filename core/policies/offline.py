@@ -11,6 +11,8 @@ from core.nlp.cohorts import split_cohorts
 from core.nlp.understand import Ambiguity, Understander, _overlap
 from core.policies.base import (Action, Clarify, ClarifyOption, Finish, Gate, LLMUsage, Observation, SplitCohorts,
                                 ToolCall, TurnContext)
+from core.reader.account import Coverage
+from core.reader.clarify import NothingGrounded, nearest_facet_options
 from core.rules import autofix
 from core.segment import Cohort, Condition, Segment
 from core.tenant import Tenant
@@ -61,6 +63,9 @@ class OfflinePolicy:
         obs = yield ToolCall("search_facets", {"query": turn.request, "k": 10},
                              thought="Retrieve the catalog facets this request may name.")
         hits = obs[0].result.hits if obs and obs[0].ok else []
+        if not reading.conditions and not reading.ambiguities:
+            yield from self._nothing_grounded(turn, [h.facet for h in hits], reading)
+            return
         conds = [_with_evidence(c, hits) for c in reading.conditions]
         for c in conds:
             if c.provenance and c.provenance.evidence.method in ("fuzzy", "partial") and c.values:
@@ -69,7 +74,29 @@ class OfflinePolicy:
         yield Gate("shortlist", sorted({c.facet for c in conds}), thought="Facets chosen: " + ", ".join(sorted({c.facet for c in conds})))
         segment = yield from self._fix(Segment(cohorts=[Cohort(conditions=conds)]), reading.notes)
         segment = yield from self._clarify(segment, reading.ambiguities, reader, turn)
-        yield from self._finish(segment)
+        yield from self._finish(segment, reading.coverage)
+
+    def _nothing_grounded(self, turn: TurnContext, nearest: list[str], reading) -> Plan:
+        """No phrase named a facet: ask with the facets retrieval found nearest, each option sized."""
+        options = nearest_facet_options(nearest, self.tenant.catalog, turn.request)
+        if not options:
+            raise NothingGrounded(f"Nothing in '{turn.request}' matched the catalog, and search found no facet near it. "
+                                  "Name what the audience did, has or is (a product, a place, a status).")
+        segs = [autofix(Segment(cohorts=[Cohort(conditions=list(o.conditions))]), self.tenant)[0] for o in options]
+        hints = []
+        for o, seg in zip(options, segs):
+            obs = yield ToolCall("check_customer_count", {"segment": _spec(seg)}, thought=f"Size the option '{o.label}'.")
+            hints.append(f"~{obs[0].result.estimate:,} customers" if obs and obs[0].ok else "")
+        yield Clarify(question=f"No words in '{turn.request}' name a catalog facet directly. The nearest are below; "
+                               "which did you mean?", default=0,
+                      options=[ClarifyOption(label=o.label, value=o.label, segment_hint=h) for o, h in zip(options, hints)],
+                      thought=f"Nothing grounded; nearest facets from search: {nearest[:5]}")
+        answer = (self._answer or "").strip()
+        self._answer = None
+        chosen = next((seg for o, seg in zip(options, segs) if o.label.lower() == answer.lower()), None)
+        if chosen is None and answer.isdigit() and int(answer) < len(segs):
+            chosen = segs[int(answer)]
+        yield from self._finish(chosen or segs[0], reading.coverage)
 
     def _fix(self, segment: Segment, notes: list[str]) -> Generator[Action, list[Observation], Segment]:
         segment, applied = autofix(segment, self.tenant)
@@ -132,10 +159,12 @@ class OfflinePolicy:
         seg = Segment(cohorts=[Cohort(conditions=keep + list(conds))])
         return autofix(seg, self.tenant)[0]
 
-    def _finish(self, segment: Segment) -> Plan:
+    def _finish(self, segment: Segment, coverage: Coverage | None = None) -> Plan:
         obs = yield ToolCall("check_customer_count", {"segment": _spec(segment)}, thought="Shadow dry-run of the final segment.")
         size = f" — ~{obs[0].result.estimate:,} customers" if obs and obs[0].ok else ""
-        yield Finish(segment=segment, summary=segment.render() + size, thought="The segment is valid and sized.")
+        unused = f" Not used: {', '.join(repr(w) for w in coverage.unused)}." if coverage and coverage.unused else ""
+        yield Finish(segment=segment, summary=segment.render() + size + unused, coverage=coverage,
+                     thought="The segment is valid and sized." + unused)
 
     # ---- editing the current draft -------------------------------------------------------------
     def _edit(self, turn: TurnContext) -> Plan:
