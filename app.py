@@ -7,10 +7,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.agent import Agent, TurnResult
+from core.agent import Agent, TurnResult, make_agent
 from core.diff import diff_segments
 from core.errors import WorkbenchError
-from core.policies import active_policy_name, make_policy_factory
+from core.policies import active_policy_name
 from core.segment import Cohort, Segment
 from core.session import ChatMessage, WorkbenchState
 from core.sqlbuild import DIALECTS, compile_segment
@@ -26,8 +26,7 @@ from pages.common import dryrunner_for, index_for, pick_tenant, store, tenant_fo
 
 @st.cache_resource
 def agent_for(tenant_id: str) -> Agent:
-    tenant = tenant_for(tenant_id)
-    return Agent(tenant, make_policy_factory(tenant))
+    return make_agent(tenant_for(tenant_id))
 
 
 STARTERS = {
@@ -60,8 +59,10 @@ with st.sidebar:
         st.caption("Policy: Offline — no API key")
     try:
         runner = dryrunner_for(tenant_id)
-        st.caption(f"Dry-run sample: {runner.sample_size:,} of {runner.population:,} customers "
-                   f"({tenant.config.dryrun.sample_percent:g}%, seed {tenant.config.dryrun.seed})")
+        cfg = tenant.config.dryrun
+        st.caption(f"Dry-run: the whole table ({runner.population:,} customers)" if runner.whole_table else
+                   f"Dry-run sample: {runner.sample_size:,} of {runner.population:,} customers "
+                   f"(the larger of {cfg.sample_percent:g}% and {cfg.min_sample_rows:,}; seed {cfg.seed})")
     except WorkbenchError as exc:
         st.error(str(exc))
         st.stop()
@@ -81,7 +82,7 @@ def _line(step: TraceStep) -> str:
     return f"{icon} **{label}** — {step.observation[:160]}"
 
 
-def run(events, wb: WorkbenchState, request: str) -> None:
+def run(events, wb: WorkbenchState) -> None:
     """Stream a turn's steps into a status box, then record its outcome."""
     result: TurnResult | None = None
     with st.status("Building the segment…", expanded=True) as box:
@@ -90,26 +91,34 @@ def run(events, wb: WorkbenchState, request: str) -> None:
                 result = ev
             else:
                 box.write(_line(ev))
-        box.update(label="Needs your answer" if result and result.status == "clarify" else "Done",
-                   state="complete" if result and result.status != "failed" else "error", expanded=False)
-    settle(wb, result, request)
+        status = result.status if result else "failed"
+        box.update(label=STATUS_LABEL.get(status, "Done"), expanded=False,
+                   state="complete" if status in ("done", "clarify") else "error")
+    settle(wb, result)
 
 
-def settle(wb: WorkbenchState, result: TurnResult | None, request: str) -> None:
+STATUS_LABEL = {"clarify": "Needs your answer", "done": "Done", "needs_attention": "Needs attention",
+                "needs_input": "Needs a description", "failed": "Could not build a segment"}
+
+
+def settle(wb: WorkbenchState, result: TurnResult | None) -> None:
     wb.last = result
     if result is None:
         return
     if result.status == "clarify":
-        wb.pending = agent.last_state
+        wb.pending = result.state  # the paused turn lives in this session, not on the shared agent
         return
     wb.pending = None
-    s = store()
+    s, request = store(), result.request
+    trace_id = s.log_trace(tenant_id, request, result.status, result.trace.model_dump())
     for q, a in result.asked:
-        s.log_clarification(tenant_id, request, q.question, [o.label for o in q.options], a, result.segment)
+        s.log_clarification(tenant_id, request, q.question, [o.label for o in q.options], a, result.segment, trace_id)
         wb.chat.insert(len(wb.chat) - 1, ChatMessage("assistant", f"❓ {q.question}"))
     s.log_turn(tenant_id, request, bool(result.asked))
     if result.status != "done" or result.segment is None:
-        wb.chat.append(ChatMessage("assistant", f"I could not build a segment: {result.error or 'no conditions found'}."))
+        issues = "".join(f"\n- {i}" for i in result.issues)
+        wb.chat.append(ChatMessage("assistant", f"{STATUS_LABEL.get(result.status, 'Not done')}: "
+                                   f"{result.error or 'no conditions found'}{issues}", meter=f"trace #{trace_id}"))
         return
     before = wb.dryrun.estimate if wb.dryrun else None
     diff = diff_segments(wb.draft, result.segment) if wb.draft is not None else None
@@ -117,12 +126,14 @@ def settle(wb: WorkbenchState, result: TurnResult | None, request: str) -> None:
     wb.request = wb.request if result.mode == "edit" else request
     wb.dryrun = result.dryrun
     est = result.dryrun.estimate if result.dryrun else 0
+    size = result.dryrun.size_text() if result.dryrun else "not counted"
     delta = f" ({est - before:+,} customers)" if before is not None and result.mode == "edit" else ""
     tokens = result.trace.tokens
-    meter = f"{result.ms / 1000:.2f} s · {result.steps} steps"
+    meter = f"{result.ms / 1000:.2f} s · {result.steps} steps · trace #{trace_id}"
     if tokens[0]:
         meter += f" · {tokens[0]:,} in / {tokens[1]:,} out tokens · ${result.trace.cost_usd:.4f}"
-    text = f"**{result.segment.render()}**\n\nEstimated audience: **~{est:,}** customers{delta}."
+    text = f"**{result.segment.render()}**\n\nAudience: **{size}**{delta}."
+    text += "".join(f"\n\n_{a}_" for a in result.assumptions)
     wb.chat.append(ChatMessage("assistant", text, diff=diff.lines() if diff else [], meter=meter))
 
 
@@ -166,11 +177,12 @@ def show_overlap(wb: WorkbenchState) -> str:
     runner = dryrunner_for(tenant_id)
     for x in saved:
         try:
-            shared, share = runner.overlap(wb.draft, store().get_version(x.id).segment)
+            o = runner.overlap_detail(wb.draft, store().get_version(x.id).segment)
         except WorkbenchError:
             continue
-        rows.append({"saved segment": x.name, "shared customers (sample)": shared, "share of draft": round(share, 3)})
-        if share >= 0.95 and not dupe:
+        rows.append({"saved segment": x.name, "shared customers": o.shared, "share of draft": round(o.share, 3),
+                     "counted": "exact" if o.exact else f"sample ({o.sample_matched:,} rows)"})
+        if o.share >= 0.95 and not dupe:  # exact, or 100+ matched sample rows (overlap_detail)
             dupe = x.name
     if rows:
         with st.expander("Overlap with saved segments"):
@@ -218,12 +230,12 @@ with chat_col:
     answer = st.session_state.pop("answer", None)
     if answer and wb.pending is not None:
         wb.chat.append(ChatMessage("user", answer))
-        run(agent.iter_resume(wb.pending, answer), wb, wb.pending.turn.request)
+        run(agent.iter_resume(wb.pending, answer), wb)
         st.rerun()
     request = prompt or queued
     if request:
         wb.chat.append(ChatMessage("user", request))
-        run(agent.iter_turn(request, draft=wb.draft), wb, request)
+        run(agent.iter_message(request, draft=wb.draft, paused=wb.pending), wb)
         st.rerun()
 
 with panel_col:
@@ -324,11 +336,22 @@ with panel_col:
             st.info("Dry-run figures appear once there is a draft.")
         else:
             m1, m2, m3 = st.columns(3)
-            m1.metric("Estimated audience", f"{d.estimate:,}", help=f"95% CI {d.ci_low:,} – {d.ci_high:,}")
-            m2.metric("Sample matched", f"{d.sample_matched:,} / {d.sample_size:,}")
+            if d.exact:
+                m1.metric("Audience (exact)", f"{d.estimate:,}", help=d.exact_reason)
+            else:
+                m1.metric("Estimated audience", f"~{d.estimate:,}", help=f"95% CI {d.ci_low:,} – {d.ci_high:,}")
+            m2.metric("Sample matched", "whole table" if d.basis == "whole_table" else f"{d.sample_matched:,} / {d.sample_size:,}")
             m3.metric("Verdict", d.verdict.replace("_", " "))
-            st.caption(f"95% confidence interval: {d.ci_low:,} – {d.ci_high:,} customers · {d.ms:.0f} ms on the sample")
-            if st.button("Exact count"):
+            if d.reach:
+                for col, r in zip(st.columns(len(d.reach)), d.reach):
+                    col.metric(f"Reachable: {r.channel}", f"{'' if d.exact else '~'}{r.count:,}", help=f"{r.share:.0%} of the audience")
+            if d.exact:
+                st.caption(f"Exact count on the full table: {d.exact_reason} · {d.ms:.0f} ms")
+            else:
+                st.caption(f"95% confidence interval: {d.ci_low:,} – {d.ci_high:,} customers · {d.ms:.0f} ms on the sample")
+            if d.verdict_reason:
+                st.caption(f"{d.verdict.replace('_', ' ').capitalize()}: {d.verdict_reason}")
+            if not d.exact and st.button("Exact count"):
                 t0 = time.perf_counter()
                 n = dryrunner_for(tenant_id).exact_count(wb.draft)
                 st.success(f"Exact count on the full table: {n:,} customers ({(time.perf_counter() - t0) * 1000:.0f} ms)")

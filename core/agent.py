@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from core.gates import check_stage
-from core.policies.base import (Action, Clarify, Finish, Gate, Observation, Policy, SplitCohorts, ToolCall,
-                                TurnContext)
+from core.policies.base import (Clarify, Finish, Gate, LLMUsage, Observation, Policy, Retry, SplitCohorts,
+                                ToolCall, TurnContext)
 from core.router import HeuristicRouter, Router
 from core.segment import Segment
 from core.tenant import Tenant
@@ -16,18 +17,23 @@ from core.tools import ToolContext, run_tool
 from core.trace import Trace, TraceStep
 
 PolicyFactory = Callable[[], Policy]
-MAX_GATE_RETRIES = 2
+MAX_GATE_RETRIES = 2   # a failing final check is sent back this many times, then the turn needs attention
+MAX_TOOL_ERRORS = 6    # failed tool calls and unusable model replies per turn, then a clean failure
+MAX_REQUEST_CHARS = 2000
 
 
 @dataclass
 class TurnResult:
     request: str
     mode: str
-    status: str = "running"          # running | done | clarify | failed
+    status: str = "running"          # running | done | needs_attention | needs_input | clarify | failed
     segment: Segment | None = None
     summary: str = ""
     pending: Clarify | None = None   # the question waiting for an answer
+    state: "TurnState | None" = field(default=None, repr=False, compare=False)  # the paused turn; the caller keeps it
     asked: list[tuple[Clarify, str]] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)  # defaults chosen without asking ("assumed 'x' = X")
+    issues: list[str] = field(default_factory=list)       # why the segment is not done (needs_attention)
     trace: Trace = field(default_factory=Trace)
     dryrun: Any = None
     retrieved: list[Any] = field(default_factory=list)
@@ -42,7 +48,7 @@ class TurnResult:
 
 @dataclass
 class TurnState:
-    """A paused turn: enough to resume it with the marketer's answer."""
+    """A paused turn: enough to resume it with the marketer's answer. It lives in the caller's session."""
     policy: Policy
     ctx: ToolContext
     turn: TurnContext
@@ -50,49 +56,91 @@ class TurnState:
     observations: list[Observation] = field(default_factory=list)
     step: int = 0
     gate_failures: int = 0
+    tool_errors: int = 0
+    last_finish: tuple[Segment, list[str]] | None = None  # the last finish that failed the final check
     started: float = field(default_factory=time.perf_counter)
 
 
+def request_problem(request: str) -> str:
+    """Why a request cannot be read at all (empty, only punctuation, too long); '' when it can."""
+    if not re.search(r"[^\W_]", request or ""):
+        return ("Describe the audience in words, e.g. 'Gold members who shopped in the last 30 days'; "
+                "the request has no words to read.")
+    if len(request) > MAX_REQUEST_CHARS:
+        return f"Shorten the request to at most {MAX_REQUEST_CHARS:,} characters (it has {len(request):,})."
+    return ""
+
+
 class Agent:
-    """Runs turns for one tenant with policies from `policy_factory` (a fresh policy per turn)."""
+    """Runs turns for one tenant with policies from `policy_factory` (a fresh policy per turn).
+
+    The agent holds no per-turn state, so one cached agent can serve many sessions: a paused turn
+    travels in `TurnResult.state` and comes back through `resume`.
+    """
 
     def __init__(self, tenant: Tenant, policy_factory: PolicyFactory, max_steps: int = 16,
-                 router: Router | None = None, workers: int = 4) -> None:
+                 router: Router | None = None, workers: int = 4, max_tool_errors: int = MAX_TOOL_ERRORS) -> None:
         self.tenant = tenant
         self.policy_factory = policy_factory
         self.max_steps = max_steps
         self.router = router or HeuristicRouter()
         self.workers = workers
-        self.last_state: TurnState | None = None
+        self.max_tool_errors = max_tool_errors
 
     # ---- entry points ------------------------------------------------------------------------
     def iter_turn(self, request: str, draft: Segment | None = None, today: dt.date | None = None,
-                  mode: str | None = None) -> Iterator[TraceStep | TurnResult]:
+                  mode: str | None = None, exclude_examples: frozenset[str] = frozenset()
+                  ) -> Iterator[TraceStep | TurnResult]:
         """Yield each trace step as it happens, then the TurnResult."""
         today = today or dt.date.today()
-        decision = self.router.route(request, draft) if mode is None else None
-        mode = mode or decision.mode
+        problem = request_problem(request)
+        if problem:
+            yield from self._refuse(request, mode or "new", problem)
+            return
+        decision = None
+        if mode is None:
+            decision = self.router.route(request, draft)
+            mode = "new" if decision.mode == "answer" else decision.mode  # no question is pending here
         policy = self.policy_factory()
         turn = TurnContext(request=request, tenant_id=self.tenant.id, today=today,
-                           draft=draft if mode == "edit" else None, mode=mode)
-        ctx = ToolContext(tenant=self.tenant, today=today)
+                           draft=draft if mode == "edit" else None, mode=mode, exclude_examples=frozenset(exclude_examples))
+        ctx = ToolContext(tenant=self.tenant, today=today, holdout=frozenset(exclude_examples))
         result = TurnResult(request=request, mode=mode,
                             trace=Trace(request=request, tenant_id=self.tenant.id, policy=policy.name))
         state = TurnState(policy=policy, ctx=ctx, turn=turn, result=result)
         if decision is not None:
-            yield result.trace.add(kind="route", thought=decision.reason, observation=f"mode: {mode}", status="info")
+            yield result.trace.add(kind="route", thought=decision.reason, observation=f"mode: {mode}", status="info",
+                                   **_usage_fields(decision.usage))
         policy.start(turn)
         yield from self._loop(state)
 
     def run_turn(self, request: str, draft: Segment | None = None, today: dt.date | None = None,
-                 mode: str | None = None) -> TurnResult:
-        return _last(self.iter_turn(request, draft, today, mode))
+                 mode: str | None = None, exclude_examples: frozenset[str] = frozenset()) -> TurnResult:
+        return _last(self.iter_turn(request, draft, today, mode, exclude_examples))
+
+    def iter_message(self, message: str, draft: Segment | None = None, paused: "TurnState | None" = None,
+                     today: dt.date | None = None) -> Iterator[TraceStep | TurnResult]:
+        """A chat message: the router decides whether it answers the pending question, edits or starts anew."""
+        pending = paused.result.pending if paused is not None else None
+        if pending is None or request_problem(message):
+            yield from self.iter_turn(message, draft=draft, today=today)
+            return
+        decision = self.router.route(message, draft, pending)
+        if decision.mode == "answer":
+            paused.result.trace.add(kind="route", thought=decision.reason, observation="mode: answer", status="info",
+                                    **_usage_fields(decision.usage))
+            yield from self.iter_resume(paused, message)
+            return
+        yield from self.iter_turn(message, draft=draft, today=today, mode=decision.mode)
 
     def iter_resume(self, state: TurnState, answer: str) -> Iterator[TraceStep | TurnResult]:
         """Continue a paused turn with the marketer's answer to its question."""
         pending = state.result.pending
+        if pending is None:  # answered already (a double click, a stale session): nothing to resume
+            yield state.result
+            return
         state.result.asked.append((pending, answer))
-        state.result.pending = None
+        state.result.pending, state.result.state = None, None
         state.turn.answers.append(answer)
         yield state.result.trace.add(kind="clarify", tool="answer", observation=f"answer: {answer}", status="info")
         state.policy.answer(answer)
@@ -110,18 +158,23 @@ class Agent:
             try:
                 action = state.policy.next_action(state.observations)
             except Exception as exc:  # noqa: BLE001 - a policy crash ends the turn with a message
-                yield trace.add(kind="policy", status="error", observation=f"policy failed: {exc}")
-                return (yield from self._end(state, "failed", error=str(exc)))
+                yield from self._events(state)
+                return (yield from self._policy_failed(state, exc))
             yield from self._events(state)
             usage = self._usage(state.policy)
             state.observations = []
             if isinstance(action, ToolCall):
-                obs = run_tool(state.ctx, action.name, action.args, action.call_id)
+                obs = _run(state.ctx, action)
                 if obs.ok and action.name == "check_customer_count":
                     res.dryrun = obs.result
                 state.observations = [obs]
+                state.tool_errors += 0 if obs.ok else 1
                 yield trace.add(kind="tool", thought=action.thought, tool=action.name, args=_brief(action.args),
-                                observation=obs.summary(), status="ok" if obs.ok else "error",
+                                observation=obs.summary(), status="ok" if obs.ok else "error", ms=_ms(t0), **usage)
+            elif isinstance(action, Retry):
+                state.tool_errors += 1
+                yield trace.add(kind="policy", tool=action.tool or "retry", thought=action.thought, status="error",
+                                observation=f"{action.reason} (retry {state.tool_errors} of {self.max_tool_errors})",
                                 ms=_ms(t0), **usage)
             elif isinstance(action, Gate):
                 problems = check_stage(action.stage, action.payload, self.tenant)
@@ -138,10 +191,8 @@ class Agent:
                 yield from self._cohorts(state, action)
                 return
             elif isinstance(action, Clarify):
-                res.pending = action
-                res.status = "clarify"
+                res.pending, res.status, res.state = action, "clarify", state
                 res.retrieved = list(state.ctx.retrieved)
-                self.last_state = state
                 yield trace.add(kind="clarify", thought=action.thought, tool="clarify",
                                 args={"question": action.question, "options": [o.label for o in action.options]},
                                 observation="waiting for the marketer", status="clarify", ms=_ms(t0), **usage)
@@ -150,24 +201,59 @@ class Agent:
                 return
             elif isinstance(action, Finish):
                 problems = check_stage("final", action.segment, self.tenant)
-                if problems and state.gate_failures < MAX_GATE_RETRIES:
-                    state.gate_failures += 1
-                    state.observations = [Observation("finish", {}, ok=False, error="; ".join(problems))]
-                    yield trace.add(kind="gate", tool="final", observation="; ".join(problems),
-                                    status="gate_failed", ms=_ms(t0), **usage)
-                    continue
-                yield trace.add(kind="finish", thought=action.thought, tool="finish",
-                                observation=action.segment.render(), status="finish", ms=_ms(t0), **usage)
-                state.result.coverage = action.coverage
-                return (yield from self._end(state, "done", segment=action.segment, summary=action.summary))
+                if not problems:
+                    state.result.coverage = action.coverage
+                    yield trace.add(kind="finish", thought=action.thought, tool="finish",
+                                    observation=action.segment.render(), status="finish", ms=_ms(t0), **usage)
+                    return (yield from self._end(state, "done", segment=action.segment, summary=action.summary))
+                state.gate_failures += 1
+                state.last_finish = (action.segment, problems)
+                yield trace.add(kind="gate", tool="final", thought=action.thought, observation="; ".join(problems),
+                                status="gate_failed", ms=_ms(t0), **usage)
+                if state.gate_failures > MAX_GATE_RETRIES:
+                    return (yield from self._attention(state))
+                state.observations = [Observation("finish", {}, ok=False, call_id=action.call_id,
+                                                  error="The segment fails the final check: " + "; ".join(problems)
+                                                        + ". Fix these and finish again.")]
+            if state.tool_errors > self.max_tool_errors:
+                last = trace.steps[-1].observation
+                return (yield from self._end(state, "failed", error=f"Stopped after {state.tool_errors} failed tool calls "
+                                                                     f"or unusable replies; the last: {last}"))
         yield trace.add(kind="policy", status="error", observation=f"stopped after {self.max_steps} steps")
-        yield from self._end(state, "failed", error=f"no segment after {self.max_steps} steps")
+        if state.last_finish is not None:
+            return (yield from self._attention(state))
+        yield from self._end(state, "failed", error=f"No segment after {self.max_steps} steps; rephrase the request "
+                                                    "more concretely (who, what, when).")
+
+    def _refuse(self, request: str, mode: str, problem: str) -> Iterator[TraceStep | TurnResult]:
+        """A request nobody can read: a prompt for the marketer, never a segment."""
+        res = TurnResult(request=request, mode=mode, status="needs_input", error=problem,
+                         trace=Trace(request=request, tenant_id=self.tenant.id, policy="-"))
+        yield res.trace.add(kind="policy", status="error", observation=problem)
+        yield res
+
+    def _policy_failed(self, state: TurnState, exc: Exception) -> Iterator[TraceStep | TurnResult]:
+        why = str(exc) or type(exc).__name__
+        if isinstance(exc, StopIteration):
+            why = "the policy stopped without a segment"
+        yield state.result.trace.add(kind="policy", status="error", observation=f"policy failed: {why}")
+        if state.last_finish is not None:  # it gave up after a failed final check: show what is wrong
+            return (yield from self._attention(state))
+        yield from self._end(state, "failed", error=f"The turn stopped: {why}. Try again or rephrase the request.")
+
+    def _attention(self, state: TurnState) -> Iterator[TurnResult]:
+        """The final check kept failing: keep the segment for review, list the issues, never 'done'."""
+        segment, problems = state.last_finish
+        state.result.issues = list(problems)
+        yield from self._end(state, "needs_attention", segment=segment,
+                             error="The segment needs attention before use: " + "; ".join(problems))
 
     def _end(self, state: TurnState, status: str, segment: Segment | None = None, summary: str = "",
              error: str = "") -> Iterator[TurnResult]:
         res = state.result
         res.status, res.segment, res.summary, res.error = status, segment, summary, error
-        if segment is not None and segment.all_conditions():
+        res.pending, res.state = None, None
+        if status == "done" and segment is not None and segment.all_conditions():
             try:
                 res.dryrun = state.ctx.dryrunner.run(segment)
             except Exception as exc:  # noqa: BLE001 - a missing warehouse must not lose the segment
@@ -179,6 +265,7 @@ class Agent:
     def _cohorts(self, state: TurnState, split: SplitCohorts) -> Iterator[TraceStep | TurnResult]:
         """Build each cohort in its own worker concurrently, then merge and validate once."""
         from core.cohorts import build_cohorts
+        from core.rules import autofix
 
         trace = state.result.trace
         yield trace.add(kind="worker", thought=split.thought, tool="split_cohorts",
@@ -189,28 +276,59 @@ class Agent:
             for s in wres.trace.steps:
                 yield trace.add(**{**s.model_dump(exclude={"n"}), "cohort": n})
             state.ctx.retrieved.extend(r for r in wres.retrieved if r.facet not in {x.facet for x in state.ctx.retrieved})
-            state.result.asked.extend(wres.asked)
-        from core.rules import autofix
-
+            for note in wres.assumptions:  # a worker cannot ask: its defaults are assumptions, not answers
+                state.result.assumptions.append(note)
+                yield trace.add(kind="assume", tool="assume", observation=note, status="info", cohort=n)
         merged, notes = autofix(merged, self.tenant)
         problems = check_stage("final", merged, self.tenant)
         yield trace.add(kind="gate", tool="final", observation="passed" if not problems else "; ".join(problems),
                         status="ok" if not problems else "gate_failed", thought="; ".join(notes))
+        if problems:
+            state.last_finish = (merged, problems)
+            return (yield from self._attention(state))
         summary = " OR ".join(w.summary for w in worker_results if w.summary)
-        yield from self._end(state, "done" if merged.all_conditions() else "failed", segment=merged, summary=summary)
+        yield from self._end(state, "done", segment=merged, summary=summary)
 
     @staticmethod
     def _events(state: TurnState) -> Iterator[TraceStep]:
+        """Steps the policy took on its own (a fallback, a stage model call) go into the trace too."""
         drain = getattr(state.policy, "drain_events", None)
-        for note in (drain() if drain else []):
-            yield state.result.trace.add(kind="policy", status="fallback", observation=note)
+        for ev in (drain() if drain else []):
+            ev = {"kind": "policy", "status": "fallback", "observation": ev} if isinstance(ev, str) else ev
+            yield state.result.trace.add(**ev)
 
     @staticmethod
     def _usage(policy: Policy) -> dict:
-        u = policy.last_usage() if hasattr(policy, "last_usage") else None
-        if u is None:
-            return {}
-        return {"model": u.model, "input_tokens": u.input_tokens, "output_tokens": u.output_tokens, "cost_usd": u.cost_usd}
+        return _usage_fields(policy.last_usage() if hasattr(policy, "last_usage") else None)
+
+
+def _usage_fields(u: LLMUsage | None) -> dict:
+    """Trace fields for one model call (model, tokens, cost, stage); empty for offline steps."""
+    if u is None:
+        return {}
+    return {"model": u.model, "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
+            "cost_usd": u.cost_usd, "stage": u.stage}
+
+
+def _run(ctx: ToolContext, action: ToolCall) -> Observation:
+    """Run a tool; whatever it raises becomes an error observation the policy can act on."""
+    args = action.args if isinstance(action.args, dict) else {}
+    try:
+        return run_tool(ctx, action.name, args, action.call_id)
+    except Exception as exc:  # noqa: BLE001 - a tool error is an error result, never a crash of the loop
+        return Observation(action.name, args, ok=False, call_id=action.call_id,
+                           error=f"{action.name} failed ({type(exc).__name__}: {str(exc)[:200]}). "
+                                 f"{_expected(action.name, args)} Fix the arguments and call it again.")
+
+
+def _expected(name: str, args: dict) -> str:
+    """The arguments given against the ones the tool's schema expects, so the fix is plain."""
+    from core.tools import TOOLS
+
+    props = TOOLS[name].input_schema.get("properties", {}) if name in TOOLS else {}
+    want = ", ".join(f"{k}: {v.get('type')}" for k, v in props.items())
+    got = ", ".join(f"{k}={str(v)[:40]!r}" for k, v in args.items())
+    return f"Expected {want or 'no arguments'}; got {got or 'none'}."
 
 
 def _ms(t0: float) -> float:
@@ -220,9 +338,9 @@ def _ms(t0: float) -> float:
 def _brief(args: dict) -> dict:
     """Arguments as the trace shows them (segments rendered short)."""
     out = {}
-    for k, v in args.items():
+    for k, v in (args if isinstance(args, dict) else {"args": args}).items():
         text = str(v)
-        out[k] = v if len(text) <= 400 else text[:397] + "…"
+        out[str(k)] = v if len(text) <= 400 else text[:397] + "…"
     return out
 
 
@@ -238,9 +356,31 @@ def _last(events: Iterator[Any]) -> TurnResult:
 def answer_default(agent: Agent, result: TurnResult, max_rounds: int = 3) -> TurnResult:
     """Answer every question of a turn with its default option (eval, CLI, workers)."""
     rounds = 0
-    while result.status == "clarify" and result.pending is not None and rounds < max_rounds:
+    while result.status == "clarify" and result.state is not None and rounds < max_rounds:
         rounds += 1
         q = result.pending
-        opt = q.options[q.default] if q.options else None
-        result = agent.resume(agent.last_state, (opt.value or opt.label) if opt else "")
+        opt = q.options[q.default] if q.options and 0 <= q.default < len(q.options) else None
+        result = agent.resume(result.state, (opt.value or opt.label) if opt else "")
     return result
+
+
+def assume_defaults(agent: Agent, result: TurnResult, max_rounds: int = 3) -> TurnResult:
+    """Like answer_default, but the choices are recorded as assumptions, not as questions answered."""
+    result = answer_default(agent, result, max_rounds)
+    for q, a in result.asked:
+        words = q.phrase or q.question
+        result.assumptions.append(f"assumed '{words}' = {a}" if a else f"assumed the default for: {words}")
+    result.asked = []
+    return result
+
+
+def make_agent(tenant: Tenant, policy: str | None = None, client: Any = None) -> Agent:
+    """The agent with the active policy and router (model-backed when an API key is set)."""
+    from core.policies import active_policy_name, make_policy_factory
+    from core.router import make_router
+
+    name = policy or active_policy_name(tenant.settings)
+    if name == "claude" and client is None:
+        from core.llm import make_client
+        client = make_client(tenant.settings, tenant)
+    return Agent(tenant, make_policy_factory(tenant, name, client=client), router=make_router(tenant, name, client))

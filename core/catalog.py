@@ -9,7 +9,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from rapidfuzz import fuzz, process, utils
 
-from core.errors import TenantError
+from core.errors import InputFileError, TenantError
+from core.textfile import read_text
 
 FacetKind = Literal["propensity", "categorical", "date", "numeric", "boolean"]
 OPS_BY_KIND: dict[str, tuple[str, ...]] = {
@@ -23,9 +24,15 @@ OPS_BY_KIND: dict[str, tuple[str, ...]] = {
 
 class NumericRange(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    min: float
-    max: float
+    min: float = Field(allow_inf_nan=False, strict=True)
+    max: float = Field(allow_inf_nan=False, strict=True)
     unit: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "NumericRange":
+        if self.min >= self.max:
+            raise ValueError(f"values.min ({self.min:g}) must be below values.max ({self.max:g})")
+        return self
 
 
 class Facet(BaseModel):
@@ -122,9 +129,23 @@ class Catalog(BaseModel):
         if dupes:
             raise ValueError(f"facet names must be unique; repeated: {sorted(dupes)}")
         known = set(names)
+        by_name = {f.name: f for f in self.facets}
         for f in self.facets:
             if f.replaced_by and f.replaced_by not in known:
                 raise ValueError(f"facet {f.name!r}: replaced_by names unknown facet {f.replaced_by!r}")
+            _check_chain(f, by_name)
+        for p in self.rules.pairings:
+            for name in (p.when, p.require):
+                if name in by_name and by_name[name].deprecated:
+                    raise ValueError(f"rules.pairings: {name!r} is deprecated; name its replacement {by_name[name].replaced_by!r}")
+        for channel, conds in self.rules.reachability.items():
+            for c in conds:
+                if c.facet in by_name and c.op not in by_name[c.facet].ops:
+                    raise ValueError(f"rules.reachability.{channel}: op {c.op!r} does not apply to {c.facet} "
+                                     f"(a {by_name[c.facet].kind} facet; use {', '.join(by_name[c.facet].ops)})")
+        for season, months in self.seasons.items():
+            if not months or any(not isinstance(m, int) or isinstance(m, bool) or not 1 <= m <= 12 for m in months):
+                raise ValueError(f"seasons.{season}: months must be numbers 1-12, got {months}")
         for p in self.rules.pairings:
             for name in (p.when, p.require):
                 if name not in known:
@@ -147,16 +168,18 @@ class Catalog(BaseModel):
         return {f.name: f for f in self.facets}
 
     @cached_property
-    def _by_lower(self) -> dict[str, Facet]:
-        return {f.name.lower(): f for f in self.facets}
+    def _by_key(self) -> dict[str, Facet]:
+        return {name_key(f.name): f for f in self.facets}
 
     @property
     def active_facets(self) -> list[Facet]:
         return [f for f in self.facets if not f.deprecated]
 
     def get(self, name: str) -> Facet | None:
-        """The facet of that exact name (case-insensitive), or None."""
-        return self.by_name.get(name) or self._by_lower.get(name.strip().lower())
+        """The facet of that name, ignoring case and spacing, or None."""
+        if not isinstance(name, str):
+            return None
+        return self.by_name.get(name) or self._by_key.get(name_key(name))
 
     def resolve(self, name: str) -> Facet | None:
         """The facet to use for a name: deprecated facets resolve to their replacement."""
@@ -172,15 +195,23 @@ class Catalog(BaseModel):
         return _nearest(name, [f.name for f in self.active_facets], limit)
 
     def canonical_value(self, facet: Facet, value: str) -> str | None:
-        """Exact (case-insensitive) value or a declared value synonym; None when neither."""
-        wanted = value.strip().lower()
-        for v in facet.value_list:
-            if v.lower() == wanted:
-                return v
+        """Exact value ignoring case and spacing, or a declared value synonym; None when neither."""
+        exact = self.exact_value(facet, value)
+        if exact is not None:
+            return exact
+        wanted = name_key(value)
         for v, aliases in facet.value_synonyms.items():
-            if any(a.lower() == wanted for a in aliases):
+            if any(name_key(a) == wanted for a in aliases):
                 return v
         return None
+
+    def exact_value(self, facet: Facet, value: str) -> str | None:
+        """The facet's value spelled as the catalog spells it (case and spacing ignored), or None."""
+        return match_key(value, facet.value_list)
+
+    def exact_tier(self, facet: Facet, tier: str) -> str | None:
+        """The facet's tier spelled as the catalog spells it ('top 10' -> 'TOP 10'), or None."""
+        return match_key(tier, facet.tiers)
 
     def nearest_values(self, facet: Facet, value: str, limit: int = 3) -> list[str]:
         """The closest real values of a facet to one it does not have."""
@@ -202,6 +233,35 @@ class Catalog(BaseModel):
             if size >= percent:
                 return tier
         return sized[-1][1] if sized else None
+
+
+def _check_chain(facet: Facet, by_name: dict[str, Facet]) -> None:
+    """A deprecated facet's replaced_by chain must end at an active facet (no loops)."""
+    seen = [facet.name]
+    f = facet
+    while f.deprecated:
+        f = by_name.get(f.replaced_by or "")
+        if f is None:
+            return  # reported as an unknown replaced_by
+        if f.name in seen:
+            raise ValueError(f"facet {facet.name!r}: replaced_by chain {' -> '.join(seen + [f.name])} loops; "
+                             "end it at an active facet")
+        seen.append(f.name)
+
+
+def name_key(text: str) -> str:
+    """How names compare: case-folded, runs of whitespace collapsed, ends trimmed."""
+    return " ".join(str(text).split()).casefold()
+
+
+def match_key(text: object, choices: list[str]) -> str | None:
+    """The choice that `text` names, ignoring case and spacing; None when none does."""
+    if not isinstance(text, str):
+        return None
+    if text in choices:
+        return text
+    wanted = name_key(text)
+    return next((c for c in choices if name_key(c) == wanted), None)
 
 
 def _tier_size(tier: str) -> float | None:
@@ -232,10 +292,16 @@ def load_catalog(path: Path) -> Catalog:
 
 def read_yaml(path: Path) -> Any:
     """Read a YAML file; a missing file or a syntax error names the file and the line."""
-    if not path.is_file():
+    if not path.exists():
         raise TenantError(str(path), "", "file not found")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = read_text(path, "YAML file")
+    except InputFileError as exc:
+        raise TenantError(str(path), "", str(exc)) from None
+    try:
+        return yaml.safe_load(text)
+    except RecursionError:
+        raise TenantError(str(path), "", "nested too deeply to be a tenant file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""

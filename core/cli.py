@@ -1,4 +1,4 @@
-"""`segwork` command line: data, validate, sql, dryrun, index, eval, ask."""
+"""`segwork` command line: data, validate, sql, dryrun, index, eval, ask, trace."""
 from __future__ import annotations
 
 import argparse
@@ -34,12 +34,27 @@ def _parser() -> argparse.ArgumentParser:
     _tenant_arg(sql)
     sql.add_argument("segment", type=Path)
     sql.add_argument("--dialect", choices=DIALECTS, default="duckdb")
+    sql.add_argument("--as-of", type=_date, default=None,
+                     help="reference date of relative windows, YYYY-MM-DD (default: the warehouse's as-of date)")
 
     dry = sub.add_parser("dryrun", help="estimate a segment's audience on the sample (or count it exactly)")
     _tenant_arg(dry)
     dry.add_argument("segment", type=Path)
     dry.add_argument("--full", action="store_true", help="also count exactly on the full customer table")
     dry.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    wh = sub.add_parser("warehouse", help="the tenant's engine: check its tables, load the sample into a server")
+    wh_sub = wh.add_subparsers(dest="warehouse_cmd", required=True)
+    chk = wh_sub.add_parser("check", help="every bound table and column: ok / missing table / missing column / wrong type")
+    _tenant_arg(chk)
+    chk.add_argument("--engine", choices=["duckdb", "postgres", "spark"], default=None, help="default: tenant.yaml engine.type")
+    chk.add_argument("--json", action="store_true")
+    load = wh_sub.add_parser("load", help="copy the generated sample warehouse into PostgreSQL or a Spark lake")
+    _tenant_arg(load)
+    load.add_argument("--engine", choices=["postgres", "spark"], required=True)
+    load.add_argument("--connection-env", default=None,
+                      help="environment variable with the PostgreSQL URL (default: tenant.yaml engine.connection_env)")
+    load.add_argument("--out", type=Path, default=None, help="spark: folder for the Parquet files")
 
     idx = sub.add_parser("index", help="build the tenant's retrieval index (no-op when unchanged)")
     _tenant_arg(idx)
@@ -59,7 +74,23 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--policy", choices=["offline", "claude"], default=None, help="default: claude when ANTHROPIC_API_KEY is set")
     ask.add_argument("--today", default=None, help="reference date (default: today)")
     ask.add_argument("--json", action="store_true")
+
+    tr = sub.add_parser("trace", help="print a kept turn trace (by id) or a saved segment version's trace")
+    _tenant_arg(tr)
+    tr.add_argument("id", nargs="?", type=int, help="the trace id shown after a turn and on the Clarifications page")
+    tr.add_argument("--segment", default=None, help="a saved segment's name (instead of an id)")
+    tr.add_argument("--version", type=int, default=None, help="its version (default: the latest)")
+    tr.add_argument("--json", action="store_true")
     return p
+
+
+def _date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write YYYY-MM-DD") from None
 
 
 def _tenant_arg(p: argparse.ArgumentParser) -> None:
@@ -96,13 +127,20 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "ask":
         from core.ask import ask_cli
         return ask_cli(tenant, args)
+    if args.command == "trace":
+        from core.ask import trace_cli
+        return trace_cli(tenant, args)
+    if args.command == "warehouse":
+        from core.engines.cli import warehouse_cli
+        return warehouse_cli(tenant, args)
     segment = _read_segment(args.segment)
     if args.command == "validate":
         from core.rules import validate_cli
         return validate_cli(tenant, segment, args)
     if args.command == "sql":
         from core.sqlbuild import compile_segment
-        print(compile_segment(segment, tenant, dialect=args.dialect))
+        print(compile_segment(segment, tenant, dialect=args.dialect, as_of=args.as_of,
+                              tables=tenant.config.engine.table_map()))
         return 0
     if args.command == "dryrun":
         from core.dryrun import dryrun_cli

@@ -18,12 +18,13 @@ def cohort_request(text: str, shared: list[str]) -> str:
 
 def build_cohorts(agent: "Agent", state: "TurnState", split: "SplitCohorts") -> tuple[Segment, list["TurnResult"]]:
     """Run one isolated worker per cohort concurrently; merge their cohorts in order."""
-    from core.agent import Agent, answer_default
+    from core.agent import Agent, assume_defaults
 
     def work(text: str) -> "TurnResult":
         worker = Agent(agent.tenant, agent.policy_factory, agent.max_steps, agent.router)
-        res = worker.run_turn(cohort_request(text, split.shared), today=state.turn.today, mode="cohort")
-        return answer_default(worker, res)
+        res = worker.run_turn(cohort_request(text, split.shared), today=state.turn.today, mode="cohort",
+                              exclude_examples=state.turn.exclude_examples)
+        return assume_defaults(worker, res)
 
     with ThreadPoolExecutor(max_workers=max(1, min(agent.workers, len(split.cohorts)))) as pool:
         results = list(pool.map(work, split.cohorts))

@@ -23,3 +23,7 @@ class SegmentError(WorkbenchError):
         if self.suggestions:
             message = f"{message} Did you mean: {', '.join(self.suggestions)}?"
         super().__init__(message)
+
+
+class InputFileError(WorkbenchError):
+    """A file given as input cannot be read as text (missing, a folder, unreadable, not UTF-8, too big)."""

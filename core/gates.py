@@ -22,11 +22,11 @@ def check_stage(stage: str, payload: Any, tenant: Tenant) -> list[str]:
                 out.append(f"{name!r} is not a facet; nearest: {', '.join(tenant.catalog.nearest_facets(name))}.")
             elif f.deprecated:
                 out.append(f"{name} is deprecated; use {f.replaced_by}.")
-            elif name in tenant.config.policies.banned_facets:
+            elif f.name in tenant.config.policies.banned_facets:
                 out.append(f"{name} may not be used for targeting.")
         return out
     if stage in ("mapping", "final"):
-        seg = payload if isinstance(payload, Segment) else Segment.from_spec(payload)
+        seg = payload if isinstance(payload, Segment) else Segment.from_spec(payload, tenant.catalog)
         problems = check_segment(seg, tenant.catalog)
         if stage == "final":
             from core.rules import validate

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.policies.base import LLMUsage
 
 
 @dataclass(frozen=True)
@@ -36,3 +40,17 @@ def cost_usd(model: str, input_tokens: int, output_tokens: int, cache_write: int
         return 0.0
     total = input_tokens * p.input + output_tokens * p.output + cache_write * p.cache_write + cache_read * p.cache_read
     return round(total / 1_000_000, 6)
+
+
+def usage_of(resp: Any, model: str, stage: str) -> "LLMUsage | None":
+    """Tokens and cost of one Messages API response, tagged with the pipeline stage that made it."""
+    from core.policies.base import LLMUsage
+
+    u = getattr(resp, "usage", None)
+    if u is None:
+        return None
+    cw = getattr(u, "cache_creation_input_tokens", 0) or 0
+    cr = getattr(u, "cache_read_input_tokens", 0) or 0
+    inp, out = u.input_tokens or 0, u.output_tokens or 0
+    return LLMUsage(model=model, input_tokens=inp, output_tokens=out, cache_read_tokens=cr, cache_write_tokens=cw,
+                    cost_usd=cost_usd(model, inp, out, cw, cr), stage=stage)

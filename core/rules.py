@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from core.catalog import Catalog
-from core.segment import Cohort, Condition, Segment, check_segment
+from core.segment import Cohort, Condition, Segment, canonicalize, check_segment
 from core.tenant import Tenant
 
 Severity = Literal["error", "warning"]
@@ -39,9 +39,11 @@ class ValidationReport(BaseModel):
 def validate(segment: Segment, tenant: Tenant, dryrun: Any = None, channel: str | None = None) -> ValidationReport:
     """Structural checks, catalog rules, tenant policies and (with a dry-run) audience size."""
     cat = tenant.catalog
+    segment = canonicalize(segment, cat)  # rules compare exact names
     issues = [Issue(code="structure", message=m) for m in check_segment(segment, cat)]
     for n, co in enumerate(segment.cohorts, 1):
         issues += _cohort_rules(co, n, tenant)
+        issues += contradictions(co, n, tenant)
     issues += _policies(segment, tenant, channel)
     if dryrun is not None:
         issues += _size(dryrun, tenant)
@@ -69,11 +71,66 @@ def _cohort_rules(co: Cohort, n: int, tenant: Tenant) -> list[Issue]:
         if len(both) > 1:
             out.append(Issue(code="exclusive", cohort=n, facet=both[1],
                              message=f"{' and '.join(both)} cannot be used together ({m.why})", fix=f"remove {both[1]}"))
+    banned = {cat.get(b).name if cat.get(b) else b for b in tenant.config.policies.banned_facets}
     for c in co.conditions:
-        if c.facet in tenant.config.policies.banned_facets:
+        if c.facet in banned:
             out.append(Issue(code="banned", cohort=n, facet=c.facet,
                              message=f"{c.facet} may not be used for targeting at {tenant.display_name}", fix=f"remove {c.facet}"))
     return out
+
+
+def contradictions(co: Cohort, n: int, tenant: Tenant) -> list[Issue]:
+    """Conditions of one cohort that no customer can meet together ("Gold and not Gold", min > max)."""
+    out: list[Issue] = []
+    by_facet: dict[str, list[Condition]] = {}
+    for c in co.conditions:
+        by_facet.setdefault(c.facet, []).append(c)
+    for facet, conds in by_facet.items():
+        for message in _conflicts(conds, tenant):
+            out.append(Issue(code="contradiction", cohort=n, facet=facet, message=f"{facet}: {message}",
+                             fix=f"keep one of the conflicting {facet} conditions"))
+    return out
+
+
+def _conflicts(conds: list[Condition], tenant: Tenant) -> list[str]:
+    out: list[str] = []
+    ops = {c.op for c in conds}
+    if {"is_true", "is_false"} <= ops:
+        out.append("required both true and false")
+    default = tenant.catalog.rules.default_tier
+    for inc in (c for c in conds if c.op == "in"):
+        for exc in (c for c in conds if c.op == "not_in" and (c.tier or default) == (inc.tier or default)):
+            left = set(inc.values or []) - set(exc.values or [])
+            if not left:
+                both = ", ".join(sorted(set(inc.values or []) & set(exc.values or [])))
+                out.append(f"required to be and not to be {both}")
+    single = _single_valued(conds[0].facet, tenant)
+    ins = [set(c.values or []) for c in conds if c.op == "in" and c.tier is None]
+    if single and len(ins) > 1 and not set.intersection(*ins):
+        out.append("one customer has one value, but the conditions require different ones: "
+                   + " and ".join("/".join(sorted(v)) for v in ins))
+    out += _range_conflicts([c for c in conds if c.op in ("between", "on_or_after")])
+    return out
+
+
+def _single_valued(facet: str, tenant: Tenant) -> bool:
+    """A customer column that holds one value per customer (not a list, not purchase rows)."""
+    b = tenant.config.bindings.get(facet)
+    f = tenant.catalog.get(facet)
+    return b is not None and f is not None and b.source == "customer" and not b.multi and f.kind == "categorical"
+
+
+def _range_conflicts(conds: list[Condition]) -> list[str]:
+    """Bounds from different conditions on one facet that do not overlap (ISO dates compare as text)."""
+    lows = [(i, c.min if c.op == "between" else c.date) for i, c in enumerate(conds)]
+    highs = [(i, c.max) for i, c in enumerate(conds) if c.op == "between"]
+    out = []
+    for i, lo in lows:
+        for j, hi in highs:
+            comparable = type(lo) is type(hi) or all(isinstance(x, (int, float)) for x in (lo, hi))
+            if i != j and lo is not None and hi is not None and comparable and lo > hi:
+                out.append(f"at least {lo} and at most {hi} cannot both hold")
+    return list(dict.fromkeys(out))
 
 
 def _paired_values(cat: Catalog, map_name: str | None, values: list[str], when: str, require: str) -> list[str]:
@@ -125,6 +182,7 @@ def _size(dryrun: Any, tenant: Tenant) -> list[Issue]:
 def autofix(segment: Segment, tenant: Tenant) -> tuple[Segment, list[str]]:
     """Deterministic fixes: deprecated facets -> replacement, missing pairings, consent. Returns notes."""
     cat = tenant.catalog
+    segment = canonicalize(segment, cat)
     notes: list[str] = []
     cohorts = []
     for co in segment.cohorts:

@@ -3,15 +3,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from core.catalog import Catalog
+from core.catalog import Catalog, Facet
 from core.errors import SegmentError
 
 Op = Literal["in", "not_in", "between", "within_last_days", "on_or_after", "is_true", "is_false"]
 Bound = float | int | str  # a number, or an ISO date on a date facet
+OPS: tuple[str, ...] = Op.__args__
+
+# Bounds on what one segment may hold: real audiences use a handful of conditions; beyond these a
+# segment is a mistake or an attack, and compiling it would take minutes.
+MAX_CONDITIONS = 100
+MAX_COHORTS = 20
+MAX_VALUES = 500
+MAX_DAYS = 36_500  # a window of 100 years; longer ones reach before year 1 and overflow
 
 
 class Evidence(BaseModel):
@@ -46,11 +55,49 @@ class Condition(BaseModel):
     max: Bound | None = None
     provenance: Provenance | None = Field(default=None, exclude=False)
 
+    @field_validator("op", mode="before")
+    @classmethod
+    def _op_spelling(cls, v: Any) -> Any:
+        """`IN`, ` not in `, `Not-In` are the same op; anything else is left for the Literal check."""
+        if isinstance(v, str):
+            return "_".join(v.replace("-", " ").split()).lower()
+        return v
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def _whole_days(cls, v: Any) -> Any:
+        if isinstance(v, bool) or (v is not None and not isinstance(v, int)):
+            raise ValueError(f"days must be a whole number of days, not {v!r}")
+        return v
+
+    @field_validator("min", "max", mode="before")
+    @classmethod
+    def _finite_bound(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError(f"a bound must be a number or an ISO date, not {v!r}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"a bound must be a finite number, not {v!r}")
+        return v
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _string_values(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise ValueError("values must be a list of strings, e.g. [\"Gold\"]")
+        if len(v) > MAX_VALUES:
+            raise ValueError(f"{len(v)} values in one condition; at most {MAX_VALUES}")
+        return v
+
     @field_validator("date")
     @classmethod
     def _iso_date(cls, v: str | None) -> str | None:
         if v is not None:
-            dt.date.fromisoformat(v)
+            try:
+                dt.date.fromisoformat(v)
+            except ValueError:
+                raise ValueError(f"date {v!r} is not an ISO date (YYYY-MM-DD)") from None
         return v
 
     def spec(self) -> dict[str, Any]:
@@ -127,31 +174,109 @@ class Segment(BaseModel):
         return [c for co in self.cohorts for c in co.conditions]
 
     @classmethod
-    def from_spec(cls, data: Any) -> "Segment":
-        """Parse the spec shape: a list of conditions or {"cohorts": [[...], ...]}."""
-        try:
-            if isinstance(data, list):
-                return cls(cohorts=[Cohort(conditions=[Condition.model_validate(c) for c in data])])
-            if isinstance(data, dict) and "cohorts" in data:
-                cohorts = []
-                for co in data["cohorts"]:
-                    conds = co.get("conditions", []) if isinstance(co, dict) else co
-                    label = co.get("label", "") if isinstance(co, dict) else ""
-                    cohorts.append(Cohort(conditions=[Condition.model_validate(c) for c in conds], label=label))
-                return cls(cohorts=cohorts, name=data.get("name", ""), description=data.get("description", ""))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(x) for x in err["loc"])
-            raise SegmentError(f"Bad condition ({loc}): {err['msg']}.") from None
-        raise SegmentError('A segment is a JSON list of conditions or an object {"cohorts": [[...], ...]}.')
+    def from_spec(cls, data: Any, catalog: Catalog | None = None) -> "Segment":
+        """Parse the spec shape: a list of conditions or {"cohorts": [[...], ...]}.
+
+        With a catalog, facet names, values, tiers are resolved to the catalog's spelling.
+        """
+        seg = cls(cohorts=[Cohort(conditions=_conditions(c, n), label=label)
+                           for n, (c, label) in enumerate(_cohort_lists(data), 1)],
+                  name=_text(data, "name"), description=_text(data, "description"))
+        total = len(seg.all_conditions())
+        if total > MAX_CONDITIONS:
+            raise SegmentError(f"The segment has {total} conditions; at most {MAX_CONDITIONS} are allowed. "
+                               "Split it into smaller segments.")
+        return canonicalize(seg, catalog) if catalog is not None else seg
 
     @classmethod
-    def from_json(cls, text: str) -> "Segment":
+    def from_json(cls, text: str, catalog: Catalog | None = None) -> "Segment":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SegmentError(f"The segment is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
-        return cls.from_spec(data)
+        except RecursionError:
+            raise SegmentError("The segment JSON is nested too deeply; a segment is a list of conditions.") from None
+        return cls.from_spec(data, catalog)
+
+
+_SHAPE = 'A segment is a JSON list of conditions or an object {"cohorts": [[...], ...]}.'
+
+
+def _cohort_lists(data: Any) -> list[tuple[list, str]]:
+    """The raw condition lists of each cohort (with labels)."""
+    if isinstance(data, list):
+        return [(data, "")]
+    if not isinstance(data, dict) or "cohorts" not in data:
+        raise SegmentError(_SHAPE)
+    cohorts = data["cohorts"]
+    if not isinstance(cohorts, list) or not cohorts:
+        raise SegmentError('"cohorts" must be a non-empty list of condition lists.')
+    if len(cohorts) > MAX_COHORTS:
+        raise SegmentError(f"The segment has {len(cohorts)} cohorts; at most {MAX_COHORTS} are allowed.")
+    out = []
+    for n, co in enumerate(cohorts, 1):
+        conds = co.get("conditions", []) if isinstance(co, dict) else co
+        label = co.get("label", "") if isinstance(co, dict) else ""
+        if not isinstance(conds, list):
+            raise SegmentError(f"cohort {n} must be a list of conditions, not {type(conds).__name__}.")
+        out.append((conds, label if isinstance(label, str) else str(label)))
+    return out
+
+
+def _conditions(raw: list, cohort: int) -> list[Condition]:
+    if len(raw) > MAX_CONDITIONS:
+        raise SegmentError(f"cohort {cohort} has {len(raw)} conditions; at most {MAX_CONDITIONS} are allowed.")
+    out = []
+    for i, c in enumerate(raw, 1):
+        where = f"condition {i}" + (f" of cohort {cohort}" if cohort > 1 else "")
+        if not isinstance(c, dict):
+            raise SegmentError(f"{where} must be an object like {{\"facet\": ..., \"op\": ...}}, not {json.dumps(c)[:60]}.")
+        try:
+            out.append(Condition.model_validate(c))
+        except ValidationError as exc:
+            raise SegmentError(f"{where} ({c.get('facet', 'no facet')}): {_pydantic_problem(exc)}.") from None
+    return out
+
+
+def _pydantic_problem(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    field = ".".join(str(x) for x in err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return f"unknown key {field!r}; a condition has facet, op, values, tier, days, date, min, max"
+    if err["type"] == "missing":
+        return f"{field} is required"
+    if err["type"] == "literal_error":
+        return f"op {err.get('input')!r} is not an op; use one of {', '.join(OPS)}"
+    return f"{field}: {msg}" if field and field not in msg else msg
+
+
+def _text(data: Any, key: str) -> str:
+    v = data.get(key, "") if isinstance(data, dict) else ""
+    return v if isinstance(v, str) else str(v)
+
+
+def canonicalize(segment: Segment, catalog: Catalog) -> Segment:
+    """The segment with the catalog's exact facet names, values and tiers (case and spacing ignored).
+
+    Every rule compares exact names, so this runs wherever a segment enters; names the catalog does
+    not know are left as written for the checks to report.
+    """
+    cohorts = [co.model_copy(update={"conditions": [_canonical(c, catalog) for c in co.conditions]})
+               for co in segment.cohorts]
+    return segment.model_copy(update={"cohorts": cohorts})
+
+
+def _canonical(c: Condition, catalog: Catalog) -> Condition:
+    facet = catalog.get(c.facet)
+    if facet is None:
+        return c
+    update: dict[str, Any] = {"facet": facet.name}
+    if c.values:
+        update["values"] = [catalog.exact_value(facet, v) or v for v in c.values]
+    if c.tier is not None:
+        update["tier"] = catalog.exact_tier(facet, c.tier) or c.tier
+    return c.model_copy(update=update)
 
 
 def check_segment(segment: Segment, catalog: Catalog) -> list[str]:
@@ -162,6 +287,10 @@ def check_segment(segment: Segment, catalog: Catalog) -> list[str]:
     problems: list[str] = []
     if not segment.cohorts or not any(co.conditions for co in segment.cohorts):
         return ["The segment has no conditions."]
+    total = len(segment.all_conditions())
+    if total > MAX_CONDITIONS:
+        return [f"The segment has {total} conditions; at most {MAX_CONDITIONS} are allowed. Split it into smaller segments."]
+    segment = canonicalize(segment, catalog)
     for i, co in enumerate(segment.cohorts, 1):
         for c in co.conditions:
             problems.extend(_check_condition(c, catalog, i))
@@ -170,6 +299,7 @@ def check_segment(segment: Segment, catalog: Catalog) -> list[str]:
 
 def validate_segment_strict(segment: Segment, catalog: Catalog) -> None:
     """Raise SegmentError on the first problem (with suggestions)."""
+    segment = canonicalize(segment, catalog)
     for co in segment.cohorts:
         for c in co.conditions:
             facet = catalog.get(c.facet)
@@ -208,8 +338,9 @@ def _check_condition(c: Condition, catalog: Catalog, cohort: int) -> list[str]:
         if c.tier is not None and facet.kind == "propensity" and c.tier not in facet.tiers:
             out.append(f"{where}{facet.name} has no tier {c.tier!r}; tiers: {', '.join(facet.tiers)}.")
     elif c.op == "within_last_days":
-        if c.days is None or c.days <= 0:
-            out.append(f"{where}{facet.name} within_last_days needs a positive number of days.")
+        if c.days is None or not 1 <= c.days <= MAX_DAYS:
+            out.append(f"{where}{facet.name} within_last_days needs days between 1 and {MAX_DAYS:,}"
+                       f"{'' if c.days is None else f', not {c.days:,}'}.")
     elif c.op == "on_or_after":
         if not c.date:
             out.append(f"{where}{facet.name} on_or_after needs a date (YYYY-MM-DD).")
@@ -218,24 +349,29 @@ def _check_condition(c: Condition, catalog: Catalog, cohort: int) -> list[str]:
     return out
 
 
-def _check_bounds(c: Condition, facet, where: str) -> list[str]:
+def _check_bounds(c: Condition, facet: Facet, where: str) -> list[str]:
     if c.min is None and c.max is None:
         return [f"{where}{facet.name} between needs min or max."]
     out: list[str] = []
     if facet.kind == "date":
-        for b in (c.min, c.max):
+        dates = {}
+        for key, b in (("min", c.min), ("max", c.max)):
             if b is not None:
                 try:
-                    dt.date.fromisoformat(str(b))
+                    dates[key] = dt.date.fromisoformat(str(b))
                 except ValueError:
                     out.append(f"{where}{facet.name}: {b!r} is not an ISO date (YYYY-MM-DD).")
+        if not out and len(dates) == 2 and dates["min"] > dates["max"]:
+            out.append(f"{where}{facet.name}: min {c.min} is after max {c.max}; swap them.")
         return out
     rng = facet.numeric_range
     for b in (c.min, c.max):
         if b is None:
             continue
-        if not isinstance(b, (int, float)):
+        if not isinstance(b, (int, float)) or isinstance(b, bool):
             out.append(f"{where}{facet.name}: bound {b!r} must be a number.")
+        elif not math.isfinite(b):
+            out.append(f"{where}{facet.name}: bound {b!r} must be a finite number.")
         elif rng and not (rng.min <= b <= rng.max):
             out.append(f"{where}{facet.name}: {b} is outside {rng.min:g}..{rng.max:g} {rng.unit}.")
     if not out and c.min is not None and c.max is not None and c.min > c.max:

@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS clarifications (id INTEGER PRIMARY KEY, tenant_id TEX
   comment TEXT DEFAULT '', reviewer TEXT DEFAULT '');
 CREATE TABLE IF NOT EXISTS turns (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, request TEXT, asked INTEGER,
   at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS turn_traces (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, request TEXT,
+  status TEXT, trace TEXT NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS eval_runs (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, policy TEXT,
   metrics TEXT, rows TEXT, at TEXT NOT NULL);
 """
@@ -82,6 +84,9 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._con().executescript(SCHEMA)  # executescript manages its own transaction
+        cols = {r["name"] for r in self._con().execute("PRAGMA table_info(clarifications)")}
+        if "trace_id" not in cols:  # stores made before turn traces were kept
+            self._con().execute("ALTER TABLE clarifications ADD COLUMN trace_id INTEGER")
 
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
@@ -200,11 +205,12 @@ class Store:
 
     # ---- clarifications, turns, eval runs ----------------------------------------------------
     def log_clarification(self, tenant_id: str, request: str, question: str, options: list[str], answer: str,
-                          segment: Segment | None = None) -> int:
+                          segment: Segment | None = None, trace_id: int | None = None) -> int:
         with self._tx() as con:
-            cur = con.execute("INSERT INTO clarifications(tenant_id, request, question, options, answer, segment, asked_at) "
-                              "VALUES (?,?,?,?,?,?,?)", (tenant_id, request, question, json.dumps(options), answer,
-                                                         json.dumps(segment.spec()) if segment else None, _now()))
+            cur = con.execute("INSERT INTO clarifications(tenant_id, request, question, options, answer, segment, asked_at, "
+                              "trace_id) VALUES (?,?,?,?,?,?,?,?)",
+                              (tenant_id, request, question, json.dumps(options), answer,
+                               json.dumps(segment.spec()) if segment else None, _now(), trace_id))
             return cur.lastrowid
 
     def list_clarifications(self, tenant_id: str | None = None, reviewed: bool | None = None) -> list[dict]:
@@ -222,6 +228,21 @@ class Store:
     def log_turn(self, tenant_id: str, request: str, asked: bool) -> None:
         with self._tx() as con:
             con.execute("INSERT INTO turns(tenant_id, request, asked, at) VALUES (?,?,?,?)", (tenant_id, request, int(asked), _now()))
+
+    def log_trace(self, tenant_id: str, request: str, status: str, trace: dict) -> int:
+        """Keep one turn's trace (saved or not); the id is what `segwork trace ID` prints."""
+        with self._tx() as con:
+            cur = con.execute("INSERT INTO turn_traces(tenant_id, request, status, trace, at) VALUES (?,?,?,?,?)",
+                              (tenant_id, request, status, json.dumps(trace, default=str), _now()))
+            return cur.lastrowid
+
+    def get_trace(self, trace_id: int, tenant_id: str | None = None) -> dict:
+        """A kept turn trace: {id, tenant_id, request, status, trace, at}."""
+        r = self._con().execute("SELECT * FROM turn_traces WHERE id=?", (trace_id,)).fetchone()
+        if r is None or (tenant_id and r["tenant_id"] != tenant_id):
+            raise WorkbenchError(f"No trace {trace_id}" + (f" for tenant {tenant_id}" if tenant_id else "") +
+                                 "; trace ids are shown on the Clarifications page and after each turn.")
+        return {**dict(r), "trace": json.loads(r["trace"])}
 
     def clarification_rate_by_day(self, tenant_id: str) -> list[tuple[str, int, int]]:
         """(day, turns that asked, turns) per day."""

@@ -16,18 +16,21 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.catalog import Catalog, load_catalog, read_yaml
 from core.config import Settings
+from core.engines.binding import EngineBinding
 from core.errors import TenantError
 from core.segment import Segment
+from core.textfile import read_text
 
 TENANT_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -39,7 +42,7 @@ class Binding(BaseModel):
     multi: bool = False
     level: str | None = None
     event: str | None = None
-    window_days: int | None = None
+    window_days: int | None = Field(default=None, ge=1, le=36_500, strict=True)
     gen: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -50,12 +53,23 @@ class Binding(BaseModel):
         return self
 
 
+Share = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
 class Thresholds(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    too_narrow_share: float = 0.0005
-    too_broad_share: float = 0.5
-    f1: float = 0.80
-    max_clarification_rate: float = 0.20
+    model_config = ConfigDict(extra="forbid", strict=True)
+    too_narrow_share: Share = 0.0005
+    too_broad_share: Share = 0.5
+    f1: Fraction = 0.80
+    max_clarification_rate: Fraction = 0.20
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Thresholds":
+        if self.too_narrow_share >= self.too_broad_share:
+            raise ValueError(f"too_narrow_share ({self.too_narrow_share:g}) must be below "
+                             f"too_broad_share ({self.too_broad_share:g})")
+        return self
 
 
 class EmbeddingConfig(BaseModel):
@@ -70,31 +84,37 @@ class LLMConfig(BaseModel):
     router: str = "claude-haiku-4-5"
     dates: str = "claude-haiku-4-5"
     mapping: str = "claude-sonnet-4-6"
-    max_tokens: int = 2048
-    timeout_s: float = 30.0
-    max_retries: int = 2
+    max_tokens: int = Field(default=2048, ge=1, le=64_000, strict=True)
+    timeout_s: float = Field(default=30.0, gt=0, le=600, allow_inf_nan=False, strict=True)
+    max_retries: int = Field(default=2, ge=0, le=10, strict=True)
 
 
 class Policies(BaseModel):
     """Tenant marketing policies enforced by validate_segment."""
     model_config = ConfigDict(extra="forbid")
-    email_requires_consent: bool = True
-    min_audience: int = 0
+    email_requires_consent: bool = Field(default=True, strict=True)
+    min_audience: int = Field(default=0, ge=0, strict=True)
     banned_facets: list[str] = Field(default_factory=list)
 
 
 class DryRunConfig(BaseModel):
+    """The dry-run sample and when a dry-run also counts exactly (tenant.yaml `dryrun:`)."""
     model_config = ConfigDict(extra="forbid")
-    sample_percent: float = 1.0
-    seed: int = 42
+    sample_percent: float = Field(1.0, gt=0, le=100, allow_inf_nan=False, strict=True,
+                                  description="share of customers in the sample")
+    min_sample_rows: int = Field(50_000, ge=1, strict=True, description="the sample holds at least this many customers")
+    exact_below: int = Field(100, ge=0, strict=True, description="fewer matched sample rows than this: count exactly too")
+    max_relative_error: float = Field(0.25, gt=0, allow_inf_nan=False, strict=True,
+                                      description="a 95% interval wider than ±this share: count exactly")
+    seed: int = Field(42, ge=0, strict=True)
     breakdowns: list[str] = Field(default_factory=list)
 
 
 class WarehouseConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
-    customers: int = 200_000
-    purchases_per_customer: float = 5.0
-    seed: int = 7
+    customers: int = Field(default=200_000, ge=1, le=50_000_000, strict=True)
+    purchases_per_customer: float = Field(default=5.0, ge=0, le=1000, allow_inf_nan=False, strict=True)
+    seed: int = Field(default=7, ge=0, strict=True)
 
 
 class TenantConfig(BaseModel):
@@ -106,6 +126,7 @@ class TenantConfig(BaseModel):
     policies: Policies = Field(default_factory=Policies)
     dryrun: DryRunConfig = Field(default_factory=DryRunConfig)
     warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
+    engine: EngineBinding = Field(default_factory=EngineBinding)  # where the customers live
     bindings: dict[str, Binding]
 
 
@@ -162,24 +183,51 @@ class Tenant:
 
 
 def list_tenants(settings: Settings | None = None) -> list[str]:
-    """Tenant ids: the folders of tenants_dir that hold a catalog.yaml."""
+    """Tenant ids: the folders of tenants_dir that hold a catalog.yaml (ill-named ones too, so they show their error)."""
     root = (settings or Settings.load()).tenants_dir
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if (p / "catalog.yaml").is_file())
 
 
+def check_tenant_id(tenant_id: str, settings: Settings | None = None) -> None:
+    """Refuse ids that are not a plain folder name, and folders that differ only in case."""
+    root = (settings or Settings.load()).tenants_dir
+    if not isinstance(tenant_id, str) or not TENANT_ID.fullmatch(tenant_id):
+        raise TenantError(str(root / str(tenant_id)), "", f"{tenant_id!r} is not a tenant id: use 2-40 lower-case "
+                          "letters, digits or _ starting with a letter (the folder name under tenants/)")
+    if root.is_dir():
+        twins = sorted(p.name for p in root.iterdir() if p.name.lower() == tenant_id and p.name != tenant_id)
+        if twins:
+            raise TenantError(str(root), "", f"folders {', '.join(twins + [tenant_id])} differ only in case and would share "
+                              f"one index and warehouse; rename or remove {', '.join(twins)}")
+
+
 def load_tenant(tenant_id: str, settings: Settings | None = None) -> Tenant:
     """Load and validate one tenant folder; errors name the file, the facet and the field."""
     settings = settings or Settings.load()
+    check_tenant_id(tenant_id, settings)
     root = settings.tenants_dir / tenant_id
     if not (root / "catalog.yaml").is_file():
         known = ", ".join(list_tenants(settings)) or "none"
         raise TenantError(str(root), "", f"unknown tenant {tenant_id!r} (no catalog.yaml); known tenants: {known}")
     catalog = load_catalog(root / "catalog.yaml")
+    if catalog.tenant_id != tenant_id:
+        raise TenantError(str(root / "catalog.yaml"), "tenant_id",
+                          f"{catalog.tenant_id!r} does not match its folder {tenant_id!r}; make them the same")
     config = _load_config(root / "tenant.yaml")
     _check_bindings(root / "tenant.yaml", catalog, config)
+    config = _canonical_names(config, catalog)
     return Tenant(id=tenant_id, root=root, catalog=catalog, config=config, settings=settings)
+
+
+def _canonical_names(config: TenantConfig, catalog: Catalog) -> TenantConfig:
+    """Facet names in tenant.yaml spelled as the catalog spells them (rules compare exact names)."""
+    name = lambda n: catalog.get(n).name  # noqa: E731 - every name was checked by _check_bindings
+    policies = config.policies.model_copy(update={"banned_facets": [name(n) for n in config.policies.banned_facets]})
+    dryrun = config.dryrun.model_copy(update={"breakdowns": [name(n) for n in config.dryrun.breakdowns]})
+    bindings = {name(k): b for k, b in config.bindings.items()}
+    return config.model_copy(update={"policies": policies, "dryrun": dryrun, "bindings": bindings})
 
 
 def _load_config(path: Path) -> TenantConfig:
@@ -195,8 +243,9 @@ def _load_config(path: Path) -> TenantConfig:
 
 
 def _check_bindings(path: Path, catalog: Catalog, config: TenantConfig) -> None:
+    bound = {catalog.get(n).name for n in config.bindings if catalog.get(n) is not None}
     for facet in catalog.facets:
-        if facet.name not in config.bindings and not facet.deprecated:
+        if facet.name not in bound and not facet.deprecated:
             raise TenantError(str(path), f"bindings.{facet.name}", "missing: every active facet needs a data binding")
     for name in config.bindings:
         if catalog.get(name) is None:
@@ -210,10 +259,10 @@ def _check_bindings(path: Path, catalog: Catalog, config: TenantConfig) -> None:
 
 def load_ground_truth(path: Path) -> list[GroundTruthRow]:
     """Read a ground-truth CSV (id, query, expected, needs_clarification, notes)."""
-    if not path.is_file():
+    if not path.exists():
         raise TenantError(str(path), "", "ground-truth file not found")
     rows: list[GroundTruthRow] = []
-    with path.open(newline="", encoding="utf-8") as fh:
+    with io.StringIO(read_text(path, "ground-truth CSV"), newline="") as fh:
         reader = csv.DictReader(fh)
         missing = {"id", "query", "expected", "needs_clarification"} - set(reader.fieldnames or [])
         if missing:
@@ -223,8 +272,13 @@ def load_ground_truth(path: Path) -> list[GroundTruthRow]:
                 expected = Segment.from_json(r["expected"])
             except Exception as exc:  # noqa: BLE001 - re-raised with the row named
                 raise TenantError(str(path), f"line {n} ({r.get('id')}).expected", str(exc)) from None
+            flag = (r["needs_clarification"] or "").strip().lower()
+            if flag not in ("true", "false"):
+                raise TenantError(str(path), f"line {n} ({r.get('id')}).needs_clarification",
+                                  f"{r['needs_clarification']!r} must be true or false")
             rows.append(GroundTruthRow(
                 id=r["id"], query=r["query"], expected=expected,
-                needs_clarification=r["needs_clarification"].strip().lower() == "true",
-                notes=r.get("notes") or ""))
+                needs_clarification=flag == "true", notes=r.get("notes") or ""))
+    if not rows:
+        raise TenantError(str(path), "", "no rows under the header; add at least one request to score")
     return rows

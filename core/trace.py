@@ -12,7 +12,7 @@ StepStatus = Literal["ok", "error", "recovered", "gate_failed", "clarify", "fini
 
 class TraceStep(BaseModel):
     n: int
-    kind: Literal["tool", "clarify", "finish", "gate", "route", "policy", "worker"] = "tool"
+    kind: Literal["tool", "clarify", "finish", "gate", "route", "stage", "policy", "worker", "assume"] = "tool"
     thought: str = ""
     tool: str = ""
     args: dict[str, Any] = Field(default_factory=dict)
@@ -21,6 +21,7 @@ class TraceStep(BaseModel):
     ms: float = 0.0
     cohort: int | None = None
     model: str | None = None
+    stage: str | None = None       # router | dates | mapping: the pipeline stage whose model ran
     input_tokens: int | None = None
     output_tokens: int | None = None
     cost_usd: float | None = None
@@ -48,6 +49,27 @@ class Trace(BaseModel):
     @property
     def tokens(self) -> tuple[int, int]:
         return (sum(s.input_tokens or 0 for s in self.steps), sum(s.output_tokens or 0 for s in self.steps))
+
+    def cost_by_stage(self) -> dict[str, float]:
+        """Model cost per pipeline stage (router, dates, mapping) for this turn."""
+        out: dict[str, float] = {}
+        for s in self.steps:
+            if s.cost_usd:
+                key = s.stage or "mapping"
+                out[key] = round(out.get(key, 0.0) + s.cost_usd, 6)
+        return out
+
+    def lines(self) -> list[str]:
+        """The trace as plain text lines (CLI)."""
+        out = [f"Request: {self.request}", f"Tenant: {self.tenant_id} · policy: {self.policy}"]
+        for s in self.steps:
+            cost = f" · {s.model} {s.input_tokens}/{s.output_tokens} tok ${s.cost_usd:.4f}" if s.model else ""
+            who = f"cohort {s.cohort} " if s.cohort else ""
+            out.append(f"{s.n:>3}. [{s.status}] {who}{s.tool or s.kind}: {s.observation[:200]}{cost}")
+        if self.cost_usd:
+            stages = ", ".join(f"{k} ${v:.4f}" for k, v in self.cost_by_stage().items())
+            out.append(f"Cost: ${self.cost_usd:.4f} ({stages})")
+        return out
 
     def write_jsonl(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from core.agent import Agent
 from core.eval import count_matches, score_row, value_items
-from core.policies.base import Clarify, ClarifyOption, Finish, Gate, ToolCall
+import threading
+
+from core.agent import assume_defaults
+from core.policies.base import Clarify, ClarifyOption, Finish, Gate, SplitCohorts, ToolCall
 from core.rules import autofix, validate
 from core.segment import Segment
 from core.tenant import GroundTruthRow
@@ -55,7 +58,7 @@ def test_clarification_pauses_and_resumes_the_same_turn(northstar, today):
     agent = Agent(northstar, lambda: pol)
     res = agent.run_turn("x", today=today, mode="new")
     assert res.status == "clarify" and res.pending is q
-    done = agent.resume(agent.last_state, "B")
+    done = agent.resume(res.state, "B")
     assert done.status == "done" and done.summary == "answered ['B']" and done.asked == [(q, "B")]
 
 
@@ -66,6 +69,118 @@ def test_failing_gate_feeds_back_then_passes(northstar, today):
     gate = [s for s in res.trace.steps if s.kind == "gate"][0]
     assert gate.status == "gate_failed" and "no value 'Nope'" in gate.observation
     assert res.status == "done"
+
+
+class Asker:
+    """Asks a question about its own request, then finishes with the answer it got."""
+    name = "asker"
+
+    def start(self, turn):
+        self.turn, self.got = turn, None
+
+    def next_action(self, observations):
+        if self.got is None:
+            r = self.turn.request
+            return Clarify(f"Which {r}?", [ClarifyOption(f"{r} A"), ClarifyOption(f"{r} B")], phrase=r)
+        return Finish(SEG, f"{self.turn.request}: {self.got}")
+
+    def answer(self, answer):
+        self.got = answer
+
+    def last_usage(self):
+        return None
+
+
+def test_two_sessions_share_one_agent_and_each_answers_its_own_question(northstar, today):
+    agent = Agent(northstar, Asker)  # one cached agent, as the app keeps it
+    sessions, paused = {}, {}  # what each browser session keeps in its own state
+
+    def session(name, pick):
+        res = agent.run_turn(name, today=today, mode="new")
+        paused[name] = res.state
+        barrier.wait(timeout=10)  # both questions are open before either is answered
+        assert res.status == "clarify" and res.pending.question == f"Which {name}?"
+        sessions[name] = agent.resume(res.state, res.pending.options[pick].label)
+
+    barrier = threading.Barrier(2)
+    threads = [threading.Thread(target=session, args=(n, i)) for i, n in enumerate(["alpha shoppers", "beta shoppers"])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert not hasattr(agent, "last_state")
+    assert sessions["alpha shoppers"].summary == "alpha shoppers: alpha shoppers A"
+    assert sessions["beta shoppers"].summary == "beta shoppers: beta shoppers B"
+    assert [q.question for q, _ in sessions["beta shoppers"].asked] == ["Which beta shoppers?"]
+    # answering a turn twice (a double click, a stale rerun) changes nothing and raises nothing
+    again = agent.resume(paused["alpha shoppers"], "x")
+    assert again.status == "done" and again.summary == "alpha shoppers: alpha shoppers A"
+
+
+def test_final_check_failing_every_time_needs_attention_never_done(northstar, today):
+    bad = Segment.from_spec([{"facet": "Region", "op": "in", "values": ["Atlantis"]}])
+    pol = Scripted([Finish(bad)] * 5)
+    res = Agent(northstar, lambda: pol).run_turn("x", today=today, mode="new")
+    assert res.status == "needs_attention" and res.segment == bad
+    assert res.issues and "Atlantis" in res.issues[0] and "Atlantis" in res.error
+    assert res.dryrun is None
+    assert [s.status for s in res.trace.steps if s.kind == "gate"] == ["gate_failed"] * 3
+    assert "fails the final check" in pol.seen[1][0].error  # the policy was told why, twice
+
+
+def test_empty_finish_is_never_done(northstar, today):
+    pol = Scripted([Finish(Segment())])
+    res = Agent(northstar, lambda: pol).run_turn("everyone please", today=today, mode="new")
+    assert res.status == "needs_attention" and res.issues == ["The segment has no conditions."]
+
+
+def test_tool_error_budget_ends_the_turn_cleanly(northstar, today):
+    pol = Scripted([ToolCall("no_such_tool", {})] * 20)
+    res = Agent(northstar, lambda: pol, max_tool_errors=3).run_turn("x", today=today, mode="new")
+    assert res.status == "failed" and "4 failed tool calls" in res.error and "no_such_tool" in res.error
+
+
+def test_a_tool_that_raises_becomes_an_error_observation(northstar, today):
+    pol = Scripted([ToolCall("validate_segment", {"segment": 12}), lambda p: Finish(SEG)])
+    res = Agent(northstar, lambda: pol).run_turn("x", today=today, mode="new")
+    assert res.status == "done"
+    assert pol.seen[1][0].ok is False and "segment" in pol.seen[1][0].error
+
+
+class Splitter:
+    """Splits into two cohorts; each worker asks about its cohort (nobody can answer a worker)."""
+    name = "splitter"
+
+    def start(self, turn):
+        self.turn, self.got = turn, None
+
+    def next_action(self, observations):
+        if self.turn.mode == "new":
+            return SplitCohorts(["morning shoppers", "evening shoppers"])
+        if self.got is None:
+            word = self.turn.request.split()[0]
+            return Clarify(f"What is '{word}'?", [ClarifyOption(word.title()), ClarifyOption("Other")], phrase=word)
+        return Finish(SEG, self.got)
+
+    def answer(self, answer):
+        self.got = answer
+
+    def last_usage(self):
+        return None
+
+
+def test_cohort_defaults_are_assumptions_not_answered_questions(northstar, today):
+    res = Agent(northstar, Splitter).run_turn("morning shoppers or evening shoppers", today=today, mode="new")
+    assert res.status == "done"
+    assert res.asked == []
+    assert res.assumptions == ["assumed 'morning' = Morning", "assumed 'evening' = Evening"]
+    assert [s.observation for s in res.trace.steps if s.kind == "assume"] == res.assumptions
+
+
+def test_assume_defaults_moves_questions_to_assumptions(northstar, today):
+    agent = Agent(northstar, Asker)
+    res = assume_defaults(agent, agent.run_turn("late night", today=today, mode="new"))
+    assert res.status == "done" and res.asked == [] and res.assumptions == ["assumed 'late night' = late night A"]
 
 
 def test_step_cap_ends_the_turn(northstar, today):

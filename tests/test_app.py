@@ -34,12 +34,15 @@ def test_turn_builds_a_segment_with_a_dry_run_then_edits_and_saves(app):
     app.chat_input[0].set_value("Plus members who are email reachable").run()
     assert not app.exception
     text = _markdown(app)
-    assert "Membership Tier is Plus" in text and "Estimated audience" in text
-    estimate = [m for m in app.metric if m.label == "Estimated audience"][0]
-    assert int(estimate.value.replace(",", "")) > 0
+    # 20,000 fixture customers are fewer than min_sample_rows: the whole table is counted, labelled exact.
+    assert "Membership Tier is Plus" in text and "customers (exact, whole table)" in text
+    size = [m for m in app.metric if m.label == "Audience (exact)"][0]
+    assert int(size.value.replace(",", "")) > 0 and not size.value.startswith("~")
+    reach = {m.label: int(m.value.replace(",", "")) for m in app.metric if m.label.startswith("Reachable: ")}
+    assert reach and reach["Reachable: email"] == int(size.value.replace(",", ""))  # asked for email reachable
     app.chat_input[0].set_value("only Florida").run()
     assert not app.exception, app.exception
-    assert "+ cohort 1: State is Florida" in _markdown(app) and "customers (-" in _markdown(app)
+    assert "+ cohort 1: State is Florida" in _markdown(app) and "customers (exact, whole table)** (-" in _markdown(app)
     form_inputs = [t for t in app.text_input if t.label == "Name"]
     form_inputs[0].set_value("Florida Plus email")
     [b for b in app.button if b.label == "Save segment"][0].click().run()

@@ -1,6 +1,7 @@
 """The segwork console script: real subprocesses, clear one-paragraph errors, never a traceback."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -8,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from core.engines import reference_date
 
 SEGWORK = str(Path(sys.executable).parent / "segwork")
 
@@ -33,7 +36,10 @@ def seg_file(tmp_path):
 
 def test_sql_dryrun_and_validate(settings, northstar, seg_file):
     sql = _run(settings, "sql", str(seg_file), "--tenant", "northstar", "--dialect", "snowflake").stdout
-    assert "DATEADD" in sql and "'Scoop'" in sql
+    as_of = reference_date(northstar)  # the warehouse's date: the exported SQL counts what the dry-run shows
+    assert f"CAST('{as_of - dt.timedelta(days=365)}' AS DATE)" in sql and "'Scoop'" in sql
+    pinned = _run(settings, "sql", str(seg_file), "--tenant", "northstar", "--as-of", "2025-06-30").stdout
+    assert "CAST('2024-06-30' AS DATE)" in pinned and "CURRENT_DATE" not in (sql + pinned).upper()
     out = json.loads(_run(settings, "dryrun", str(seg_file), "--tenant", "northstar", "--full", "--json").stdout)
     assert out["ci_low"] <= out["exact_count"] <= out["ci_high"] and out["population"] == 20_000
     assert "Valid for Northstar Mart" in _run(settings, "validate", str(seg_file), "--tenant", "northstar").stdout
@@ -65,6 +71,6 @@ def test_ask_and_eval_json(settings, harbor, tmp_path):
                   '{""facet"": ""Text Allowed"", ""op"": ""is_true""}]",false,\n')
     line = _run(settings, "eval", "--tenant", "harbor", "--ground-truth", str(gt), "--json").stdout.strip().splitlines()[-1]
     m = json.loads(line)
-    assert set(m) == {"facet_f1", "value_f1", "clarification_precision", "clarification_recall", "clarification_rate",
-                      "latency_ms_p50", "latency_ms_p95", "rows"}
+    assert set(m) == {"ground_truth", "facet_f1", "value_f1", "exact_rows", "clarification_precision", "clarification_recall",
+                      "clarification_rate", "latency_ms_p50", "latency_ms_p95", "rows", "per_tag"}
     assert m["facet_f1"] == 1.0 and m["rows"] == 1

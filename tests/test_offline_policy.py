@@ -64,7 +64,7 @@ def test_ambiguous_request_asks_and_the_answer_resumes(harbor, today):
     assert res.status == "clarify"
     labels = [o.label for o in res.pending.options]
     assert len(labels) >= 2 and "Best" in labels[0]
-    done = agent.resume(agent.last_state, labels[1])
+    done = agent.resume(res.state, labels[1])
     assert done.status == "done"
     assert "Household Value Tier" not in {c.facet for c in done.segment.all_conditions()}
 

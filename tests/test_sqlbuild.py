@@ -1,11 +1,14 @@
 """SQL compiler: purchase conditions share one EXISTS, literals are safe, dialects transpile."""
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import pytest
 import sqlglot
 
 from core.dryrun import get_dryrunner, wilson
+from core.engines import reference_date
 from core.errors import SegmentError
 from core.segment import Segment
 from core.sqlbuild import DIALECTS, compile_segment
@@ -75,7 +78,9 @@ def test_default_tier_and_windowed_purchase_facet(harbor):
                              {"facet": "Aisles Shopped 13 Weeks", "op": "in", "values": ["Seafood"]}])
     sql = compile_segment(seg, harbor)
     assert "s.pct <= 25" in sql  # harbor default tier TOP 25
-    assert "INTERVAL 91 DAY" in sql
+    window = (reference_date(harbor) - dt.timedelta(days=91)).isoformat()
+    assert f"p.purchase_date >= CAST('{window}' AS DATE)" in sql  # the warehouse's date, not CURRENT_DATE
+    assert "CURRENT_DATE" not in sql.upper()
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -98,8 +103,9 @@ def test_dryrun_estimate_brackets_the_exact_count(northstar):
                              {"facet": "Membership Tier", "op": "in", "values": ["Basic", "Plus"]}])
     res = runner.run(seg)
     exact = runner.exact_count(seg)
-    assert res.population == 20_000 and 100 < res.sample_size < 320
-    assert res.ci_low <= exact <= res.ci_high
+    # 20,000 customers <= min_sample_rows: the whole table is counted (sampling: tests/test_dryrun.py)
+    assert res.population == res.sample_size == 20_000 and res.basis == "whole_table"
+    assert res.ci_low == exact == res.ci_high
     assert [s.remaining for s in res.funnel][-1] == res.sample_matched
     assert res.funnel[0].remaining >= res.funnel[1].remaining
     assert set(res.breakdowns) == {"Region", "Membership Tier", "Age Band"}

@@ -32,6 +32,7 @@ class Clarify:
     default: int = 0
     thought: str = ""
     call_id: str = ""
+    phrase: str = ""               # the words of the request the question is about (for assumptions)
 
 
 @dataclass
@@ -60,7 +61,15 @@ class SplitCohorts:
     thought: str = ""
 
 
-Action = ToolCall | Clarify | Finish | Gate | SplitCohorts
+@dataclass
+class Retry:
+    """The policy's last step was unusable (no tool call, invalid arguments); the policy was told why."""
+    reason: str
+    tool: str = ""
+    thought: str = ""
+
+
+Action = ToolCall | Clarify | Finish | Gate | SplitCohorts | Retry
 
 
 @dataclass
@@ -94,6 +103,7 @@ class LLMUsage:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     cost_usd: float = 0.0
+    stage: str = "mapping"         # router | dates | mapping: which pipeline stage spent it
 
 
 @dataclass
@@ -106,6 +116,7 @@ class TurnContext:
     mode: str = "new"                         # "new" | "edit" (decided by the router)
     answers: list[str] = field(default_factory=list)  # answers to this turn's clarifications so far
     notes: dict[str, Any] = field(default_factory=dict)
+    exclude_examples: frozenset[str] = frozenset()  # example ids/requests a policy must not see (eval leakage)
 
 
 class Policy(Protocol):
