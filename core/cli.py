@@ -2,13 +2,61 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
-from core.errors import WorkbenchError
+from core.errors import SegmentError, WorkbenchError
+from core.tenant import MAX_CUSTOMERS
 
 DIALECTS = ["duckdb", "snowflake", "bigquery", "spark", "postgres"]
+MAX_SEED = 2**31 - 1
+MAX_REQUEST = 2_000
+
+
+def _bounded_int(lo: int, hi: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number in [lo, hi] ('1e10', '-5', '0' refused with the range)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give {what} as {lo:,}-{hi:,}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value:,} is out of range; {what} must be {lo:,}-{hi:,}")
+        return value
+    return parse
+
+
+def _iso_date(text: str) -> str:
+    """An argparse type: a real calendar date written YYYY-MM-DD (returned as that text)."""
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-25") from None
+    if not 1900 <= day.year <= 2200:
+        raise argparse.ArgumentTypeError(f"{text} is outside the years 1900-2200")
+    return day.isoformat()
+
+
+def _out_file(text: str) -> Path:
+    """An argparse type: a file path to write (not a folder; its folder must exist or be creatable)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a folder; give a file name inside it")
+    parent = next((p for p in path.absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{parent} is a file, so {path} cannot be created")
+    if parent is not None and not os.access(parent, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{parent} is not writable")
+    return path
+
+
+def _request(text: str) -> str:
+    if len(text) > MAX_REQUEST:
+        raise argparse.ArgumentTypeError(f"the request is {len(text):,} characters; describe the audience in at most {MAX_REQUEST:,}")
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,9 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="sample warehouse commands").add_subparsers(dest="data_cmd", required=True)
     gen = data.add_parser("generate", help="write the tenant's synthetic customer warehouse (DuckDB)")
     _tenant_arg(gen)
-    gen.add_argument("--customers", type=int, default=None, help="number of customers (default: tenant.yaml)")
-    gen.add_argument("--seed", type=int, default=None, help="random seed (default: tenant.yaml)")
-    gen.add_argument("--out", type=Path, default=None, help="output .duckdb path (default: sample_data/<tenant>.duckdb)")
+    gen.add_argument("--customers", type=_bounded_int(1, MAX_CUSTOMERS, "--customers"), default=None,
+                     help=f"number of customers, 1-{MAX_CUSTOMERS:,} (default: tenant.yaml)")
+    gen.add_argument("--seed", type=_bounded_int(0, MAX_SEED, "--seed"), default=None, help="random seed (default: tenant.yaml)")
+    gen.add_argument("--out", type=_out_file, default=None, help="output .duckdb path (default: sample_data/<tenant>.duckdb)")
     gen.add_argument("--if-missing", action="store_true", help="do nothing when the file already exists")
 
     val = sub.add_parser("validate", help="check a segment JSON file against the tenant catalog and rules")
@@ -64,22 +113,22 @@ def _parser() -> argparse.ArgumentParser:
     _tenant_arg(ev)
     ev.add_argument("--ground-truth", type=Path, default=None, help="CSV in the ground-truth format (default: the tenant's)")
     ev.add_argument("--policy", choices=["offline", "claude"], default="offline")
-    ev.add_argument("--today", default="2026-11-25", help="reference date for relative dates (YYYY-MM-DD)")
+    ev.add_argument("--today", type=_iso_date, default="2026-11-25", help="reference date for relative dates (YYYY-MM-DD)")
     ev.add_argument("--json", action="store_true", help="print exactly one JSON object with the metrics")
-    ev.add_argument("--out", type=Path, default=None, help="per-row results file (default: runs/eval-<tenant>-<time>.jsonl)")
+    ev.add_argument("--out", type=_out_file, default=None, help="per-row results file (default: runs/eval-<tenant>-<time>.jsonl)")
 
     ask = sub.add_parser("ask", help="one agent turn: trace, segment, SQL and dry-run")
     _tenant_arg(ask)
-    ask.add_argument("request", help="the audience in plain words")
+    ask.add_argument("request", type=_request, help="the audience in plain words")
     ask.add_argument("--policy", choices=["offline", "claude"], default=None, help="default: claude when ANTHROPIC_API_KEY is set")
-    ask.add_argument("--today", default=None, help="reference date (default: today)")
+    ask.add_argument("--today", type=_iso_date, default=None, help="reference date (default: today)")
     ask.add_argument("--json", action="store_true")
 
     tr = sub.add_parser("trace", help="print a kept turn trace (by id) or a saved segment version's trace")
     _tenant_arg(tr)
-    tr.add_argument("id", nargs="?", type=int, help="the trace id shown after a turn and on the Clarifications page")
+    tr.add_argument("id", nargs="?", type=_bounded_int(1, 2**62, "the trace id"), help="the trace id shown after a turn and on the Clarifications page")
     tr.add_argument("--segment", default=None, help="a saved segment's name (instead of an id)")
-    tr.add_argument("--version", type=int, default=None, help="its version (default: the latest)")
+    tr.add_argument("--version", type=_bounded_int(1, 2**62, "--version"), default=None, help="its version (default: the latest)")
     tr.add_argument("--json", action="store_true")
     return p
 
@@ -98,7 +147,11 @@ def _tenant_arg(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run one command; bad input exits 2 with `error: ...` saying what to fix, never a traceback."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed usage and the problem (or --help)
+        return int(exc.code or 0)
     try:
         return _dispatch(args)
     except WorkbenchError as exc:
@@ -109,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # noqa: BLE001 - a defect: one line, not a traceback; SEGWORK_DEBUG shows it
+        if os.environ.get("SEGWORK_DEBUG"):
+            raise
+        print(f"error: internal failure in `segwork {args.command}` ({type(exc).__name__}: {exc}). "
+              "This is a defect; rerun with SEGWORK_DEBUG=1 to see where.", file=sys.stderr)
+        return 70
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -133,12 +192,17 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "warehouse":
         from core.engines.cli import warehouse_cli
         return warehouse_cli(tenant, args)
-    segment = _read_segment(args.segment)
+    segment = _read_segment(args.segment, tenant.catalog)
     if args.command == "validate":
         from core.rules import validate_cli
         return validate_cli(tenant, segment, args)
     if args.command == "sql":
+        from core.rules import validate
         from core.sqlbuild import compile_segment
+        errors = validate(segment, tenant).errors
+        if errors:
+            raise SegmentError(f"{args.segment} is not a valid {tenant.id} segment, so it is not compiled: "
+                               + "; ".join(i.message + (f" (fix: {i.fix})" if i.fix else "") for i in errors))
         print(compile_segment(segment, tenant, dialect=args.dialect, as_of=args.as_of,
                               tables=tenant.config.engine.table_map()))
         return 0
@@ -148,14 +212,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
-def _read_segment(path: Path):
+def _read_segment(path: Path, catalog):
+    """The segment in a JSON file, its names resolved to the catalog's spelling."""
     from core.segment import Segment
-    from core.errors import SegmentError
+    from core.textfile import read_text
 
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise SegmentError(f"Segment file {path} not found; pass the path of a JSON file with a list of conditions.")
-    seg = Segment.from_json(path.read_text(encoding="utf-8"))
-    return seg
+    return Segment.from_json(read_text(path, "segment file", max_bytes=1_000_000), catalog)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Shadow dry-run: a repeatable customer sample, materialised once, counted read-only.
+"""Shadow dry-run: counts a segment on the repeatable customer sample (core/sample.py), read-only.
 
 The sample file holds a simple random sample of customers (at least `min_sample_rows` of them) *and
 their* purchases, propensity rows and events, so a dry-run never scans the full fact tables. When the
@@ -8,14 +8,10 @@ full warehouse exactly; a population no larger than `min_sample_rows` is counted
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
-import math
-import os
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
@@ -24,13 +20,15 @@ from sqlglot import exp, select
 
 from core.errors import SegmentError, WorkbenchError
 from core.interval import scaled_interval, too_unsure, wilson  # noqa: F401 - wilson is part of this module's API
+from core.sample import (WarehouseMissing, ensure_sample, open_read_only, read_meta, sample_path_for,  # noqa: F401
+                         sample_size_for, source_stamp)
 from core.segment import Cohort, Condition, Segment
 from core.sqlbuild import CUSTOMER, condition_predicate, funnel_steps, segment_predicate
 from core.tenant import Tenant
+from core.warehouse import check_schema
 
 Verdict = Literal["ok", "too_narrow", "too_broad", "empty"]
 Basis = Literal["sample", "exact", "whole_table"]
-FACT_TABLES = ("purchases", "propensity", "events")
 _ALL = -1  # grouping-set marker of the row that carries the funnel totals
 
 
@@ -41,8 +39,9 @@ def _label(value: object) -> str:
 class FunnelStep(BaseModel):
     cohort: int
     label: str
-    remaining: int
-    estimate: int
+    remaining: int  # matched sample rows
+    estimate: int  # customers: scaled from the sample, or counted when `exact`
+    exact: bool = False
 
 
 class BreakdownRow(BaseModel):
@@ -59,11 +58,12 @@ class ChannelReach(BaseModel):
 
 
 class Relaxation(BaseModel):
-    """The audience after dropping one condition (estimated on the sample scan)."""
+    """The audience after dropping one condition (from the same scan; counted exactly when thin)."""
     cohort: int
     condition: str
     estimate: int
     sample_matched: int
+    exact: bool = False
 
 
 class Narrowing(BaseModel):
@@ -125,10 +125,6 @@ class Overlap(BaseModel):
     sample_matched: int  # the draft's matched sample rows
 
 
-class WarehouseMissing(WorkbenchError):
-    pass
-
-
 def _rule_condition(rc: Any) -> Condition:
     return Condition(facet=rc.facet, op=rc.op, values=rc.values)
 
@@ -137,25 +133,36 @@ class _Scan:
     """Builds one scan of a customers table: each distinct term is a flag column, every count a FILTER."""
 
     def __init__(self) -> None:
-        self.keys: dict[str, int] = {}
+        self.keys: dict[exp.Expression, int] = {}  # sqlglot expressions hash and compare by structure
         self.projections: list[exp.Expression] = []
         self.counts: list[exp.Expression] = []
 
     def flag(self, term: exp.Expression) -> exp.Expression:
-        key = term.sql("duckdb")
-        if key not in self.keys:
-            self.keys[key] = len(self.keys)
-            self.projections.append(exp.alias_(term.copy(), f"t{self.keys[key]}"))
-        return exp.column(f"t{self.keys[key]}")
+        n = self.keys.get(term)
+        if n is None:
+            n = self.keys[term] = len(self.keys)
+            # No copy: the builder hands out fresh trees, and a tree that is generated only needs its nodes.
+            self.projections.append(exp.alias_(term, f"t{n}", copy=False))
+        return exp.column(f"t{n}")
+
+    def has(self, term: exp.Expression) -> bool:
+        return term in self.keys
+
+    def count_any(self, cohorts: list[tuple[exp.Expression, ...]]) -> int:
+        """Counts rows passing all terms of any of the cohorts (an empty cohort: every row)."""
+        return self.count(_any([self.all_of(terms) for terms in cohorts]))
 
     def all_of(self, terms: Any) -> exp.Expression:
         flags = [self.flag(t) for t in terms]
-        return exp.and_(*flags) if flags else exp.true()
+        return exp.and_(*flags, copy=False) if flags else exp.true()
 
     def count(self, where: exp.Expression) -> int:
         """Adds a `count(*) FILTER (WHERE ...)`; returns its position among the counts."""
         self.counts.append(exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=where.copy())))
         return len(self.counts) - 1
+
+    def sql(self, dim_columns: list[str], hit: int) -> str:
+        return _grouped_scan_sql(self, dim_columns, hit)
 
 
 def _any(preds: list[exp.Expression]) -> exp.Expression:
@@ -173,10 +180,15 @@ class DryRunner:
         self.tenant = tenant
         self.cfg = tenant.config.dryrun
         self.sample_path = ensure_sample(tenant)
-        meta = _read_meta(self.sample_path, tenant.id)
+        meta = read_meta(self.sample_path, tenant.id)
         self.whole_table = meta.get("whole_table") == "1"
         # Whole table: the warehouse itself is the "sample", and every count is exact.
-        self._con = _open_read_only(tenant.warehouse_path if self.whole_table else self.sample_path, tenant.id)
+        self._con = open_read_only(tenant.warehouse_path if self.whole_table else self.sample_path, tenant.id)
+        try:
+            check_schema(self._con, tenant)  # a binding to a missing column fails here, by name, not in every count
+        except WorkbenchError:
+            self._con.close()
+            raise
         self._full: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self.as_of = dt.date.fromisoformat(meta["as_of"])
@@ -200,88 +212,147 @@ class DryRunner:
         plan = self._plan(segment)
         cur = self._cursor()
         rows = cur.execute(plan.sql).fetchall()
-        totals = next(r for r in rows if r[0] == _ALL)
-        counts = totals[1 + len(plan.singles):]
-        matched = int(counts[plan.hit])
-        estimate, low, high = scaled_interval(matched, self.sample_size, self.population)
-        result = DryRunResult(
-            sample_size=self.sample_size, sample_matched=matched, population=self.population,
-            estimate=estimate, ci_low=low, ci_high=high, share=0.0, verdict="ok",
-            sample_estimate=estimate, sample_ci_low=low, sample_ci_high=high,
-            funnel=[FunnelStep(cohort=c, label=label, remaining=int(counts[i]), estimate=round(counts[i] * self.scale))
-                    for c, label, i in plan.funnel],
-            relaxations=[Relaxation(cohort=c, condition=label, estimate=round(counts[i] * self.scale),
-                                    sample_matched=int(counts[i])) for c, label, i in plan.relaxed],
-            sample_percent=self.cfg.sample_percent)
-        reach = {ch: int(counts[i]) for ch, i in plan.reach.items()}
+        counts = next(r for r in rows if r[0] == _ALL)[1 + len(plan.singles):]
+        result = self._from_sample(plan, counts)
         if self.whole_table:
             result.exact, result.basis = True, "whole_table"
             result.exact_reason = f"the whole table was counted ({self.population:,} customers, at most min_sample_rows)"
+            for step in result.funnel:
+                step.exact = True
         else:
-            reason = "no sampled customer matches" if matched == 0 else too_unsure(
-                matched, estimate, low, high, self.cfg.exact_below, self.cfg.max_relative_error)
+            m = result.sample_matched
+            reason = "no sampled customer matches" if m == 0 else too_unsure(
+                m, result.estimate, result.ci_low, result.ci_high, self.cfg.exact_below, self.cfg.max_relative_error)
             if reason:
-                t0 = time.perf_counter()
-                full = self._exact_scan(segment)
-                result.exact_ms = (time.perf_counter() - t0) * 1000
-                result.exact, result.basis, result.exact_reason = True, "exact", reason
-                result.estimate = result.ci_low = result.ci_high = int(full[plan.hit])
-                for step, (_, _, i) in zip(result.funnel, plan.funnel):
-                    step.estimate = int(full[i])
-                for relax, (_, _, i) in zip(result.relaxations, plan.relaxed):
-                    relax.estimate = int(full[i])
-                reach = {ch: int(full[i]) for ch, i in plan.reach.items()}
-            else:
-                reach = {ch: round(n * self.scale) for ch, n in reach.items()}
-        if result.exact and result.basis == "whole_table":
-            result.ci_low = result.ci_high = result.estimate
+                self._count_exactly(plan, result, reason, segment)
+        if self._narrow(result.estimate):
+            self._relax(plan, counts, result, cur)
         size = result.estimate
         result.share = size / self.population if self.population else 0.0
-        result.reach = [ChannelReach(channel=ch, count=n, share=n / size if size else 0.0) for ch, n in reach.items()]
-        if matched:
-            result.breakdowns = self._breakdowns(cur, rows, plan, segment, matched)
+        for r in result.reach:
+            r.share = r.count / size if size else 0.0
+        if result.sample_matched:
+            result.breakdowns = self._breakdowns(cur, rows, plan, segment, result.sample_matched)
         result.biggest_cut = _biggest_cut(result.funnel, self.population)
         self._judge(result)
         result.ms = (time.perf_counter() - started) * 1000
         return result
 
+    def _from_sample(self, plan: "_Plan", counts: tuple) -> DryRunResult:
+        """The result as the sample sees it: every count scaled to the population."""
+        matched = int(counts[plan.hit])
+        estimate, low, high = scaled_interval(matched, self.sample_size, self.population)
+        return DryRunResult(
+            sample_size=self.sample_size, sample_matched=matched, population=self.population,
+            estimate=estimate, ci_low=low, ci_high=high, share=0.0, verdict="ok",
+            sample_estimate=estimate, sample_ci_low=low, sample_ci_high=high,
+            funnel=[FunnelStep(cohort=it.cohort, label=it.label, remaining=int(counts[it.pos]),
+                               estimate=round(counts[it.pos] * self.scale)) for it in plan.funnel],
+            reach=[ChannelReach(channel=ch, count=round(counts[i] * self.scale), share=0.0) for ch, i in plan.reach.items()],
+            sample_percent=self.cfg.sample_percent)
+
+    def _count_exactly(self, plan: "_Plan", result: DryRunResult, reason: str, segment: Segment) -> None:
+        """Count the audience and its reach on the full table (one filtered count)."""
+        t0 = time.perf_counter()
+        size, reach = self._exact_size(segment)
+        result.exact, result.basis, result.exact_reason = True, "exact", reason
+        result.estimate = result.ci_low = result.ci_high = size
+        for r in result.reach:
+            r.count = reach[r.channel]
+        hit = plan.scan.counts[plan.hit]
+        for step, item in zip(result.funnel, plan.funnel):
+            if plan.scan.counts[item.pos] == hit:  # the same predicate as the audience (a cohort's last step)
+                step.estimate, step.exact = size, True
+        result.exact_ms = (time.perf_counter() - t0) * 1000
+
+    def _relax(self, plan: "_Plan", counts: tuple, result: DryRunResult, cur: duckdb.DuckDBPyConnection) -> None:
+        """The audience without each condition in turn (too narrow only). Most come from the main scan;
+        the rest in one more scan of the sample. When the size was counted exactly, every figure still
+        thin in the sample (funnel steps too) is counted on the full table, in one scan.
+
+        Figures with enough sample rows keep their estimate: counting them too would add a join over
+        the full fact tables for each, for little gain.
+        """
+        sample = {id(it): int(counts[it.pos]) for it in plan.relaxed if it.pos is not None}
+        pending = [it for it in plan.relaxed if it.pos is None]
+        if pending:
+            sample.update(zip(map(id, pending), self._count_items(cur, pending)))
+        result.relaxations = [Relaxation(cohort=it.cohort, condition=it.label, estimate=round(sample[id(it)] * self.scale),
+                                         sample_matched=sample[id(it)], exact=self.whole_table) for it in plan.relaxed]
+        if result.basis != "exact":
+            return
+        t0 = time.perf_counter()
+        pairs = [(f, it) for f, it in zip(result.funnel, plan.funnel)] + list(zip(result.relaxations, plan.relaxed))
+        thin = [(fig, it) for fig, it in pairs if not fig.exact and
+                (fig.remaining if isinstance(fig, FunnelStep) else fig.sample_matched) < self.cfg.exact_below]
+        if thin:
+            for (fig, _), n in zip(thin, self._count_items(self._full_cursor(), [it for _, it in thin])):
+                fig.estimate, fig.exact = n, True
+        result.exact_ms += (time.perf_counter() - t0) * 1000
+
+    def _narrow(self, size: int) -> bool:
+        th, floor = self.tenant.config.thresholds, self.tenant.config.policies.min_audience
+        return size < floor or size < th.too_narrow_share * self.population
+
+    def _exact_size(self, segment: Segment) -> tuple[int, dict[str, int]]:
+        """Exact audience and its reach per channel: one filtered count of the full table."""
+        where = segment_predicate(segment, self.tenant, self.as_of)
+        reach = [exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(
+            this=exp.and_(*[condition_predicate(c, self.tenant, self.as_of) for c in conds], copy=False)))
+            for conds in self.channels.values()]
+        q = select(exp.Count(this=exp.Star()), *reach, copy=False).from_(_customers_table(), copy=False).where(where, copy=False)
+        row = self._full_cursor().execute(q.sql("duckdb")).fetchone()
+        return int(row[0]), {ch: int(n) for ch, n in zip(self.channels, row[1:])}
+
     # ---- the one scan ----------------------------------------------------------------------
 
-    def _plan(self, segment: Segment, breakdowns: bool = True) -> "_Plan":
-        """One scan of the sample: funnel steps, the cohorts' OR, each all-but-one relaxation and
-        the reach of each channel are counts of flag columns; breakdowns are grouping sets."""
+    def _plan(self, segment: Segment) -> "_Plan":
+        """One scan of the sample: funnel steps, the cohorts' OR, the reach of each channel and every
+        all-but-one relaxation that needs no further join are counts of flag columns; breakdowns are
+        grouping sets over the matched rows. A relaxation that needs a join of its own (dropping one
+        of several purchase conditions that share an EXISTS) is left for `_count_items`."""
         cohorts = [(i, co) for i, co in enumerate(segment.cohorts, 1) if co.conditions]
         if not cohorts:
             raise SegmentError("The segment has no conditions; add at least one.")
         scan = _Scan()
-        funnel: list[tuple[int, str, int]] = []
-        finals: dict[int, exp.Expression] = {}
+        funnel: list[_Item] = []
+        finals: dict[int, tuple[exp.Expression, ...]] = {}
         for number, co in cohorts:
             for step in funnel_steps(co, self.tenant, self.as_of, number=number):
-                finals[number] = scan.all_of(step.terms)
-                funnel.append((number, step.label, scan.count(finals[number])))
-        hit = _any(list(finals.values()))
+                finals[number] = step.terms
+                funnel.append(_Item(number, step.label, [step.terms]))
         if len(finals) > 1:
-            funnel.append((0, f"any of cohorts {', '.join(map(str, finals))}", scan.count(hit)))
-        hit_at = scan.count(hit)
-        relaxed = []
+            funnel.append(_Item(0, f"any of cohorts {', '.join(map(str, finals))}", list(finals.values())))
+        for item in funnel:
+            item.pos = scan.count_any(item.cohorts)
+        hit_at = scan.count_any(list(finals.values()))
+        hit = scan.counts[hit_at].expression.this
+        reach = {ch: scan.count(exp.and_(hit.copy(), scan.all_of(condition_predicate(c, self.tenant, self.as_of) for c in conds)))
+                 for ch, conds in self.channels.items()}
+        relaxed: list[_Item] = []
         for number, co in cohorts:
             for j, cond in enumerate(co.conditions):
                 rest = Cohort(conditions=[c for k, c in enumerate(co.conditions) if k != j])
-                mine = scan.all_of(funnel_steps(rest, self.tenant, self.as_of, number=number)[-1].terms) \
-                    if rest.conditions else exp.true()
-                others = [p for n, p in finals.items() if n != number]
-                relaxed.append((number, cond.render(), scan.count(_any(others + [mine]))))
-        reach = {ch: scan.count(exp.and_(hit.copy(), scan.all_of(condition_predicate(c, self.tenant, self.as_of) for c in conds)))
-                 for ch, conds in self.channels.items()}
+                mine = funnel_steps(rest, self.tenant, self.as_of, number=number)[-1].terms if rest.conditions else ()
+                item = _Item(number, cond.render(), [t for n, t in finals.items() if n != number] + [mine])
+                if all(scan.has(t) for t in mine):
+                    item.pos = scan.count_any(item.cohorts)
+                relaxed.append(item)
         singles, multis = [], []
-        for name in self.cfg.breakdowns if breakdowns else []:
+        for name in self.cfg.breakdowns:
             b = self.tenant.binding(name)
             if b.source == "customer":
                 (multis if b.multi else singles).append(name)
-        sql = _grouped_scan_sql(scan, [self.tenant.binding(n).column for n in singles])
-        return _Plan(sql=sql, singles=singles, multis=multis, funnel=funnel, hit=hit_at, relaxed=relaxed,
+        sql = scan.sql([self.tenant.binding(n).column for n in singles], hit_at)
+        return _Plan(sql=sql, scan=scan, singles=singles, multis=multis, funnel=funnel, hit=hit_at, relaxed=relaxed,
                      reach=reach)
+
+    def _count_items(self, cur: duckdb.DuckDBPyConnection, items: list["_Item"]) -> list[int]:
+        """Count funnel steps or relaxations in one scan of their own (of the sample, or the full table)."""
+        scan = _Scan()
+        for item in items:
+            scan.count_any(item.cohorts)
+        return [int(n) for n in cur.execute(scan.sql([], 0)).fetchone()[1:]]
 
     def _breakdowns(self, cur: duckdb.DuckDBPyConnection, rows: list[tuple], plan: "_Plan", segment: Segment,
                     matched: int) -> dict[str, list[BreakdownRow]]:
@@ -310,7 +381,7 @@ class DryRunner:
     def _judge(self, r: DryRunResult) -> None:
         """Verdict from the tenant's thresholds and minimum audience, with what to change."""
         th, floor = self.tenant.config.thresholds, self.tenant.config.policies.min_audience
-        approx = "" if r.exact else "~"
+        approx = "" if r.basis == "whole_table" else "~"  # a suggestion is scaled from the sample
         if r.exact and r.estimate == 0:
             r.verdict, r.verdict_reason = "empty", "no customer matches (exact count)"
         elif r.estimate < floor or r.share < th.too_narrow_share:
@@ -320,7 +391,7 @@ class DryRunner:
             parts = [why]
             if r.biggest_cut:
                 parts.append(f"'{r.biggest_cut}' cut the most")
-            parts += [f"without '{x.condition}': {approx}{x.estimate:,}" for x in r.relaxations]
+            parts += [f"without '{x.condition}': {'' if x.exact else '~'}{x.estimate:,}" for x in r.relaxations]
             r.verdict_reason = "; ".join(parts)
         elif r.share > th.too_broad_share:
             r.verdict = "too_broad"
@@ -350,14 +421,9 @@ class DryRunner:
     def _full_cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             if self._full is None:
-                self._full = _open_read_only(self.tenant.warehouse_path, self.tenant.id)
+                self._full = open_read_only(self.tenant.warehouse_path, self.tenant.id)
             cur = self._full.cursor()
         return cur.execute("USE wh")
-
-    def _exact_scan(self, segment: Segment) -> tuple[int, ...]:
-        """The dry-run's counts (funnel, audience, relaxations, reach) exactly, in one scan of the full table."""
-        plan = self._plan(segment, breakdowns=False)
-        return tuple(self._full_cursor().execute(plan.sql).fetchone()[1:])
 
     def exact_count(self, segment: Segment) -> int:
         """Count on the full customer table (read-only)."""
@@ -402,34 +468,53 @@ class DryRunner:
 
 
 @dataclass
+class _Item:
+    """A funnel step or a relaxation: customers passing all terms of any of `cohorts`."""
+    cohort: int
+    label: str
+    cohorts: list[tuple[exp.Expression, ...]]
+    pos: int | None = None  # its count in the plan's scan (None: not counted there)
+
+
+@dataclass
 class _Plan:
     sql: str
+    scan: _Scan
     singles: list[str]
     multis: list[str]
-    funnel: list[tuple[int, str, int]]  # (cohort, label, count position)
+    funnel: list[_Item]
     hit: int
-    relaxed: list[tuple[int, str, int]]
+    relaxed: list[_Item]
     reach: dict[str, int]
 
 
-def _grouped_scan_sql(scan: _Scan, dim_columns: list[str]) -> str:
-    """SELECT which-set, dims, counts FROM (flags of customers) GROUP BY GROUPING SETS ((), (d0), (d1), ...).
+def _grouped_scan_sql(scan: _Scan, dim_columns: list[str], hit: int) -> str:
+    """One scan of customers into flag columns (a materialised CTE), then two cheap passes over it:
+    every count of the scan, and the matched rows (count `hit`) grouped by each breakdown column.
 
-    GROUPING(d0..dn) is all ones for the empty set; for set (d_g) only bit g is clear.
+    Rows: (-1, NULL.., counts...) carries the counts; (g, .., d_g, .., NULL.., n at `hit`, NULL..)
+    is one value of breakdown g (GROUPING(d0..dn) has only bit g clear for the set (d_g)).
     """
+    # copy=False throughout: every node below is fresh or only generated, and deep copies of large
+    # EXISTS trees cost more than the scan of a small sample.
     dims = [exp.alias_(exp.column(c, table=CUSTOMER), f"d{i}") for i, c in enumerate(dim_columns)]
-    inner = select(*dims, *scan.projections).from_(_customers_table())
+    flags = select(*dims, *scan.projections, copy=False).from_(_customers_table(), copy=False)
     dim_cols = [exp.column(f"d{i}") for i in range(len(dims))]
-    width = len(dim_cols)
-    which = exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.Grouping(expressions=[c.copy() for c in dim_cols]),
-                                             expression=exp.Literal.number((2 ** width - 1) ^ (1 << (width - 1 - g)))),
-                                 true=exp.Literal.number(g)) for g in range(width)],
-                     default=exp.Literal.number(_ALL)) if dim_cols else exp.Literal.number(_ALL)
-    outer = select(which, *dim_cols, *[c.copy() for c in scan.counts]).from_(inner.subquery("f"))
+    nulls = [exp.Null() for _ in dim_cols]
+    totals = select(exp.Literal.number(_ALL), *nulls, *scan.counts, copy=False).from_("f", copy=False)
     if dim_cols:
-        sets = [exp.Tuple(expressions=[])] + [exp.Tuple(expressions=[c.copy()]) for c in dim_cols]
-        outer = outer.group_by(exp.GroupingSets(expressions=sets))
-    return outer.sql("duckdb")
+        width = len(dim_cols)
+        which = exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.Grouping(expressions=[c.copy() for c in dim_cols]),
+                                                 expression=exp.Literal.number((2 ** width - 1) ^ (1 << (width - 1 - g)))),
+                                     true=exp.Literal.number(g)) for g in range(width)], default=exp.Literal.number(_ALL))
+        counts = [exp.Count(this=exp.Star()) if i == hit else exp.Null() for i in range(len(scan.counts))]
+        groups = (select(which, *[c.copy() for c in dim_cols], *counts, copy=False).from_("f", copy=False)
+                  .where(scan.counts[hit].expression.this.copy(), copy=False)
+                  .group_by(exp.GroupingSets(expressions=[exp.Tuple(expressions=[c.copy()]) for c in dim_cols]), copy=False))
+        query: exp.Expression = exp.union(totals, groups, distinct=False, copy=False)
+    else:
+        query = totals
+    return query.with_("f", as_=flags, materialized=True, copy=False).sql("duckdb")
 
 
 def _both_and_mine(cur: duckdb.DuckDBPyConnection, a: exp.Expression, b: exp.Expression) -> tuple[int, int]:
@@ -453,127 +538,6 @@ def _biggest_cut(funnel: list[FunnelStep], population: int) -> str:
     return best
 
 
-# ---- the sample file -------------------------------------------------------------------------
-
-def sample_path_for(tenant: Tenant) -> Path:
-    cfg = tenant.config.dryrun
-    pct = f"{cfg.sample_percent:g}".replace(".", "_")
-    return tenant.warehouse_path.with_name(f"{tenant.id}.sample-{pct}pct-min{cfg.min_sample_rows}-{cfg.seed}.duckdb")
-
-
-def sample_size_for(population: int, sample_percent: float, min_sample_rows: int) -> int:
-    """max(sample_percent of the population, min_sample_rows), capped at the population."""
-    return min(population, max(math.ceil(population * sample_percent / 100), min_sample_rows))
-
-
-def _source_stamp(path: Path) -> str:
-    """Identifies one version of the warehouse file (a regenerated file gets a new stamp).
-
-    The DuckDB version is part of it: the sample is drawn by DuckDB's hash, which may change with it.
-    """
-    st = path.stat()
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:duckdb-{duckdb.__version__}"
-
-
-def ensure_sample(tenant: Tenant) -> Path:
-    """Materialise the repeatable sample once per warehouse version (under a file lock)."""
-    wh = tenant.warehouse_path
-    if not wh.exists():
-        raise WarehouseMissing(f"No sample warehouse for tenant {tenant.id!r} at {wh}. "
-                               f"Run `segwork data generate --tenant {tenant.id}` (or `make data`).")
-    target = sample_path_for(tenant)
-    stamp = _source_stamp(wh)
-    if _sample_stamp(target) == stamp:
-        return target
-    lock_path = target.with_name(target.name + ".lock")
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _sample_stamp(target) != stamp:
-            _build_sample(tenant, wh, target, stamp)
-    return target
-
-
-def _open_read_only(path: Path, tenant_id: str) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the file as it is *now*.
-
-    ATTACH into a private in-memory database rather than `duckdb.connect(path)`: connect() hands
-    back the process-wide cached instance of that path, which still shows the old file after
-    the warehouse or sample was regenerated and replaced.
-    """
-    con = duckdb.connect()
-    try:
-        con.execute(f"ATTACH {exp.Literal.string(str(path)).sql('duckdb')} AS wh (READ_ONLY)")
-        con.execute("USE wh")
-        return con
-    except duckdb.IOException as exc:  # another process is writing it (e.g. data generate)
-        con.close()
-        raise WarehouseMissing(f"The warehouse {path} cannot be opened read-only ({str(exc).splitlines()[0]}). "
-                               f"Wait for `segwork data generate --tenant {tenant_id}` to finish, then retry.") from None
-
-
-def _read_meta(path: Path, tenant_id: str) -> dict[str, str]:
-    con = _open_read_only(path, tenant_id)
-    try:
-        return dict(con.execute("SELECT key, value FROM meta").fetchall())
-    finally:
-        con.close()
-
-
-def _sample_stamp(path: Path) -> str | None:
-    if not path.exists():
-        return None
-    try:
-        return _read_meta(path, "").get("source_stamp")
-    except (duckdb.Error, WorkbenchError):
-        return None
-
-
-def _draw_sample(con: duckdb.DuckDBPyConnection, size: int, seed: int) -> None:
-    """A simple random sample of exactly `size` customers, the same for the same warehouse and seed.
-
-    Customers are ranked by a seeded hash of their id (a pseudo-random permutation that does not
-    depend on thread scheduling) and the first `size` kept; the constant string keeps the ranking
-    independent of the generator's own `hash(customer_id, salt)` draws.
-    """
-    rank = exp.func("hash", exp.column("customer_id"), exp.Literal.number(seed), exp.Literal.string("dry-run sample"))
-    pick = (select("*").from_("wh.customers").order_by(rank, exp.column("customer_id")).limit(size))
-    con.execute(f"CREATE TABLE customers AS SELECT * FROM ({pick.sql('duckdb')}) ORDER BY customer_id")
-    for table in FACT_TABLES:
-        con.execute(f"CREATE TABLE {table} AS SELECT t.* FROM wh.{table} t "
-                    f"SEMI JOIN customers c ON c.customer_id = t.customer_id")
-
-
-def _build_sample(tenant: Tenant, wh: Path, target: Path, stamp: str) -> None:
-    cfg = tenant.config.dryrun
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
-    try:
-        try:
-            con.execute(f"ATTACH {exp.Literal.string(str(wh)).sql('duckdb')} AS wh (READ_ONLY)")
-        except duckdb.IOException as exc:
-            raise WarehouseMissing(f"The warehouse {wh} cannot be opened read-only ({str(exc).splitlines()[0]}). "
-                                   f"Wait for `segwork data generate --tenant {tenant.id}` to finish, then retry.") from None
-        population = con.execute("SELECT count(*) FROM wh.customers").fetchone()[0]
-        size = sample_size_for(population, cfg.sample_percent, cfg.min_sample_rows)
-        whole = population <= cfg.min_sample_rows
-        if not whole:  # the whole table needs no copy: the runner reads the warehouse itself
-            _draw_sample(con, size, cfg.seed)
-        meta = dict(con.execute("SELECT key, value FROM wh.meta").fetchall())
-        meta.update(population=str(population), source_stamp=stamp, sample_percent=str(cfg.sample_percent),
-                    min_sample_rows=str(cfg.min_sample_rows), sample_size=str(size), whole_table="1" if whole else "0")
-        con.execute("CREATE TABLE meta(key VARCHAR, value VARCHAR)")
-        con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
-        con.execute("DETACH wh")
-        con.execute("CHECKPOINT")
-    except BaseException:
-        con.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    con.close()
-    os.replace(tmp, target)
-
-
 _RUNNERS: dict[tuple[str, ...], DryRunner] = {}
 _RUNNERS_LOCK = threading.Lock()
 
@@ -585,7 +549,7 @@ def get_dryrunner(tenant: Tenant) -> DryRunner:
         raise WarehouseMissing(f"No sample warehouse for tenant {tenant.id!r} at {wh}. "
                                f"Run `segwork data generate --tenant {tenant.id}` (or `make data`).")
     settings = tenant.config.model_dump_json(include={"dryrun", "thresholds", "policies"})
-    key = (tenant.id, str(wh), _source_stamp(wh), settings)
+    key = (tenant.id, str(wh), source_stamp(wh), settings)
     with _RUNNERS_LOCK:
         runner = _RUNNERS.get(key)
         if runner is None:
@@ -626,9 +590,10 @@ def render_report(segment: Segment, result: DryRunResult, exact: int | None = No
         lines.append(f"Reach:    {result.reach_text()}")
     lines.append(f"Verdict:  {result.verdict.replace('_', ' ')}" + (f" — {result.verdict_reason}" if result.verdict_reason else ""))
     width = max([len(s.label) for s in result.funnel] + [len("step")])
-    lines += ["", f"  cohort  {'step':<{width}}  {'sampled':>9}  {'exact' if result.exact else 'estimate':>12}"]
+    lines += ["", f"  cohort  {'step':<{width}}  {'sampled':>9}  {'customers':>12}"]
     for s in result.funnel:
-        lines.append(f"  {s.cohort or 'any':>6}  {s.label:<{width}}  {s.remaining:>9,}  {s.estimate:>12,}")
+        figure = f"{'' if s.exact else '~'}{s.estimate:,}"
+        lines.append(f"  {s.cohort or 'any':>6}  {s.label:<{width}}  {s.remaining:>9,}  {figure:>12}")
     if result.breakdowns:
         lines.append("")
     for name, rows in result.breakdowns.items():

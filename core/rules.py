@@ -168,14 +168,16 @@ def _policies(segment: Segment, tenant: Tenant, channel: str | None) -> list[Iss
 def _size(dryrun: Any, tenant: Tenant) -> list[Issue]:
     out: list[Issue] = []
     verdict = getattr(dryrun, "verdict", "ok")
+    # size_text() labels the figure exact or estimated (~); a bare estimate is an estimate.
+    size = dryrun.size_text() if hasattr(dryrun, "size_text") else f"~{getattr(dryrun, 'estimate', 0):,} customers"
     if verdict in ("too_narrow", "empty"):
-        out.append(Issue(code="too_narrow", severity="warning", message=f"The audience is too narrow (~{dryrun.estimate:,} customers); loosen a condition"))
+        out.append(Issue(code="too_narrow", severity="warning", message=f"The audience is too narrow ({size}); loosen a condition"))
     elif verdict == "too_broad":
         out.append(Issue(code="too_broad", severity="warning", message=f"The audience is too broad ({dryrun.share:.0%} of customers); add a condition"))
     floor = tenant.config.policies.min_audience
     if floor and getattr(dryrun, "estimate", floor) < floor and verdict != "empty":
         out.append(Issue(code="min_audience", severity="warning",
-                         message=f"Estimated {dryrun.estimate:,} customers is under the minimum audience of {floor:,}"))
+                         message=f"{size[0].upper()}{size[1:]} is under the minimum audience of {floor:,}"))
     return out
 
 

@@ -12,7 +12,7 @@ from sqlglot import exp, select
 
 from core.catalog import Facet, match_key
 from core.errors import SegmentError
-from core.segment import Cohort, Condition, Segment
+from core.segment import MEMBER_OPS, Cohort, Condition, Segment
 from core.tenant import Binding, Tenant
 
 DIALECTS = ("duckdb", "snowflake", "bigquery", "spark", "postgres")
@@ -128,8 +128,9 @@ def funnel_steps(cohort: Cohort, tenant: Tenant, as_of: dt.date | None = None, n
     singles: list[exp.Expression] = []
     together: list[exp.Expression] = []
     for cond in cohort.conditions:
-        facet, binding = _resolve(cond, tenant)
-        if binding.source == "purchase" and facet.scope == "purchase" and cond.op != "not_in":
+        # a saved segment's rule has no facet binding: it stands alone, like a customer condition
+        facet, binding = _resolve(cond, tenant) if cond.op not in MEMBER_OPS else (None, None)
+        if binding is not None and binding.source == "purchase" and facet.scope == "purchase" and cond.op != "not_in":
             together.append(_purchase_filter(cond, facet, binding, as_of))
         else:
             singles.append(condition_predicate(cond, tenant, as_of))
@@ -143,6 +144,8 @@ def funnel_steps(cohort: Cohort, tenant: Tenant, as_of: dt.date | None = None, n
 
 def condition_predicate(cond: Condition, tenant: Tenant, as_of: dt.date | None = None) -> exp.Expression:
     """A single condition as a predicate on customers `c`."""
+    if cond.op in MEMBER_OPS:
+        return _member(cond, tenant, as_of)
     facet, b = _resolve(cond, tenant)
     if b.source == "customer":
         return _customer(cond, facet, b, as_of)
@@ -220,6 +223,14 @@ def _range(cond: Condition, col: exp.Expression, facet: Facet, as_of: dt.date | 
     if not parts:
         raise SegmentError(f"{facet.name}: between needs min or max.")
     return exp.and_(*parts) if len(parts) > 1 else parts[0]
+
+
+def _member(cond: Condition, tenant: Tenant, as_of: dt.date | None) -> exp.Expression:
+    """Member (or not) of a saved segment: that segment's own predicate, resolved beforehand."""
+    if cond.resolved is None:
+        raise SegmentError(f"Saved segment '{cond.facet}' is not resolved; call resolve_members() before compiling.")
+    inner = exp.paren(segment_predicate(cond.resolved, tenant, as_of), copy=False)
+    return exp.not_(inner) if cond.op == "not_in_segment" else inner
 
 
 # ---- helpers -------------------------------------------------------------------------------

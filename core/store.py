@@ -6,11 +6,12 @@ SQLite in WAL mode: transactional saves that survive a killed writer, and severa
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Literal
 
 from pydantic import BaseModel
 
@@ -55,6 +56,8 @@ class SegmentSummary(BaseModel):
     latest: int
     created_at: str
     render: str = ""
+    status: Literal["ok", "needs_repair"] = "ok"
+    problem: str = ""  # what no longer compiles, for a needs_repair segment
 
 
 class SavedVersion(BaseModel):
@@ -73,28 +76,79 @@ class SavedVersion(BaseModel):
     def segment(self) -> Segment:
         return Segment.from_spec(self.spec)
 
+    @property
+    def reach(self) -> dict[str, int]:
+        """Customers reachable per channel when this version was saved (from its dry-run)."""
+        rows = self.dryrun.get("reach") if isinstance(self.dryrun, dict) else None
+        return {r["channel"]: int(r["count"]) for r in rows or []}
+
 
 def _now() -> str:
     return dt.datetime.now().isoformat(timespec="seconds")
 
 
+class StoreError(WorkbenchError):
+    """The library file cannot be used (damaged, not a database, locked); the message says what to do."""
+
+
+def _guarded(method: Callable) -> Callable:
+    """Turn SQLite failures into a StoreError that names the file and the remedy."""
+    @functools.wraps(method)
+    def run(self: "Store", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreError(f"The segment library {self.path} is busy (another process holds a write lock); "
+                                 "wait a moment and retry.") from None
+            raise self._damaged(exc) from None
+        except (sqlite3.DatabaseError, json.JSONDecodeError) as exc:
+            raise self._damaged(exc) from None
+    return run
+
+
 class Store:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._con().executescript(SCHEMA)  # executescript manages its own transaction
-        cols = {r["name"] for r in self._con().execute("PRAGMA table_info(clarifications)")}
+        self._ready = False  # the schema is checked on first use, so a damaged file never stops a page loading
+
+    def _damaged(self, exc: Exception) -> StoreError:
+        return StoreError(f"The segment library {self.path} is damaged ({exc}). Saved segments cannot be read from it. "
+                          f"Move it aside (mv {self.path} {self.path}.damaged) to start an empty library, "
+                          "or restore it from a backup.")
+
+    @_guarded
+    def check(self) -> None:
+        """Open the library (creating it when absent); StoreError when it is damaged."""
+        self._con()
+
+    def _setup(self, con: sqlite3.Connection) -> None:
+        if self.path.is_dir():
+            raise StoreError(f"The segment library path {self.path} is a folder; set SEGWORK_STORE to a file path.")
+        con.executescript(SCHEMA)  # executescript manages its own transaction
+        cols = {r["name"] for r in con.execute("PRAGMA table_info(clarifications)")}
         if "trace_id" not in cols:  # stores made before turn traces were kept
-            self._con().execute("ALTER TABLE clarifications ADD COLUMN trace_id INTEGER")
+            con.execute("ALTER TABLE clarifications ADD COLUMN trace_id INTEGER")
+        con.execute("PRAGMA quick_check(1)").fetchone()
 
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
         if con is None:
+            if self.path.is_dir():
+                raise StoreError(f"The segment library path {self.path} is a folder; set SEGWORK_STORE to a file path.")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            con.row_factory = sqlite3.Row
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
+            try:
+                con.row_factory = sqlite3.Row
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute("PRAGMA synchronous=NORMAL")
+                if not self._ready:
+                    self._setup(con)
+                    self._ready = True
+            except BaseException:
+                con.close()
+                raise
             self._local.con = con
         return con
 
@@ -128,6 +182,9 @@ class Store:
                 seg_id, latest = cur.lastrowid, 0
             else:
                 seg_id, latest = row["id"], row["latest"]
+                if base_version is not None and base_version > latest:
+                    raise WorkbenchError(f"'{name}' has no version {base_version} (the latest is {latest}); "
+                                         "reopen the segment from the library and save again.")
                 if not force and latest and (base_version or 0) < latest:
                     theirs = self._version(con, seg_id, latest)
                     raise SaveConflict(theirs, segment)
@@ -148,28 +205,44 @@ class Store:
                             trace=json.loads(r["trace"]), dryrun=json.loads(r["dryrun"]), author=r["author"],
                             note=r["note"], saved_at=r["saved_at"])
 
-    def get_version(self, segment_id: int, n: int | None = None) -> SavedVersion:
+    def get_version(self, segment_id: int, n: int | None = None, tenant_id: str | None = None) -> SavedVersion:
+        """A saved version (the latest by default); with tenant_id, only that tenant's segments are found."""
         con = self._con()
-        if n is None:
-            n = con.execute("SELECT latest FROM segments WHERE id=?", (segment_id,)).fetchone()["latest"]
-        return self._version(con, segment_id, n)
+        row = con.execute("SELECT latest, tenant_id FROM segments WHERE id=?", (segment_id,)).fetchone()
+        if row is None or (tenant_id is not None and row["tenant_id"] != tenant_id):
+            raise WorkbenchError(f"No saved segment {segment_id}" + (f" for tenant {tenant_id}" if tenant_id else "")
+                                 + "; pick one from the library.")
+        return self._version(con, segment_id, row["latest"] if n is None else n)
 
     def versions(self, segment_id: int) -> list[SavedVersion]:
         ns = [r["n"] for r in self._con().execute("SELECT n FROM versions WHERE segment_id=? ORDER BY n", (segment_id,))]
         return [self._version(self._con(), segment_id, n) for n in ns]
 
-    def list_segments(self, tenant_id: str, query: str = "", include_archived: bool = False) -> list[SegmentSummary]:
+    def list_segments(self, tenant_id: str, query: str = "", include_archived: bool = False,
+                      tenant: Any = None) -> list[SegmentSummary]:
+        """A tenant's saved segments; with the tenant, each is compiled and one that fails is marked needs_repair."""
         sql = "SELECT * FROM segments WHERE tenant_id=?" + ("" if include_archived else " AND archived=0")
         rows = self._con().execute(sql + " ORDER BY name", (tenant_id,)).fetchall()
         out = []
         for r in rows:
-            latest = self._version(self._con(), r["id"], r["latest"]) if r["latest"] else None
-            text = latest.segment.render() if latest else ""
+            text, problem = self._latest_text(r, tenant)
             if query and query.lower() not in f"{r['name']} {r['description']} {text}".lower():
                 continue
             out.append(SegmentSummary(id=r["id"], tenant_id=r["tenant_id"], name=r["name"], description=r["description"],
-                                      archived=bool(r["archived"]), latest=r["latest"], created_at=r["created_at"], render=text))
+                                      archived=bool(r["archived"]), latest=r["latest"], created_at=r["created_at"],
+                                      render=text, status="needs_repair" if problem else "ok", problem=problem))
         return out
+
+    def _latest_text(self, row: sqlite3.Row, tenant: Any) -> tuple[str, str]:
+        """(rendered latest version, why it needs repair or "")."""
+        if not row["latest"]:
+            return "", ""
+        try:
+            seg = self._version(self._con(), row["id"], row["latest"]).segment
+        except (WorkbenchError, json.JSONDecodeError, ValueError) as exc:
+            return "(unreadable)", f"version {row['latest']} cannot be read: {exc}"
+        lookup = lambda i: self.get_version(i).segment  # noqa: E731 - saved-segment rules resolve to current versions
+        return seg.render(), (repair_problem(seg, tenant, lookup, row["id"]) if tenant is not None else "")
 
     def archive(self, segment_id: int, archived: bool = True) -> None:
         with self._tx() as con:
@@ -187,7 +260,10 @@ class Store:
         """Saved segments of a tenant whose latest version uses a facet the catalog now deprecates."""
         out = []
         for summary in self.list_segments(tenant.id):
-            seg = self.get_version(summary.id).segment
+            try:
+                seg = self.get_version(summary.id).segment
+            except WorkbenchError:  # unreadable: listed as needs_repair instead
+                continue
             old = sorted({c.facet for c in seg.all_conditions()
                           if (f := tenant.catalog.get(c.facet)) is not None and f.deprecated})
             if old:
@@ -265,6 +341,81 @@ class Store:
     def list_eval_runs(self, tenant_id: str) -> list[dict]:
         rows = self._con().execute("SELECT id, policy, metrics, at FROM eval_runs WHERE tenant_id=? ORDER BY id DESC", (tenant_id,))
         return [{**dict(r), "metrics": json.loads(r["metrics"])} for r in rows]
+
+    # ---- workbench: autosaved drafts, tags -----------------------------------------------------
+    _WORKBENCH_SCHEMA = """
+    CREATE TABLE IF NOT EXISTS drafts (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, state TEXT NOT NULL,
+      saved_at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS segment_tags (segment_id INTEGER NOT NULL REFERENCES segments(id), tag TEXT NOT NULL,
+      PRIMARY KEY (segment_id, tag));
+    """
+
+    def _workbench_tables(self) -> sqlite3.Connection:
+        con = self._con()
+        if not getattr(self._local, "workbench_tables", False):
+            con.executescript(self._WORKBENCH_SCHEMA)
+            self._local.workbench_tables = True
+        return con
+
+    def autosave_draft(self, draft_id: str, tenant_id: str, state: dict) -> None:
+        """Keep a browser's draft and chat (JSON-able dict) under its id, replacing the last copy."""
+        self._workbench_tables()
+        with self._tx() as con:
+            con.execute("INSERT INTO drafts VALUES (?,?,?,?) ON CONFLICT(id) DO UPDATE SET tenant_id=excluded.tenant_id, "
+                        "state=excluded.state, saved_at=excluded.saved_at", (draft_id, tenant_id, json.dumps(state, default=str), _now()))
+
+    def load_draft(self, draft_id: str) -> tuple[str, dict] | None:
+        """(tenant id, state) of an autosaved draft, or None."""
+        r = self._workbench_tables().execute("SELECT tenant_id, state FROM drafts WHERE id=?", (draft_id,)).fetchone()
+        return (r["tenant_id"], json.loads(r["state"])) if r else None
+
+    def set_tags(self, segment_id: int, tags: list[str]) -> list[str]:
+        clean = sorted({t.strip().lower() for t in tags if t.strip()})
+        self._workbench_tables()
+        with self._tx() as con:
+            con.execute("DELETE FROM segment_tags WHERE segment_id=?", (segment_id,))
+            con.executemany("INSERT INTO segment_tags VALUES (?,?)", [(segment_id, t) for t in clean])
+        return clean
+
+    def tags(self, segment_id: int) -> list[str]:
+        rows = self._workbench_tables().execute("SELECT tag FROM segment_tags WHERE segment_id=? ORDER BY tag", (segment_id,))
+        return [r["tag"] for r in rows]
+
+    def segment_id(self, tenant_id: str, name: str) -> int | None:
+        r = self._con().execute("SELECT id FROM segments WHERE tenant_id=? AND name=?", (tenant_id, name.strip())).fetchone()
+        return r["id"] if r else None
+
+    def free_name(self, tenant_id: str, name: str) -> str:
+        """`name`, or `name (copy)`, `name (copy 2)`... the first one not taken."""
+        candidates = [name.strip()] + [f"{name.strip()} (copy{'' if i == 1 else f' {i}'})" for i in range(1, 100)]
+        return next(c for c in candidates if self.segment_id(tenant_id, c) is None)
+
+
+def repair_problem(segment: Segment, tenant: Any, lookup: Any = None, own_id: int | None = None) -> str:
+    """Why a saved segment no longer works with the tenant's current catalog ("" when it compiles)."""
+    from core.segment import check_segment, resolve_members
+    from core.sqlbuild import segment_predicate
+
+    if lookup is not None:
+        try:
+            segment = resolve_members(segment, lookup, (own_id,) if own_id is not None else ())
+        except WorkbenchError as exc:
+            return str(exc)
+
+    problems = check_segment(segment, tenant.catalog)
+    deprecated_only = all("deprecated" in p for p in problems)
+    if problems and not deprecated_only:
+        return "; ".join(problems[:3])
+    try:
+        segment_predicate(segment, tenant)
+    except WorkbenchError as exc:
+        return str(exc)
+    return ""
+
+
+for _name, _fn in list(vars(Store).items()):
+    if callable(_fn) and not _name.startswith("_") and _name != "check":
+        setattr(Store, _name, _guarded(_fn))
 
 
 def get_store(path: Path) -> Store:

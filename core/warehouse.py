@@ -25,8 +25,8 @@ import duckdb
 from sqlglot import exp
 
 from core.catalog import Facet
-from core.errors import WorkbenchError
-from core.tenant import Binding, Tenant
+from core.errors import TenantError, WorkbenchError
+from core.tenant import MAX_CUSTOMERS, Binding, Tenant
 
 Progress = Callable[[str, float], None]
 
@@ -78,12 +78,17 @@ def generate(tenant: Tenant, customers: int | None = None, seed: int | None = No
              propensity_levels: list[str] | None = None, events: bool = True) -> GenerateReport:
     """Write the tenant's warehouse (atomically: temp file, then rename)."""
     wh = tenant.config.warehouse
-    n = int(customers or wh.customers)
+    n = wh.customers if customers is None else customers
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_CUSTOMERS:
+        raise WorkbenchError(f"customers must be a whole number 1-{MAX_CUSTOMERS:,}, not {n!r}.")
     seed = wh.seed if seed is None else seed
     out = Path(out or tenant.warehouse_path)
     as_of = as_of or dt.date.today()
     say = progress or (lambda msg, frac: None)
+    if out.is_dir():
+        raise WorkbenchError(f"{out} is a folder; give the warehouse a file name such as {tenant.id}.duckdb.")
     out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(out)
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     tmp.unlink(missing_ok=True)
     started = time.perf_counter()
@@ -117,6 +122,52 @@ def generate(tenant: Tenant, customers: int | None = None, seed: int | None = No
     report = GenerateReport(path=out, rows=rows, seconds=time.perf_counter() - started, as_of=as_of)
     say("done", 1.0)
     return report
+
+
+def _remove_stale_temps(out: Path) -> None:
+    """Temp files left by generators that were killed (their process is gone)."""
+    for tmp in out.parent.glob(out.name + ".tmp*"):
+        pid = tmp.name.rsplit(".tmp", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def check_schema(con: duckdb.DuckDBPyConnection, tenant: Tenant) -> None:
+    """Every binding's table and column exist in the opened warehouse; TenantError naming each one missing."""
+    cols: dict[str, set[str]] = {}
+    for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns").fetchall():
+        cols.setdefault(table, set()).add(column)
+    problems = []
+    for name, b in tenant.config.bindings.items():
+        table, column = _bound_column(b)
+        if table not in cols:
+            problems.append(f"facet {name}: table {table} not in the warehouse")
+        elif column not in cols[table]:
+            problems.append(f"facet {name}: column {column} not in {table}")
+    if problems:
+        raise TenantError(str(tenant.root / "tenant.yaml"), "bindings",
+                          "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
+                          + f". Fix the binding, or regenerate the warehouse with `segwork data generate --tenant {tenant.id}`")
+
+
+def _bound_column(b: Binding) -> tuple[str, str]:
+    if b.source == "customer":
+        return "customers", b.column or ""
+    if b.source == "purchase":
+        return "purchases", b.column or ""
+    if b.source == "propensity":
+        return "propensity", "level"
+    return "events", "event"
 
 
 # ---- customers -----------------------------------------------------------------------------
@@ -396,7 +447,7 @@ def generate_cli(tenant: Tenant, args: Any) -> int:
     if args.if_missing and out.exists():
         print(f"{out} exists; keeping it (drop --if-missing to regenerate).")
         return 0
-    n = args.customers or tenant.config.warehouse.customers
+    n = args.customers if args.customers is not None else tenant.config.warehouse.customers
     print(f"Generating {tenant.display_name} sample warehouse: {n:,} customers -> {out}", flush=True)
     report = generate(tenant, customers=n, seed=args.seed, out=out,
                       progress=lambda msg, frac: print(f"  [{frac:4.0%}] {msg}", flush=True))

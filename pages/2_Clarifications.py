@@ -5,10 +5,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.common import pick_tenant, store, tenant_for
+from core.errors import WorkbenchError
+from core.segment import Segment
+from pages.common import require_store, pick_tenant, store, tenant_for
+from pages.common.format import relative_time
+from pages.common.tables import condition_lines
 
 st.set_page_config(page_title="Clarifications · Segment Workbench", layout="wide")
 tenant_id = pick_tenant()
+require_store()
 st.title(f"Clarification review — {tenant_for(tenant_id).display_name}")
 left, right = st.columns(2)
 show = left.radio("Show", ["Not reviewed", "Reviewed", "All"], horizontal=True)
@@ -20,12 +25,16 @@ if len(days) == 2:
 if not items:
     st.info("No clarification questions here yet.")
 for c in items:
-    with st.expander(f"{c['asked_at']} — {c['question']}"):
+    with st.expander(f"{relative_time(c['asked_at'])} — {c['question']}"):
         st.markdown(f"**Request:** {c['request']}")
         st.markdown(f"**Options:** {', '.join(json.loads(c['options'] or '[]'))}")
         st.markdown(f"**Answer:** {c['answer']}")
         if c["segment"]:
-            st.code(c["segment"], language="json")
+            st.markdown("**Segment built:**")
+            try:
+                st.markdown(condition_lines(Segment.from_json(c["segment"])))
+            except WorkbenchError:
+                st.code(c["segment"], language="json")  # an old or damaged entry: shown as stored
         if c["reviewed"]:
             st.caption(f"Reviewed by {c['reviewer'] or 'someone'}: {c['comment']}")
         else:
@@ -36,5 +45,6 @@ for c in items:
 rate = store().clarification_rate_by_day(tenant_id)
 if rate:
     df = pd.DataFrame([{"day": d, "rate": a / t if t else 0.0, "turns": t} for d, a, t in rate])
-    st.altair_chart(alt.Chart(df, title="Clarification rate by day").mark_line(point=True).encode(x="day:T", y="rate:Q"),
-                    width="stretch")
+    st.altair_chart(alt.Chart(df, title="Share of turns that asked a question, by day").mark_line(point=True).encode(
+        x=alt.X("day:T", title="Day"), y=alt.Y("rate:Q", title="Turns that asked", axis=alt.Axis(format="%")),
+        tooltip=[alt.Tooltip("day:T"), alt.Tooltip("rate:Q", format=".0%"), "turns"]), width="stretch")

@@ -7,11 +7,12 @@ import streamlit as st
 
 from core.eval import ground_truth_files, read_tags, run_eval
 from core.tenant import load_ground_truth
-from core.ui_data import eval_rows_table
-from pages.common import index_for, pick_tenant, store, tenant_for
+from pages.common.tables import eval_rows_table
+from pages.common import require_store, index_for, pick_tenant, store, tenant_for
 
 st.set_page_config(page_title="Evaluation · Segment Workbench", layout="wide")
 tenant_id = pick_tenant()
+require_store()
 tenant = tenant_for(tenant_id)
 st.title(f"Evaluation — {tenant.display_name}")
 policy = st.radio("Policy", ["offline", "claude"], horizontal=True,
@@ -55,8 +56,11 @@ if m.get("per_tag"):
                  hide_index=True, width="stretch")
 hist = pd.DataFrame([{"run": r["id"], "at": r["at"], **{k: r["metrics"][k] for k in ("facet_f1", "value_f1", "clarification_rate")}}
                      for r in runs])
-st.altair_chart(alt.Chart(hist.melt(["run", "at"])).mark_line(point=True).encode(x="run:O", y="value:Q", color="variable:N"),
-                width="stretch")
+names = {"facet_f1": "facet F1", "value_f1": "value F1", "clarification_rate": "clarification rate"}
+st.altair_chart(alt.Chart(hist.rename(columns=names).melt(["run", "at"], var_name="measure"), title="Scores by eval run")
+                .mark_line(point=True).encode(x=alt.X("run:O", title="Eval run"),
+                                              y=alt.Y("value:Q", title="Score", axis=alt.Axis(format="%")),
+                                              color=alt.Color("measure:N", title=None)), width="stretch")
 if len(runs) > 1:
     a, b = st.columns(2)
     ra = a.selectbox("Compare run", [r["id"] for r in runs], index=1)

@@ -25,7 +25,7 @@ def test_page_renders_for_each_tenant(app, tenant_id, name):
     app.sidebar.selectbox[0].set_value(tenant_id).run()
     assert not app.exception
     assert any(name in s.value for s in app.subheader)
-    assert "Offline — no API key" in _markdown(app)
+    assert "Offline mode" in _markdown(app) and "seed" not in _markdown(app)
     assert len(app.button) >= 3  # starter prompts
 
 
@@ -42,7 +42,7 @@ def test_turn_builds_a_segment_with_a_dry_run_then_edits_and_saves(app):
     assert reach and reach["Reachable: email"] == int(size.value.replace(",", ""))  # asked for email reachable
     app.chat_input[0].set_value("only Florida").run()
     assert not app.exception, app.exception
-    assert "+ cohort 1: State is Florida" in _markdown(app) and "customers (exact, whole table)** (-" in _markdown(app)
+    assert "+ cohort 1: State is Florida" in _markdown(app) and "customers (exact, whole table)** (was " in _markdown(app)
     form_inputs = [t for t in app.text_input if t.label == "Name"]
     form_inputs[0].set_value("Florida Plus email")
     [b for b in app.button if b.label == "Save segment"][0].click().run()

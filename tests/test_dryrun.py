@@ -285,9 +285,11 @@ def test_narrow_audiences_show_the_exact_count(sampled, wh_con):
     runner = get_dryrunner(sampled)
     cases = _narrow_segments(wh_con)
     assert len(cases) >= 10 and min(n for _, n in cases) <= 5 and max(n for _, n in cases) >= 100
+    kinds = set()
     for spec, n in cases:
         seg = Segment.from_spec(spec)
         res = runner.run(seg)
+        kinds |= {x.exact for x in res.relaxations}
         assert res.sample_matched < 100  # 10% sample of at most 200 customers: always thin
         assert (res.exact, res.basis, res.estimate, res.ci_low, res.ci_high) == (True, "exact", n, n, n), spec
         assert res.verdict == "too_narrow" and res.verdict != "empty"
@@ -296,6 +298,18 @@ def test_narrow_audiences_show_the_exact_count(sampled, wh_con):
         assert "sampled customers match" in res.exact_reason or "no sampled customer" in res.exact_reason
         issues = validate(seg, sampled, dryrun=res).issues
         assert not any("~0" in i.message for i in issues)
+        # Relaxations: counted exactly when thin in the sample, else scaled from 100+ sample rows.
+        state, tier, owner = spec[0]["values"][0], spec[1]["values"][0], spec[2]["op"] == "is_true"
+        hand = {f"State is {state}": f"membership_tier = '{tier}' AND homeowner = {owner}",
+                f"Membership Tier is {tier}": f"state = '{state}' AND homeowner = {owner}",
+                "Homeowner" if owner else "not Homeowner": f"state = '{state}' AND membership_tier = '{tier}'"}
+        for x in res.relaxations:
+            assert x.exact == (x.sample_matched < 100)
+            if x.exact:
+                assert x.estimate == _one(wh_con, f"SELECT count(*) FROM customers WHERE {hand[x.condition]}")
+            else:
+                assert x.estimate == round(x.sample_matched * runner.scale)
+    assert kinds == {True, False}
 
 
 def test_only_an_exact_zero_is_empty(sampled):
@@ -361,8 +375,11 @@ def test_reach_is_in_the_cli_json_and_saved_versions(settings, northstar, tmp_pa
     res = get_dryrunner(northstar).run(seg)
     s = Store(tmp_path / "store.sqlite")
     saved = s.save_segment(northstar.id, "reach check", seg, dryrun=res.model_dump())
-    back = s.get_version(saved.segment_id).dryrun
+    version = s.get_version(saved.segment_id)
+    back = version.dryrun
     assert [(r["channel"], r["count"]) for r in back["reach"]] == [(r.channel, r.count) for r in res.reach]
+    assert version.reach == {r.channel: r.count for r in res.reach} and len(version.reach) == 4
+    assert s.save_segment(northstar.id, "no dry-run", seg).reach == {}
     assert back["exact"] is True and back["basis"] == "whole_table"
 
 
@@ -520,9 +537,71 @@ def test_report_text_labels_estimates_and_exact_counts(sampled, wh_con):
     assert "Exact:    1,234 customers" in text and "Reach:    email ~" in text
     assert "any of cohorts 1, 2" in text and "By Region:" in text
     step = next(line for line in text.splitlines() if line.split()[:2] == ["2", "Homeowner"])
-    assert step.split()[-2:] == [f"{res.funnel[4].remaining:,}", f"{res.funnel[4].estimate:,}"]
+    assert step.split()[-2:] == [f"{res.funnel[4].remaining:,}", f"~{res.funnel[4].estimate:,}"]
     spec, n = _narrow_segments(wh_con)[0]
     narrow = Segment.from_spec(spec)
     text = render_report(narrow, runner.run(narrow))
     assert text.splitlines()[1].startswith(f"Exact:    {n:,} customers (exact)") and "counted on the full table" in text
     assert "Verdict:  too narrow" in text and "without 'State is" in text
+
+
+def test_segwork_dryrun_shows_narrow_audiences_exact(settings, sampled, wh_con, tmp_path):
+    """The console script on a real 2,000-customer sample: text and --json label exact figures."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path / "tenants"
+    shutil.copytree(settings.tenants_dir / "northstar", root / "northstar")
+    yaml_path = root / "northstar" / "tenant.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("min_sample_rows: 50000", "min_sample_rows: 2000"))
+    env = {**os.environ, "SEGWORK_DATA_DIR": str(settings.data_dir), "SEGWORK_INDEX_DIR": str(settings.index_dir),
+           "SEGWORK_TENANTS_DIR": str(root), "HF_HUB_OFFLINE": "1"}
+    env.pop("ANTHROPIC_API_KEY", None)
+    spec, n = _narrow_segments(wh_con)[0]
+    seg_file = tmp_path / "narrow.json"
+    seg_file.write_text(json.dumps(spec))
+    segwork = str(Path(sys.executable).parent / "segwork")
+
+    def run(*extra: str) -> str:
+        p = subprocess.run([segwork, "dryrun", str(seg_file), "--tenant", "northstar", *extra],
+                           capture_output=True, text=True, env=env, timeout=300)
+        assert p.returncode == 0, p.stdout + p.stderr
+        return p.stdout
+
+    text = run()
+    assert f"Exact:    {n:,} customers (exact)" in text and "2,000-customer sample" in text and "~" not in text.splitlines()[1]
+    out = json.loads(run("--json"))
+    assert (out["exact"], out["basis"], out["estimate"], out["exact_count"]) == (True, "exact", n, n)
+    assert [r["channel"] for r in out["reach"]] == list(sampled.catalog.rules.reachability)
+    assert out["verdict"] == "too_narrow" and out["relaxations"]
+
+
+def test_workbench_panel_shows_a_narrow_audience_exact(settings, northstar, harbor, tmp_path, monkeypatch):
+    """The workbench's own placeholder request on a real 2,000-customer sample: the panel shows the exact count."""
+    from streamlit.testing.v1 import AppTest
+
+    from core.tenant import load_tenant
+
+    root = tmp_path / "tenants"
+    for tid in ("northstar", "harbor"):
+        shutil.copytree(settings.tenants_dir / tid, root / tid)
+    yaml_path = root / "northstar" / "tenant.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("min_sample_rows: 50000", "min_sample_rows: 2000"))
+    for var, value in (("SEGWORK_TENANTS_DIR", root), ("SEGWORK_DATA_DIR", settings.data_dir),
+                       ("SEGWORK_INDEX_DIR", settings.index_dir), ("SEGWORK_STORE", tmp_path / "store.sqlite")):
+        monkeypatch.setenv(var, str(value))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120).run()
+    at.sidebar.selectbox[0].set_value("northstar").run()
+    at.chat_input[0].set_value("Plus members in Texas likely to buy a TV, email reachable").run()
+    assert not at.exception, at.exception
+    draft = at.session_state["wb:northstar"].draft
+    tenant = load_tenant("northstar", settings.with_overrides(tenants_dir=root))
+    runner = get_dryrunner(tenant)
+    exact = runner.exact_count(draft)
+    assert not runner.whole_table and 0 < exact <= 200, draft.render()
+    size = [m for m in at.metric if m.label in ("Audience (exact)", "Estimated audience")]
+    assert [(m.label, m.value) for m in size] == [("Audience (exact)", f"{exact:,}")]
+    chat = "\n".join(m.value for m in at.markdown)
+    assert f"Audience: **{exact:,} customers (exact)**" in chat and "empty" not in chat.lower()

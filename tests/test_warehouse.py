@@ -96,6 +96,8 @@ def test_consent_rates_are_plausible(harbor):
 def test_a_copied_tenant_folder_works_without_code_change(settings, tmp_path):
     tenants = tmp_path / "tenants"
     shutil.copytree(settings.tenants_dir / "harbor", tenants / "seaside")
+    catalog = tenants / "seaside" / "catalog.yaml"  # the catalog names its tenant: it must match the folder
+    catalog.write_text(catalog.read_text().replace("tenant_id: harbor", "tenant_id: seaside", 1))
     s2 = settings.with_overrides(tenants_dir=tenants, data_dir=tmp_path / "data")
     assert list_tenants(s2) == ["seaside"]
     tenant = load_tenant("seaside", s2)
