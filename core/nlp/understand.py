@@ -9,6 +9,7 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from rapidfuzz import fuzz, process
 
@@ -38,6 +39,7 @@ PROPENSITY_CUES = re.compile(r"\b(likely|likelihood|propensity|interested|in the
 BROWSE_CUES = re.compile(r"\b(browsed|browsing|viewed|looked at|window shop\w*)\b", re.I)
 VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|big|high|frequent(ly)?|often|regular(ly)?|many|much)\b", re.I)
 VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
+BANDS = (("top half", 0.5), ("top quarter", 0.25), ("top 10%", 0.1))  # shares of customers a vague amount may mean
 QUALITY = re.compile(r"\b(high|best|top|loyal|valuable|vip|most)\b", re.I)
 
 
@@ -70,8 +72,10 @@ class _Span:
 class Understander:
     """Turns request text into conditions for one tenant."""
 
-    def __init__(self, catalog: Catalog, today: dt.date, index=None) -> None:
+    def __init__(self, catalog: Catalog, today: dt.date, index=None,
+                 quantiles: Callable[[str, list[float]], list[float]] | None = None) -> None:
         self.cat = catalog
+        self.quantiles = quantiles  # a numeric facet's values at given shares of the sample
         self.today = today
         self.index = index
         self.book: list[Entry] = _phrasebook(catalog)
@@ -490,15 +494,22 @@ class Understander:
         if not VAGUE_AMOUNT.search(around) or re.search(r"\d", around):
             return None
         rng = facet.numeric_range
-        steps = _thresholds(facet)
+        steps = self._bands(facet)
         if not steps:
             return None
-        opts = [(f"{facet.name} of {_fmt_amount(v, rng.unit)} or more", [Condition(facet=facet.name, op="between", min=v,
-                                                                            provenance=_prov(low, m.start(), m.end(), "synonym", matched=phrase))])
-                for v in steps]
-        default = len(opts) // 2 if len(opts) > 2 else 0
-        opts.insert(0, opts.pop(default))
+        opts = [(f"{facet.name} of {_fmt_amount(v, rng.unit)} or more ({label})",
+                 [Condition(facet=facet.name, op="between", min=v,
+                            provenance=_prov(low, m.start(), m.end(), "synonym", matched=phrase))])
+                for label, v in steps]
+        opts.insert(0, opts.pop(len(opts) // 2))  # the middle band is the default
         return Ambiguity(phrase=phrase, question=f"How much is '{phrase}'?", options=opts, replaces=[facet.name])
+
+    def _bands(self, facet: Facet) -> list[tuple[str, float]]:
+        """Cut-offs for a vague amount: the facet's quantiles on the sample (top half, quarter, tenth)."""
+        if self.quantiles is None:
+            return []
+        values = self.quantiles(facet.name, [1 - share for _, share in BANDS])
+        return [(label, _round_sig(v)) for (label, _), v in zip(BANDS, values) if v > 0]
 
     def _fuzzy(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
         """Misspelled value names ('free assmbly', 'pacewel') matched to the nearest real value."""
@@ -884,26 +895,13 @@ def _facet_window(name: str) -> int | None:
     return n * 30
 
 
-def _thresholds(f: Facet) -> list[int]:
-    rng = f.numeric_range
-    if rng is None:
-        return []
-    w = _facet_window(f.name)
-    unit = rng.unit.lower()
-    if unit in ("trips", "visits", "orders") and w:
-        weeks = max(1, round(w / 7))
-        return [weeks, weeks * 2] if weeks >= 4 else [weeks]
-    if unit == "usd":
-        base = _round_amount(rng.max * 0.05)
-        return [_round_amount(base * 0.6), base, base * 2]
-    return []
-
-
-def _round_amount(x: float) -> int:
+def _round_sig(x: float) -> float:
+    """Two significant figures: 1267.8 -> 1300, 26 -> 26, 0.37 -> 0.37."""
     if x <= 0:
         return 0
-    mag = 10 ** max(0, len(str(int(x))) - 2)
-    return int(round(x / mag) * mag)
+    mag = 10 ** (len(str(int(x))) - 2) if x >= 100 else 1
+    v = round(x / mag) * mag
+    return int(v) if float(v).is_integer() else round(v, 2)
 
 
 def _fmt_amount(v: float, unit: str) -> str:

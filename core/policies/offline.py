@@ -18,8 +18,8 @@ from core.segment import Cohort, Condition, Segment
 from core.tenant import Tenant
 
 Plan = Generator[Action, list[Observation], None]
-MATERIAL_RATIO = 1.25  # readings whose audiences differ by less than this are decided silently...
-SAME_PEOPLE = 0.8      # ...when they also share this much of their customers
+MATERIAL_RATIO = 1.25  # readings whose audiences differ by less than this are decided silently, when they
+                       # also share the tenant's `thresholds.same_audience_overlap` of their customers
 
 
 class OfflinePolicy:
@@ -57,7 +57,7 @@ class OfflinePolicy:
                 yield SplitCohorts(cohorts=split.cohorts, shared=split.shared,
                                    thought=f"Two audiences joined by 'or': {split.cohorts}; shared: {split.shared}")
                 return
-        reader = Understander(cat, turn.today, self._index())
+        reader = Understander(cat, turn.today, self._index(), self._quantiles)
         reading = reader.read(turn.request)
         yield Gate("decomposition", reading.phrases, thought=f"Phrases: {reading.phrases}")
         obs = yield ToolCall("search_facets", {"query": turn.request, "k": 10},
@@ -151,7 +151,7 @@ class OfflinePolicy:
             _, share = get_dryrunner(self.tenant).overlap(a, b)
         except Exception:  # noqa: BLE001 - without a sample, fall back to sizes alone
             return True
-        return share >= SAME_PEOPLE
+        return share >= self.tenant.config.thresholds.same_audience_overlap
 
     def _apply(self, segment: Segment, amb: Ambiguity, conds: list[Condition]) -> Segment:
         default_conds = {id(c) for c in amb.options[0][1]}
@@ -171,7 +171,7 @@ class OfflinePolicy:
         draft = turn.draft.model_copy(deep=True)
         text = turn.request.strip()
         low = text.lower()
-        reader = Understander(self.tenant.catalog, turn.today, self._index())
+        reader = Understander(self.tenant.catalog, turn.today, self._index(), self._quantiles)
         m_cohort = re.search(r"\b(?:as|for) (?:a |an )?(?:second|another|new|separate|2nd) (?:cohort|audience|group)\b", low)
         m_remove = re.match(r"^\s*(?:please\s+)?(drop|remove|delete|take out|forget|without|no longer (?:need|want))\s+(?:the\s+)?(.+)$", low)
         if m_cohort:
@@ -195,6 +195,15 @@ class OfflinePolicy:
         yield Gate("decomposition", [text], thought=thought)
         segment = yield from self._fix(draft, [])
         yield from self._finish(segment)
+
+    def _quantiles(self, facet: str, shares: list[float]) -> list[float]:
+        """A numeric facet's values at `shares` of the tenant's sample; none without a sample."""
+        try:
+            from core.dryrun import get_dryrunner
+
+            return get_dryrunner(self.tenant).quantiles(facet, shares)
+        except Exception:  # noqa: BLE001 - without a sample there are no bands to offer
+            return []
 
     def _index(self):
         try:
