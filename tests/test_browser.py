@@ -95,9 +95,9 @@ def _open(browser, url: str, width: int):
 
 def _settle(page) -> None:
     """Wait until Streamlit has finished the current run (no stale elements left)."""
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(150)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=TURN)
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(150)
 
 
 def _not_clipped(page, where: str) -> None:
