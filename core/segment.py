@@ -19,7 +19,7 @@ OPS: tuple[str, ...] = Op.__args__
 
 # Bounds on what one segment may hold: real audiences use a handful of conditions; beyond these a
 # segment is a mistake or an attack, and compiling it would take minutes.
-MAX_CONDITIONS = 100
+MAX_CONDITIONS = 50  # compiling is superlinear: 50 conditions take ~0.1 s, 100 take ~1.7 s
 MAX_COHORTS = 20
 MAX_VALUES = 500
 MAX_DAYS = 36_500  # a window of 100 years; longer ones reach before year 1 and overflow

@@ -76,6 +76,12 @@ class SavedVersion(BaseModel):
     def segment(self) -> Segment:
         return Segment.from_spec(self.spec)
 
+    @property
+    def reach(self) -> dict[str, int]:
+        """Customers reachable per channel when this version was saved (from its dry-run)."""
+        rows = self.dryrun.get("reach") if isinstance(self.dryrun, dict) else None
+        return {r["channel"]: int(r["count"]) for r in rows or []}
+
 
 def _now() -> str:
     return dt.datetime.now().isoformat(timespec="seconds")

@@ -315,7 +315,9 @@ def get_similar_segments(ctx: ToolContext, query: Text, k: Annotated[int, Field(
         query: the marketer's request
         k: how many examples (1-10, default 3)
     """
-    return SimilarSegments(segments=ctx.index.similar_segments(query, k=k, exclude=ctx.holdout))
+    from core.fewshot import few_shot_examples
+
+    return SimilarSegments(segments=few_shot_examples(ctx.index, query, k=k, exclude=ctx.holdout))
 
 
 @tool

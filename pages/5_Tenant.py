@@ -34,3 +34,23 @@ if st.button("Rebuild index"):
     bar = st.progress(0.0, text="Rebuilding…")
     build_index(tenant, force=True, progress=lambda m, f: bar.progress(min(f, 1.0), text=m))
     st.success("Index rebuilt.")
+
+st.subheader("Warehouse")
+binding = cfg.engine
+where = binding.path or (f"${binding.connection_env}" if binding.connection_env else str(tenant.warehouse_path))
+st.caption(f"Engine **{binding.type}** · reads {where} · tables: "
+           + ", ".join(f"{t} → {binding.table(t)}" for t in ("customers", "purchases", "propensity", "events")))
+# A Spark session takes seconds to start: check it on request; the others are checked on every visit.
+if binding.type != "spark" or st.button("Check warehouse"):
+    from core.engines.check import check_warehouse
+
+    with st.spinner("Checking the live schema…"):
+        report = check_warehouse(tenant)
+    if not report.connected:
+        st.error(f"Not connected: {report.connection}")
+    elif report.ok:
+        st.success(f"Connected ({report.connection}); all {len(report.rows)} bound tables and columns are present and typed right.")
+    else:
+        st.warning(f"Connected ({report.connection}); {len(report.problems)} problem(s) — run "
+                   f"`segwork warehouse check --tenant {tenant.id}` for the same report.")
+        st.dataframe([r.model_dump() for r in report.problems], hide_index=True, width="stretch")

@@ -375,8 +375,11 @@ def test_reach_is_in_the_cli_json_and_saved_versions(settings, northstar, tmp_pa
     res = get_dryrunner(northstar).run(seg)
     s = Store(tmp_path / "store.sqlite")
     saved = s.save_segment(northstar.id, "reach check", seg, dryrun=res.model_dump())
-    back = s.get_version(saved.segment_id).dryrun
+    version = s.get_version(saved.segment_id)
+    back = version.dryrun
     assert [(r["channel"], r["count"]) for r in back["reach"]] == [(r.channel, r.count) for r in res.reach]
+    assert version.reach == {r.channel: r.count for r in res.reach} and len(version.reach) == 4
+    assert s.save_segment(northstar.id, "no dry-run", seg).reach == {}
     assert back["exact"] is True and back["basis"] == "whole_table"
 
 
@@ -573,3 +576,32 @@ def test_segwork_dryrun_shows_narrow_audiences_exact(settings, sampled, wh_con, 
     assert (out["exact"], out["basis"], out["estimate"], out["exact_count"]) == (True, "exact", n, n)
     assert [r["channel"] for r in out["reach"]] == list(sampled.catalog.rules.reachability)
     assert out["verdict"] == "too_narrow" and out["relaxations"]
+
+
+def test_workbench_panel_shows_a_narrow_audience_exact(settings, northstar, harbor, tmp_path, monkeypatch):
+    """The workbench's own placeholder request on a real 2,000-customer sample: the panel shows the exact count."""
+    from streamlit.testing.v1 import AppTest
+
+    from core.tenant import load_tenant
+
+    root = tmp_path / "tenants"
+    for tid in ("northstar", "harbor"):
+        shutil.copytree(settings.tenants_dir / tid, root / tid)
+    yaml_path = root / "northstar" / "tenant.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("min_sample_rows: 50000", "min_sample_rows: 2000"))
+    for var, value in (("SEGWORK_TENANTS_DIR", root), ("SEGWORK_DATA_DIR", settings.data_dir),
+                       ("SEGWORK_INDEX_DIR", settings.index_dir), ("SEGWORK_STORE", tmp_path / "store.sqlite")):
+        monkeypatch.setenv(var, str(value))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120).run()
+    at.sidebar.selectbox[0].set_value("northstar").run()
+    at.chat_input[0].set_value("Plus members in Texas likely to buy a TV, email reachable").run()
+    assert not at.exception, at.exception
+    draft = at.session_state["wb:northstar"].draft
+    tenant = load_tenant("northstar", settings.with_overrides(tenants_dir=root))
+    runner = get_dryrunner(tenant)
+    exact = runner.exact_count(draft)
+    assert not runner.whole_table and 0 < exact <= 200, draft.render()
+    size = [m for m in at.metric if m.label in ("Audience (exact)", "Estimated audience")]
+    assert [(m.label, m.value) for m in size] == [("Audience (exact)", f"{exact:,}")]
+    chat = "\n".join(m.value for m in at.markdown)
+    assert f"Audience: **{exact:,} customers (exact)**" in chat and "empty" not in chat.lower()

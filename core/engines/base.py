@@ -69,10 +69,14 @@ class Engine(ABC):
         if self.binding.as_of:
             return self.binding.as_of
         try:
-            rows = self.fetch(f"SELECT value FROM {self.binding.table('meta')} WHERE key = 'as_of'")
+            rows = self.fetch(f"SELECT value FROM {self.meta_table()} WHERE key = 'as_of'")
         except Exception:  # noqa: BLE001 - a tenant's own warehouse need not carry a meta table
             rows = []
         return dt.date.fromisoformat(str(rows[0][0])) if rows else dt.date.today()
+
+    def meta_table(self) -> str:
+        """Where a loaded sample keeps its as-of date (key/value rows)."""
+        return self.binding.table("meta")
 
     def customers(self) -> exp.Select:
         return select().from_(exp.Table(this=exp.to_identifier("customers"),

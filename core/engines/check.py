@@ -79,13 +79,15 @@ def check(tenant: Tenant, engine: Engine) -> list[CheckRow]:
                                      f"to the table that holds {logical}"))
             continue
         lower = {c.lower(): (c, t) for c, t in found.items()}
+        bound = {engine.binding.column(logical, c).lower() if w == "key column" else c.lower() for c, (w, _) in columns.items()}
+        spare = [c for key, (c, _) in lower.items() if key not in bound]
         for column, (what, families) in columns.items():
-            rows.append(_column_row(tenant, engine, logical, name, column, what, families, lower))
+            rows.append(_column_row(tenant, engine, logical, name, column, what, families, lower, spare))
     return rows
 
 
 def _column_row(tenant: Tenant, engine: Engine, logical: str, table: str, column: str, what: str,
-                families: set[str], found: dict[str, tuple[str, str]]) -> CheckRow:
+                families: set[str], found: dict[str, tuple[str, str]], spare: list[str]) -> CheckRow:
     physical = engine.binding.column(logical, column) if what == "key column" else column
     expected = " or ".join(sorted(families))
     if physical.lower() not in found:
@@ -93,8 +95,8 @@ def _column_row(tenant: Tenant, engine: Engine, logical: str, table: str, column
                  else f"bindings.{what}.column in tenant.yaml")
         return CheckRow(table=table, column=physical, binding=what, status="missing column", expected=expected,
                         fix=f"add column {physical} ({DDL.get(sorted(families)[0], expected)}) to {table}, "
-                            f"or set {where} to the column that holds it; columns there: "
-                            f"{', '.join(c for c, _ in list(found.values())[:12])}")
+                            f"or set {where} to the column that holds it"
+                            + (f"; closest unbound columns: {', '.join(_closest(physical, spare))}" if spare else ""))
     native = found[physical.lower()][1]
     fam = family(native)
     if fam in families:
@@ -102,6 +104,12 @@ def _column_row(tenant: Tenant, engine: Engine, logical: str, table: str, column
     return CheckRow(table=table, column=physical, binding=what, status="wrong type", found=native, expected=expected,
                     fix=f"{table}.{physical} is {native}; it needs {expected}: cast it in a view "
                         f"(CAST({physical} AS {DDL.get(sorted(families)[0], expected)})) and bind the view")
+
+
+def _closest(name: str, candidates: list[str], k: int = 3) -> list[str]:
+    from rapidfuzz import fuzz, process
+
+    return [c for c, _, _ in process.extract(name, candidates, scorer=fuzz.WRatio, limit=k)]
 
 
 def _needs(tenant: Tenant) -> dict[str, dict[str, tuple[str, set[str]]]]:

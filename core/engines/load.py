@@ -56,7 +56,7 @@ def _pg_type(duck_type: str) -> str:
 def _pg_array_text(column: str) -> str:
     """A DuckDB list as PostgreSQL's array literal text {"a","b"} (quotes and backslashes escaped)."""
     c = _ident(column, "duckdb")
-    quoted = "list_transform({c}, x -> '\"' || replace(replace(x, '\\', '\\\\'), '\"', '\\\"') || '\"')".format(c=c)
+    quoted = "list_transform({c}, lambda x: '\"' || replace(replace(x, '\\', '\\\\'), '\"', '\\\"') || '\"')".format(c=c)
     return f"CASE WHEN {c} IS NULL THEN NULL ELSE '{{' || array_to_string({quoted}, ',') || '}}' END"
 
 

@@ -27,12 +27,15 @@ def spark_session(master: str = "local[*]"):
     with _SESSION_LOCK:
         if master.startswith("sc://"):
             return SparkSession.builder.remote(master).getOrCreate()
-        return (SparkSession.builder.master(master).appName("segwork")
+        session = (SparkSession.builder.master(master).appName("segwork")
                 .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
                 .config("spark.sql.shuffle.partitions", str(max(2, (os.cpu_count() or 2) * 2)))
                 .config("spark.driver.memory", os.environ.get("SEGWORK_SPARK_DRIVER_MEMORY", "2g"))
                 .config("spark.sql.session.timeZone", "UTC")
                 .getOrCreate())
+        session.sparkContext.setLogLevel("ERROR")
+        return session
 
 
 class SparkEngine(Engine):
@@ -63,7 +66,7 @@ class SparkEngine(Engine):
             path = found[1].replace("*.parquet", "").replace("*.csv", "")
             reader = self.spark.read
             df = reader.parquet(path) if found[0] == "read_parquet" else reader.csv(path, header=True, inferSchema=True)
-            df.createOrReplaceTempView(name.split(".")[-1])
+            df.createOrReplaceTempView(self._view(name))
 
     def fetch(self, sql: str) -> list[tuple]:
         try:
@@ -81,8 +84,15 @@ class SparkEngine(Engine):
         if rows:
             yield rows
 
+    def _view(self, table: str) -> str:
+        """Temp views are shared by the session: one name per tenant and table."""
+        return f"{self.tenant.id}__{table.split('.')[-1]}"
+
+    def meta_table(self) -> str:
+        return self._view("meta") if self.binding.path else super().meta_table()
+
     def native_columns(self, table: str) -> dict[str, str] | None:
-        name = table.split(".")[-1] if self.binding.path else table
+        name = self._view(table) if self.binding.path else table
         try:
             fields = self.spark.table(name).schema.fields
         except Exception:  # noqa: BLE001 - AnalysisException: no such table or view
@@ -94,8 +104,8 @@ class SparkEngine(Engine):
         return exp.Anonymous(this="pmod", expressions=[h, exp.Literal.number(SAMPLE_BUCKETS)])
 
     def sql(self, tree: exp.Expression) -> str:
-        if self.binding.path:  # temp views carry no schema: drop it from the names
-            self.tables = {t: (name.split(".")[-1], cols) for t, (name, cols) in self.binding.table_map().items()}
+        if self.binding.path:  # the tenant's temp views
+            self.tables = {t: (self._view(name), cols) for t, (name, cols) in self.binding.table_map().items()}
         return super().sql(tree)
 
     def describe(self) -> str:
