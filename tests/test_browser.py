@@ -239,7 +239,8 @@ def test_builder_condition_cohort_and_excluded_saved_segment_survive_reload_and_
     other.goto(url)
     other.get_by_text("Cohort 2", exact=True).wait_for(timeout=60_000)
     _settle(other)
-    assert "Excluded members of 'Silver members (browser)'" in _draft(other)
+    expect(other.locator('[data-testid="stMainBlockContainer"]')).to_contain_text(
+        "Excluded members of 'Silver members (browser)'", timeout=30_000)
     other.context.close()
     page.close()
     assert silver.n == 1
