@@ -39,6 +39,7 @@ class TurnResult:
     trace: Trace = field(default_factory=Trace)
     dryrun: Any = None
     retrieved: list[Any] = field(default_factory=list)
+    coverage: Any = None             # core.reader.account.Coverage: each word of the request and what it became
     ms: float = 0.0
     error: str = ""
 
@@ -224,6 +225,7 @@ class Agent:
         """Done only when the final check passes; otherwise the policy is told why, then 'needs attention'."""
         problems = check_stage("final", action.segment, self.tenant)
         if not problems:
+            state.result.coverage = action.coverage
             yield _add(state, meta, kind="finish", thought=action.thought, tool="finish",
                        observation=action.segment.render(), status="finish")
             yield from self._end(state, "done", segment=action.segment, summary=action.summary)

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import WorkbenchError
-from core.library import library, search
+from core.library import library, parse_tags, search
 from core.segment import resolve_members
 from core.sqlbuild import DIALECTS, compile_segment
 from core.trace import Trace
@@ -58,7 +58,7 @@ if c1.button("Open in workbench", width="stretch"):
     open_in_workbench(tenant_id, chosen.id)
 tags = c4.text_input("Tags", value=", ".join(chosen.tags), help="Comma-separated")
 if c4.button("Save tags", width="stretch"):
-    store().set_tags(chosen.id, tags.split(","))
+    store().set_tags(chosen.id, parse_tags(tags))
     st.rerun()
 new_name = c2.text_input("Duplicate as", value=store().free_name(tenant_id, chosen.name))
 if c2.button("Duplicate", width="stretch"):
