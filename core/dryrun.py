@@ -458,6 +458,17 @@ class DryRunner:
         all_both, all_mine = _both_and_mine(self._full_rows, a, b)
         return Overlap(shared=all_both, share=all_both / all_mine if all_mine else 0.0, exact=True, sample_matched=mine)
 
+    def quantiles(self, facet: str, shares: list[float]) -> list[float]:
+        """Values of a customer-level numeric facet at the given shares of the sample (0.5 = median)."""
+        b = self.tenant.binding(facet)
+        if b.source != "customer" or not b.column:
+            return []
+        col = exp.column(b.column, table=CUSTOMER)
+        q = select(exp.func("quantile_cont", col, exp.array(*[exp.Literal.number(x) for x in shares]))).from_(
+            _customers_table())
+        row = self._cursor().execute(q.sql("duckdb")).fetchone()
+        return [float(v) for v in (row[0] or []) if v is not None]
+
     def overlap(self, segment: Segment, other: Segment) -> tuple[int, float]:
         """(customers in both, their share of `segment`'s customers); see overlap_detail."""
         d = self.overlap_detail(segment, other)
