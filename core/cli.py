@@ -203,8 +203,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if errors:
             raise SegmentError(f"{args.segment} is not a valid {tenant.id} segment, so it is not compiled: "
                                + "; ".join(i.message + (f" (fix: {i.fix})" if i.fix else "") for i in errors))
-        print(compile_segment(segment, tenant, dialect=args.dialect, as_of=args.as_of,
-                              tables=tenant.config.engine.table_map()))
+        print(compile_segment(segment, tenant, dialect=args.dialect, as_of=args.as_of))
         return 0
     if args.command == "dryrun":
         from core.dryrun import dryrun_cli

@@ -39,7 +39,8 @@ def compile_segment(segment: Segment, tenant: Tenant, dialect: str = "duckdb",
 
     Relative windows use one reference date: `as_of`, else the tenant's warehouse date (the one
     the dry-run and exact counts use), never CURRENT_DATE. `tables` renames the logical tables and
-    key columns to the tenant's own (see core/engines/binding.py).
+    key columns; by default to the tenant's own names from tenant.yaml's `engine.tables`
+    (core/engines/binding.py), so the SQL runs where the tenant's customers are; `{}` keeps them.
     """
     if dialect not in DIALECTS:
         raise SegmentError(f"Unknown SQL dialect {dialect!r}; use one of {', '.join(DIALECTS)}.")
@@ -47,6 +48,7 @@ def compile_segment(segment: Segment, tenant: Tenant, dialect: str = "duckdb",
     projection = exp.Count(this=exp.Star()).as_("customers") if count else exp.column("customer_id", table=CUSTOMER)
     query = (select(projection).from_(exp.Table(this=exp.to_identifier("customers"), alias=exp.TableAlias(this=exp.to_identifier(CUSTOMER))))
              .where(segment_predicate(segment, tenant, as_of)))
+    tables = tenant.config.engine.table_map() if tables is None else tables
     return for_dialect(query, dialect, tables).sql(dialect=dialect, pretty=True)
 
 

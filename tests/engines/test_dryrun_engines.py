@@ -56,3 +56,20 @@ def test_dryrun_exact_overlap_and_export_match_duckdb(runners, engine):
     ids = [i for batch, _, _ in other.customer_ids(gold, batch=700) for i in batch]
     want = [i for batch, _, _ in duck.customer_ids(gold) for i in batch]
     assert ids == want and len(ids) == truth[2]
+
+
+def test_exported_sql_names_the_tenants_tables_and_counts_the_same(bound, runners, tmp_path):
+    import json
+    import os
+
+    import psycopg
+
+    from tests.engines.conftest import segwork
+
+    seg = tmp_path / "seg.json"
+    seg.write_text(json.dumps(THIN))
+    sql = segwork(bound["harbor"]["postgres"], "sql", str(seg), "--dialect", "postgres").stdout
+    assert "harbor_crm.shoppers" in sql and "c.shopper_id" in sql and "NOT EXISTS" in sql
+    with psycopg.connect(os.environ[PG_ENV]) as con:
+        ids = [r[0] for r in con.execute(sql).fetchall()]
+    assert sorted(ids) == [i for b, _, _ in runners["duckdb"].customer_ids(Segment.from_spec(THIN)) for i in b]
