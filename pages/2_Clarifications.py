@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.errors import WorkbenchError
 from core.segment import Segment
+from core.trace import Trace
 from pages.common import require_store, pick_tenant, store, tenant_for
 from pages.common.format import relative_time
 from pages.common.tables import condition_lines
@@ -35,6 +36,11 @@ for c in items:
                 st.markdown(condition_lines(Segment.from_json(c["segment"])))
             except WorkbenchError:
                 st.code(c["segment"], language="json")  # an old or damaged entry: shown as stored
+        if c.get("trace_id"):  # the turn that asked, step by step
+            st.caption(f"Trace #{c['trace_id']} · `segwork trace --tenant {tenant_id} {c['trace_id']}`")
+            if st.toggle("Show trace", key=f"trace{c['id']}"):
+                kept = Trace.model_validate(store().get_trace(c["trace_id"])["trace"])
+                st.dataframe(pd.DataFrame(kept.rows()), hide_index=True, width="stretch")
         if c["reviewed"]:
             st.caption(f"Reviewed by {c['reviewer'] or 'someone'}: {c['comment']}")
         else:

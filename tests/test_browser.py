@@ -95,9 +95,9 @@ def _open(browser, url: str, width: int):
 
 def _settle(page) -> None:
     """Wait until Streamlit has finished the current run (no stale elements left)."""
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(150)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=TURN)
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(150)
 
 
 def _not_clipped(page, where: str) -> None:
@@ -239,7 +239,8 @@ def test_builder_condition_cohort_and_excluded_saved_segment_survive_reload_and_
     other.goto(url)
     other.get_by_text("Cohort 2", exact=True).wait_for(timeout=60_000)
     _settle(other)
-    assert "Excluded members of 'Silver members (browser)'" in _draft(other)
+    expect(other.locator('[data-testid="stMainBlockContainer"]')).to_contain_text(
+        "Excluded members of 'Silver members (browser)'", timeout=30_000)
     other.context.close()
     page.close()
     assert silver.n == 1
