@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from typing import Generator
 
-from core.nlp.cohorts import split_cohorts
-from core.nlp.understand import Ambiguity, Understander, _overlap
+from core.reader.split import split_cohorts
+from core.reader.understand import Ambiguity, Understander, _overlap
 from core.policies.base import (Action, Clarify, ClarifyOption, Finish, Gate, LLMUsage, Observation, SplitCohorts,
                                 ToolCall, TurnContext)
 from core.reader.account import Coverage

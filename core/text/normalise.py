@@ -104,6 +104,8 @@ def correct_typos(text: str, vocab: Vocabulary) -> Normalised:
 
 
 def _closest(word: str, vocab: Vocabulary, targets: list[str]) -> tuple[str, float] | None:
+    if "'" in word:  # contractions and possessives ("haven't", "kids'") are read as written
+        return None
     if len(word) < 3 or word in vocab.known or _plural_known(word, vocab.known):
         return None
     hits = process.extract(word, targets, scorer=fuzz.ratio, limit=3)

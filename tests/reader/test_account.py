@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from core.agent import Agent
-from core.nlp.understand import Understander
+from core.reader.understand import Understander
 from core.policies.offline import OfflinePolicy
 from core.reader.account import Use, account
 from core.reader.clarify import nearest_facet_options

@@ -20,6 +20,11 @@ def test_known_words_and_plurals_stay_as_written():
     assert n.text == "grills for grandparents who bought stuff" and not n.corrections
 
 
+def test_contractions_are_read_as_written():
+    v = vocabulary({"haven", "havens", "aren", "kids"})
+    assert correct_typos("who haven't and aren't kids' shoppers", v).corrections == ()
+
+
 def test_no_correction_when_two_readings_are_close():
     v = vocabulary({"cart", "card"})
     assert correct_typos("carx", v).corrections == ()

@@ -1,5 +1,5 @@
 """A vague amount ('spend a lot') is asked with cut-offs from the facet's quantiles on the sample, never constants."""
-from core.nlp.understand import Understander
+from core.reader.understand import Understander
 
 REQUEST = "Customers who spend a lot on groceries"
 

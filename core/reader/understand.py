@@ -15,7 +15,7 @@ from rapidfuzz import fuzz, process
 
 from core.catalog import Catalog, Facet
 from core.text.dates import DateSpan, find_dates
-from core.nlp.phrasebook import Entry, build_phrasebook
+from core.text.phrasebook import Entry, build_phrasebook
 from core.segment import Condition, Evidence, Provenance
 from core.reader.account import Coverage, Use, account
 from core.text.normalise import Normalised, correct_typos, norm, vocabulary
