@@ -605,3 +605,30 @@ def test_workbench_panel_shows_a_narrow_audience_exact(settings, northstar, harb
     assert [(m.label, m.value) for m in size] == [("Audience (exact)", f"{exact:,}")]
     chat = "\n".join(m.value for m in at.markdown)
     assert f"Audience: **{exact:,} customers (exact)**" in chat and "empty" not in chat.lower()
+
+
+def test_auto_exact_adds_at_most_two_full_table_joins(sampled, wh_con):
+    from core.dryrun import MAX_EXTRA_JOINS
+
+    spec = [{"facet": "Membership Tier", "op": "in", "values": ["Plus"]}, {"facet": "State", "op": "in", "values": ["Texas"]},
+            {"facet": "Purchased Brand", "op": "in", "values": ["Scoop"]}, {"facet": "Purchase Channel", "op": "in", "values": ["Online"]},
+            {"facet": "Purchase Date R2D2", "op": "within_last_days", "days": 365}]
+    res = get_dryrunner(sampled).run(Segment.from_spec(spec))
+    assert res.exact and res.verdict in ("too_narrow", "empty") and MAX_EXTRA_JOINS == 2
+    by = {x.condition: x for x in res.relaxations}
+    # Dropping a profile condition keeps the audience's own purchase join: counted exactly.
+    assert by["Membership Tier is Plus"].exact and by["State is Texas"].exact
+    # Each purchase condition dropped needs a join of its own: at most two of the three are counted;
+    # the others keep an estimate, never a bare 0 ("under ~N" when the sample is thin).
+    purchase = [by[k] for k in ("Purchased Brand is Scoop", "Purchase Channel is Online",
+                                "Purchase Date R2D2 in the last 365 days")]
+    assert 1 <= sum(x.exact for x in purchase) <= 2
+    for x in purchase:
+        if not x.exact:
+            shown = f"under ~{x.ci_high:,}" if x.sample_matched < 100 else f"~{x.estimate:,}"
+            assert f"without '{x.condition}': {shown}" in res.verdict_reason and x.ci_high > 0
+    since = (get_dryrunner(sampled).as_of - dt.timedelta(days=365)).isoformat()
+    bought = ("EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = c.customer_id AND p.brand = 'Scoop' "
+              f"AND p.channel = 'Online' AND p.purchase_date >= DATE '{since}')")
+    assert by["Membership Tier is Plus"].estimate == _one(wh_con, f"SELECT count(*) FROM customers c WHERE state = 'Texas' AND {bought}")
+    assert by["State is Texas"].estimate == _one(wh_con, f"SELECT count(*) FROM customers c WHERE membership_tier = 'Plus' AND {bought}")
