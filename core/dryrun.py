@@ -30,7 +30,6 @@ from core.warehouse import check_schema
 Verdict = Literal["ok", "too_narrow", "too_broad", "empty"]
 Basis = Literal["sample", "exact", "whole_table"]
 _ALL = -1  # grouping-set marker of the row that carries the funnel totals
-MAX_EXTRA_JOINS = 2  # full-table joins an auto-exact dry-run may add for thin funnel steps and relaxations
 
 
 def _label(value: object) -> str:
@@ -276,13 +275,12 @@ class DryRunner:
         result.exact_ms = (time.perf_counter() - t0) * 1000
 
     def _relax(self, plan: "_Plan", counts: tuple, result: DryRunResult, cur: duckdb.DuckDBPyConnection) -> None:
-        """The audience without each condition in turn (too narrow only). Most come from the main scan;
-        the rest in one more scan of the sample. When the size was counted exactly, the figures still
-        thin in the sample are counted on the full table in one scan: relaxations first, then funnel
-        steps, as long as they add at most MAX_EXTRA_JOINS joins beyond the audience's own.
+        """The audience without each condition in turn (too narrow only), estimated on the sample: most
+        from the main scan, the rest in one more scan of the sample.
 
-        Each extra join is one more pass over a full fact table (about an exact count's time each: at
-        10M customers five of them took seconds), so the rest keep their labelled estimate.
+        Not counted on the full table even when the size was: each relaxation that drops one of several
+        purchase conditions is a pass over a full fact table of its own (at 10M customers, five of them
+        took seconds). A relaxation too thin to estimate shows the top of its interval ("under ~N").
         """
         sample = {id(it): int(counts[it.pos]) for it in plan.relaxed if it.pos is not None}
         pending = [it for it in plan.relaxed if it.pos is None]
@@ -292,24 +290,6 @@ class DryRunner:
                                          sample_matched=sample[id(it)], exact=self.whole_table,
                                          ci_high=scaled_interval(sample[id(it)], self.sample_size, self.population)[2])
                               for it in plan.relaxed]
-        if result.basis != "exact":
-            return
-        t0 = time.perf_counter()
-        pairs = list(zip(result.relaxations, plan.relaxed)) + list(zip(result.funnel, plan.funnel))
-        thin = [(fig, it) for fig, it in pairs if not fig.exact and
-                (fig.remaining if isinstance(fig, FunnelStep) else fig.sample_matched) < self.cfg.exact_below]
-        own = {t for terms in plan.finals for t in terms}
-        joins: set[exp.Expression] = set()
-        chosen = []
-        for fig, it in thin:
-            extra = {t for terms in it.cohorts for t in terms if t not in own and t.find(exp.Select)}
-            if len(joins | extra) <= MAX_EXTRA_JOINS:
-                joins |= extra
-                chosen.append((fig, it))
-        if chosen:
-            for (fig, _), n in zip(chosen, self._count_items(self._full_cursor(), [it for _, it in chosen])):
-                fig.estimate, fig.exact = n, True
-        result.exact_ms += (time.perf_counter() - t0) * 1000
 
     def _narrow(self, size: int) -> bool:
         th, floor = self.tenant.config.thresholds, self.tenant.config.policies.min_audience
@@ -365,7 +345,7 @@ class DryRunner:
             if b.source == "customer":
                 (multis if b.multi else singles).append(name)
         sql = scan.sql([self.tenant.binding(n).column for n in singles], hit_at)
-        return _Plan(sql=sql, scan=scan, finals=list(finals.values()), singles=singles, multis=multis, funnel=funnel, hit=hit_at, relaxed=relaxed,
+        return _Plan(sql=sql, scan=scan, singles=singles, multis=multis, funnel=funnel, hit=hit_at, relaxed=relaxed,
                      reach=reach)
 
     def _count_items(self, cur: duckdb.DuckDBPyConnection, items: list["_Item"]) -> list[int]:
@@ -500,7 +480,6 @@ class _Item:
 class _Plan:
     sql: str
     scan: _Scan
-    finals: list[tuple[exp.Expression, ...]]  # each cohort's terms (the audience)
     singles: list[str]
     multis: list[str]
     funnel: list[_Item]
