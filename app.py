@@ -12,12 +12,13 @@ from core.diff import diff_segments
 from core.editing import (add_condition, build_condition, exclude_everywhere, member_condition, remove_cohort,
                           remove_condition, replace_condition, size_change, swap_alternative)
 from core.errors import WorkbenchError
+from core.library import parse_tags
 from core.policies import active_policy_name
 from core.segment import Segment, resolve_members
 from core.store import SaveConflict
 from pages.common import dryrunner_for, pick_tenant, store, tenant_for
 from pages.common import warmup
-from pages.common.format import plural, reach_line
+from pages.common.format import plural, reach_line, relative_time
 from pages.common.session import WorkbenchState
 
 if TYPE_CHECKING:
@@ -128,6 +129,7 @@ def apply_edit(wb: WorkbenchState, segment: Segment, what: str) -> None:
         st.session_state["flash"] = ("error", f"{what} did not apply: {exc}")
         st.rerun()
     diff = diff_segments(old, segment) if old is not None else None
+    wb.changes.append(what)
     wb.say(f":material/edit: {what} — audience {size_change(before, size_of(wb))}.", diff=diff.lines() if diff else [])
     st.rerun()
 
@@ -137,6 +139,7 @@ def undo(wb: WorkbenchState) -> None:
     wb.undo_last()
     rerun_dryrun(wb)
     diff = diff_segments(old, wb.draft) if old is not None and wb.draft is not None else None
+    wb.changes.append("undid the last change")
     wb.say(f":material/undo: Undid the last change — audience {size_change(before, size_of(wb))}.", diff=diff.lines() if diff else [])
     st.rerun()
 
@@ -211,6 +214,7 @@ def settle(wb: WorkbenchState, result) -> None:
     diff = diff_segments(wb.draft, result.segment) if wb.draft is not None and result.mode == "edit" else None
     wb.set_draft(result.segment)
     wb.request = wb.request if result.mode == "edit" else request
+    wb.changes = [*wb.changes, request] if result.mode == "edit" else [request]
     if result.mode != "edit":
         wb.saved_name, wb.saved_version, wb.segment_id = "", None, None
     wb.dryrun = result.dryrun
@@ -486,8 +490,8 @@ def saved_rule(wb: WorkbenchState, targets: list[str], n: int) -> None:
         return
     chosen = st.selectbox("Saved segment", saved, index=None, key=f"b_saved{n}", placeholder="Pick a saved segment…",
                           format_func=lambda s: f"{s.name} — {s.render}")
-    how = st.radio("Rule", ["Include its members", "Exclude its members"], horizontal=True, key=f"b_how{n}")
-    exclude = how.startswith("Exclude")
+    exclude = st.radio("Rule", [False, True], horizontal=True, key=f"b_how{n}",
+                       format_func=lambda x: "Exclude its members" if x else "Include its members")
     where = None if exclude else st.selectbox("Add to", targets, key=f"b_saved_target{n}")
     if exclude:
         st.caption("An exclusion applies to every cohort.")
@@ -547,7 +551,7 @@ def save(wb: WorkbenchState, name: str, desc: str, tags: str, base_version: int 
         own = s.segment_id(wb.tenant_id, name)
         resolve_members(wb.draft, lambda i: s.get_version(i).segment, (own,) if own else ())  # refuses a cycle
         dryrun = {**wb.dryrun.model_dump(), "exact_count": wb.exact} if wb.dryrun else None
-        v = s.save_segment(wb.tenant_id, name, wb.draft, description=desc, request=wb.request, dryrun=dryrun,
+        v = s.save_segment(wb.tenant_id, name, wb.draft, description=desc, request=wb.version_request(), dryrun=dryrun,
                            trace=[x.model_dump() for x in (wb.last.trace.steps if wb.last else [])],
                            author=st.session_state.get("owner", ""), base_version=base_version, force=force)
     except SaveConflict as exc:
@@ -556,8 +560,8 @@ def save(wb: WorkbenchState, name: str, desc: str, tags: str, base_version: int 
     except WorkbenchError as exc:
         st.error(str(exc))
         return
-    s.set_tags(v.segment_id, tags.split(","))
-    wb.saved_version, wb.saved_name, wb.segment_id, wb.conflict = v.n, v.name, v.segment_id, None
+    s.set_tags(v.segment_id, parse_tags(tags))
+    wb.saved_version, wb.saved_name, wb.segment_id, wb.conflict, wb.changes = v.n, v.name, v.segment_id, None, []
     st.session_state["flash"] = ("success", f"Saved '{v.name}' as version {v.n}.")
     st.rerun()
 
@@ -569,7 +573,7 @@ def conflict_choices(wb: WorkbenchState) -> None:
         return
     theirs = c["theirs"]
     who = theirs.author or "someone"
-    st.warning(f"'{c['name']}' already has version {theirs.n}, saved by {who} at {theirs.saved_at.replace('T', ' ')}, "
+    st.warning(f"'{c['name']}' already has version {theirs.n}, saved by {who} {relative_time(theirs.saved_at)}, "
                "which your draft has not seen.")
     a, b, d = st.columns(3)
     if a.button("Save as a new version on top", width="stretch"):
@@ -700,8 +704,6 @@ def workbench() -> None:
     tenant = tenant_for(tenant_id)
     wb = current_state(tenant_id)
     sidebar(tenant, wb)
-    warmup.start(tenant_id, [lambda: dryrunner_for(tenant_id), lambda: agent_for(tenant_id),
-                             lambda: common.index_for(tenant_id)])
     chat_col, panel_col = st.columns([4, 6], gap="large")
     with panel_col:
         warmup.status(tenant_id)
@@ -721,6 +723,9 @@ def workbench() -> None:
     with chat_col:
         chat_column(tenant, wb)
     autosave(wb)
+    # after the page is drawn, so the loading does not compete with the first paint
+    warmup.start(tenant_id, [lambda: dryrunner_for(tenant_id), lambda: agent_for(tenant_id),
+                             lambda: common.index_for(tenant_id)])
 
 
 common.apply_style()

@@ -64,7 +64,7 @@ def one_run(browser, tenant: str, request: str) -> dict[str, float]:
         t1 = time.perf_counter()
         box.fill(request)
         box.press("Enter")
-        page.get_by_text("Estimated audience", exact=False).first.wait_for(timeout=120_000)
+        page.locator(".st-key-draft_summary").get_by_text("customer", exact=False).first.wait_for(timeout=120_000)
         answer = time.perf_counter() - t1
         page.close()
         return {"health": health, "paint": paint, "answer": answer, "answer_from_start": time.perf_counter() - t0}
@@ -90,7 +90,9 @@ def main() -> None:
             print(f"run {i + 1}: health {r['health']:.2f} s, first paint {r['paint']:.2f} s, "
                   f"first answer {r['answer']:.2f} s after submit", file=sys.stderr)
         browser.close()
-    print(f"\nCold start of `streamlit run app.py` ({args.runs} runs, tenant {args.tenant}, cores: {os.cpu_count()})\n")
+    load = os.getloadavg()[0]
+    print(f"\nCold start of `streamlit run app.py` ({args.runs} runs, tenant {args.tenant}, {os.cpu_count()} cores, "
+          f"load average {load:.1f} at the end)\n")
     print(f"| measure | median s | min s | max s |\n|---|---:|---:|---:|")
     for key, label in [("health", "server answers /_stcore/health"), ("paint", "first paint (chat box visible) from process start"),
                        ("answer", "first answer on the cold server, from submit"),

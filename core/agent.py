@@ -20,6 +20,8 @@ PolicyFactory = Callable[[], Policy]
 MAX_GATE_RETRIES = 2   # a failing final check is sent back this many times, then the turn needs attention
 MAX_TOOL_ERRORS = 6    # failed tool calls and unusable model replies per turn, then a clean failure
 MAX_REQUEST_CHARS = 2000
+NOTHING_READ = ("No audience conditions could be read from the request; say who to target, e.g. a tier, "
+                "a purchase, a place or a time window ('Gold members in Texas who bought shoes this month').")
 
 
 @dataclass
@@ -37,6 +39,7 @@ class TurnResult:
     trace: Trace = field(default_factory=Trace)
     dryrun: Any = None
     retrieved: list[Any] = field(default_factory=list)
+    coverage: Any = None             # core.reader.account.Coverage: each word of the request and what it became
     ms: float = 0.0
     error: str = ""
 
@@ -150,7 +153,8 @@ class Agent:
 
     # ---- the loop ------------------------------------------------------------------------------
     def _loop(self, state: TurnState) -> Iterator[TraceStep | TurnResult]:
-        res, trace = state.result, state.result.trace
+        handlers = {ToolCall: self._tool, Retry: self._retry, Gate: self._gate, SplitCohorts: self._split,
+                    Clarify: self._ask, Finish: self._finish}
         while state.step < self.max_steps:
             state.step += 1
             t0 = time.perf_counter()
@@ -160,68 +164,82 @@ class Agent:
                 yield from self._events(state)
                 return (yield from self._policy_failed(state, exc))
             yield from self._events(state)
-            usage = self._usage(state.policy)
             state.observations = []
-            if isinstance(action, ToolCall):
-                obs = _run(state.ctx, action)
-                if obs.ok and action.name == "check_customer_count":
-                    res.dryrun = obs.result
-                state.observations = [obs]
-                state.tool_errors += 0 if obs.ok else 1
-                yield trace.add(kind="tool", thought=action.thought, tool=action.name, args=_brief(action.args),
-                                observation=obs.summary(), status="ok" if obs.ok else "error", ms=_ms(t0), **usage)
-            elif isinstance(action, Retry):
-                state.tool_errors += 1
-                yield trace.add(kind="policy", tool=action.tool or "retry", thought=action.thought, status="error",
-                                observation=f"{action.reason} (retry {state.tool_errors} of {self.max_tool_errors})",
-                                ms=_ms(t0), **usage)
-            elif isinstance(action, Gate):
-                problems = check_stage(action.stage, action.payload, self.tenant)
-                ok = not problems
-                state.gate_failures += 0 if ok else 1
-                state.observations = [Observation(f"gate:{action.stage}", {}, ok=ok, result="passed",
-                                                  error="; ".join(problems))]
-                yield trace.add(kind="gate", tool=action.stage, thought=action.thought,
-                                observation="passed" if ok else "; ".join(problems),
-                                status="ok" if ok else "gate_failed", ms=_ms(t0), **usage)
-                if not ok and state.gate_failures > MAX_GATE_RETRIES:
-                    return (yield from self._end(state, "failed", error=f"{action.stage} gate failed: {problems[0]}"))
-            elif isinstance(action, SplitCohorts):
-                yield from self._cohorts(state, action)
-                return
-            elif isinstance(action, Clarify):
-                res.pending, res.status, res.state = action, "clarify", state
-                res.retrieved = list(state.ctx.retrieved)
-                yield trace.add(kind="clarify", thought=action.thought, tool="clarify",
-                                args={"question": action.question, "options": [o.label for o in action.options]},
-                                observation="waiting for the marketer", status="clarify", ms=_ms(t0), **usage)
-                res.ms = (time.perf_counter() - state.started) * 1000
-                yield res
-                return
-            elif isinstance(action, Finish):
-                problems = check_stage("final", action.segment, self.tenant)
-                if not problems:
-                    yield trace.add(kind="finish", thought=action.thought, tool="finish",
-                                    observation=action.segment.render(), status="finish", ms=_ms(t0), **usage)
-                    return (yield from self._end(state, "done", segment=action.segment, summary=action.summary))
-                state.gate_failures += 1
-                state.last_finish = (action.segment, problems)
-                yield trace.add(kind="gate", tool="final", thought=action.thought, observation="; ".join(problems),
-                                status="gate_failed", ms=_ms(t0), **usage)
-                if state.gate_failures > MAX_GATE_RETRIES:
-                    return (yield from self._attention(state))
-                state.observations = [Observation("finish", {}, ok=False, call_id=action.call_id,
-                                                  error="The segment fails the final check: " + "; ".join(problems)
-                                                        + ". Fix these and finish again.")]
+            if (yield from handlers[type(action)](state, action, {**self._usage(state.policy), "t0": t0})):
+                return  # the handler ended or paused the turn
             if state.tool_errors > self.max_tool_errors:
-                last = trace.steps[-1].observation
                 return (yield from self._end(state, "failed", error=f"Stopped after {state.tool_errors} failed tool calls "
-                                                                     f"or unusable replies; the last: {last}"))
-        yield trace.add(kind="policy", status="error", observation=f"stopped after {self.max_steps} steps")
+                                                                     f"or unusable replies; the last: {state.result.trace.steps[-1].observation}"))
+        yield state.result.trace.add(kind="policy", status="error", observation=f"stopped after {self.max_steps} steps")
         if state.last_finish is not None:
             return (yield from self._attention(state))
         yield from self._end(state, "failed", error=f"No segment after {self.max_steps} steps; rephrase the request "
                                                     "more concretely (who, what, when).")
+
+    # ---- one handler per action: each yields trace steps and returns True when the turn is over --
+    def _tool(self, state: TurnState, action: ToolCall, meta: dict) -> Iterator[Any]:
+        obs = _run(state.ctx, action)
+        if obs.ok and action.name == "check_customer_count":
+            state.result.dryrun = obs.result
+        state.observations = [obs]
+        state.tool_errors += 0 if obs.ok else 1
+        yield _add(state, meta, kind="tool", thought=action.thought, tool=action.name, args=_brief(action.args),
+                   observation=obs.summary(), status="ok" if obs.ok else "error")
+        return False
+
+    def _retry(self, state: TurnState, action: Retry, meta: dict) -> Iterator[Any]:
+        state.tool_errors += 1
+        yield _add(state, meta, kind="policy", tool=action.tool or "retry", thought=action.thought, status="error",
+                   observation=f"{action.reason} (retry {state.tool_errors} of {self.max_tool_errors})")
+        return False
+
+    def _gate(self, state: TurnState, action: Gate, meta: dict) -> Iterator[Any]:
+        problems = check_stage(action.stage, action.payload, self.tenant)
+        state.gate_failures += 1 if problems else 0
+        state.observations = [Observation(f"gate:{action.stage}", {}, ok=not problems, result="passed",
+                                          error="; ".join(problems))]
+        yield _add(state, meta, kind="gate", tool=action.stage, thought=action.thought,
+                   observation="; ".join(problems) or "passed", status="gate_failed" if problems else "ok")
+        if problems and state.gate_failures > MAX_GATE_RETRIES:
+            yield from self._end(state, "failed", error=f"{action.stage} gate failed: {problems[0]}")
+            return True
+        return False
+
+    def _split(self, state: TurnState, action: SplitCohorts, meta: dict) -> Iterator[Any]:
+        yield from self._cohorts(state, action)
+        return True
+
+    def _ask(self, state: TurnState, action: Clarify, meta: dict) -> Iterator[Any]:
+        """Pause: the result carries the paused turn for the caller's session to resume."""
+        res = state.result
+        res.pending, res.status, res.state = action, "clarify", state
+        res.retrieved = list(state.ctx.retrieved)
+        yield _add(state, meta, kind="clarify", thought=action.thought, tool="clarify", status="clarify",
+                   args={"question": action.question, "options": [o.label for o in action.options]},
+                   observation="waiting for the marketer")
+        res.ms = (time.perf_counter() - state.started) * 1000
+        yield res
+        return True
+
+    def _finish(self, state: TurnState, action: Finish, meta: dict) -> Iterator[Any]:
+        """Done only when the final check passes; otherwise the policy is told why, then 'needs attention'."""
+        problems = check_stage("final", action.segment, self.tenant)
+        if not problems:
+            state.result.coverage = action.coverage
+            yield _add(state, meta, kind="finish", thought=action.thought, tool="finish",
+                       observation=action.segment.render(), status="finish")
+            yield from self._end(state, "done", segment=action.segment, summary=action.summary)
+            return True
+        state.gate_failures += 1
+        state.last_finish = (action.segment, problems)
+        yield _add(state, meta, kind="gate", tool="final", thought=action.thought, observation="; ".join(problems),
+                   status="gate_failed")
+        if state.gate_failures > MAX_GATE_RETRIES:
+            yield from self._attention(state)
+            return True
+        state.observations = [Observation("finish", {}, ok=False, call_id=action.call_id, error="The segment fails "
+                                          "the final check: " + "; ".join(problems) + ". Fix these and finish again.")]
+        return False
 
     def _refuse(self, request: str, mode: str, problem: str) -> Iterator[TraceStep | TurnResult]:
         """A request nobody can read: a prompt for the marketer, never a segment."""
@@ -243,6 +261,8 @@ class Agent:
         """The final check kept failing: keep the segment for review, list the issues, never 'done'."""
         segment, problems = state.last_finish
         state.result.issues = list(problems)
+        if not segment.all_conditions():  # nothing was read: "(everyone)" is never an answer
+            return (yield from self._end(state, "needs_input", error=NOTHING_READ))
         yield from self._end(state, "needs_attention", segment=segment,
                              error="The segment needs attention before use: " + "; ".join(problems))
 
@@ -325,8 +345,14 @@ def _expected(name: str, args: dict) -> str:
 
     props = TOOLS[name].input_schema.get("properties", {}) if name in TOOLS else {}
     want = ", ".join(f"{k}: {v.get('type')}" for k, v in props.items())
-    got = ", ".join(f"{k}={str(v)[:40]!r}" for k, v in args.items())
+    got = ", ".join(f"{k}={str(v)[:160]}" for k, v in args.items())
     return f"Expected {want or 'no arguments'}; got {got or 'none'}."
+
+
+def _add(state: TurnState, meta: dict, **step: Any) -> TraceStep:
+    """A trace step with the step's timing and model usage."""
+    usage = {k: v for k, v in meta.items() if k != "t0"}
+    return state.result.trace.add(**step, ms=_ms(meta["t0"]), **usage)
 
 
 def _ms(t0: float) -> float:

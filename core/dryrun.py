@@ -22,6 +22,7 @@ from core.errors import SegmentError, WorkbenchError
 from core.interval import scaled_interval, too_unsure, wilson  # noqa: F401 - wilson is part of this module's API
 from core.sample import (WarehouseMissing, ensure_sample, open_read_only, read_meta, sample_path_for,  # noqa: F401
                          sample_size_for, source_stamp)
+from core.engines.sample import bound_elsewhere, tenant_engine
 from core.segment import Cohort, Condition, Segment
 from core.sqlbuild import CUSTOMER, condition_predicate, funnel_steps, segment_predicate
 from core.tenant import Tenant
@@ -171,7 +172,7 @@ class _Scan:
         return len(self.counts) - 1
 
     def sql(self, dim_columns: list[str], hit: int) -> str:
-        return _grouped_scan_sql(self, dim_columns, hit)
+        return _grouped_scan(self, dim_columns, hit).sql("duckdb")
 
 
 def _any(preds: list[exp.Expression]) -> exp.Expression:
@@ -188,11 +189,14 @@ class DryRunner:
     def __init__(self, tenant: Tenant) -> None:
         self.tenant = tenant
         self.cfg = tenant.config.dryrun
+        # Full-table counts run on the tenant's engine; None: the generated DuckDB file.
+        self.engine = tenant_engine(tenant)
         self.sample_path = ensure_sample(tenant)
         meta = read_meta(self.sample_path, tenant.id)
         self.whole_table = meta.get("whole_table") == "1"
-        # Whole table: the warehouse itself is the "sample", and every count is exact.
-        self._con = open_read_only(tenant.warehouse_path if self.whole_table else self.sample_path, tenant.id)
+        # Whole table: the warehouse itself is the "sample" (an engine's sample file then holds it all).
+        whole_file = self.whole_table and self.engine is None
+        self._con = open_read_only(tenant.warehouse_path if whole_file else self.sample_path, tenant.id)
         try:
             check_schema(self._con, tenant)  # a binding to a missing column fails here, by name, not in every count
         except WorkbenchError:
@@ -302,7 +306,7 @@ class DryRunner:
             this=exp.and_(*[condition_predicate(c, self.tenant, self.as_of) for c in conds], copy=False)))
             for conds in self.channels.values()]
         q = select(exp.Count(this=exp.Star()), *reach, copy=False).from_(_customers_table(), copy=False).where(where, copy=False)
-        row = self._full_cursor().execute(q.sql("duckdb")).fetchone()
+        row = self._full_rows(q)[0]
         return int(row[0]), {ch: int(n) for ch, n in zip(self.channels, row[1:])}
 
     # ---- the one scan ----------------------------------------------------------------------
@@ -348,12 +352,13 @@ class DryRunner:
         return _Plan(sql=sql, scan=scan, singles=singles, multis=multis, funnel=funnel, hit=hit_at, relaxed=relaxed,
                      reach=reach)
 
-    def _count_items(self, cur: duckdb.DuckDBPyConnection, items: list["_Item"]) -> list[int]:
-        """Count funnel steps or relaxations in one scan of their own (of the sample, or the full table)."""
+    def _count_items(self, cur: duckdb.DuckDBPyConnection | None, items: list["_Item"]) -> list[int]:
+        """Count funnel steps or relaxations in one scan of their own (of the sample; cur None: the full table)."""
         scan = _Scan()
         for item in items:
             scan.count_any(item.cohorts)
-        return [int(n) for n in cur.execute(scan.sql([], 0)).fetchone()[1:]]
+        row = cur.execute(scan.sql([], 0)).fetchone() if cur is not None else self._full_rows(_grouped_scan(scan, [], 0))[0]
+        return [int(n) for n in row[1:]]
 
     def _breakdowns(self, cur: duckdb.DuckDBPyConnection, rows: list[tuple], plan: "_Plan", segment: Segment,
                     matched: int) -> dict[str, list[BreakdownRow]]:
@@ -418,6 +423,15 @@ class DryRunner:
 
     # ---- the full table --------------------------------------------------------------------
 
+    def _full_rows(self, query: exp.Expression) -> list[tuple]:
+        """A query over the full tables: on the tenant's engine, or the generated DuckDB file."""
+        if self.engine is not None:
+            return self.engine.fetch(self.engine.sql(query))
+        return self._full_cursor().execute(query.sql("duckdb")).fetchall()
+
+    def _sample_rows(self, query: exp.Expression) -> list[tuple]:
+        return self._cursor().execute(query.sql("duckdb")).fetchall()
+
     def _full_cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             if self._full is None:
@@ -429,20 +443,31 @@ class DryRunner:
         """Count on the full customer table (read-only)."""
         where = segment_predicate(segment, self.tenant, self.as_of)
         q = select(exp.Count(this=exp.Star())).from_(_customers_table()).where(where)
-        return int(self._full_cursor().execute(q.sql("duckdb")).fetchone()[0])
+        return int(self._full_rows(q)[0][0])
 
     def overlap_detail(self, segment: Segment, other: Segment) -> Overlap:
         """Customers of `segment` also in `other`: on the sample when at least `exact_below` sampled
         customers match `segment`, else counted exactly (never a share of a handful of rows)."""
         a = segment_predicate(segment, self.tenant, self.as_of)
         b = segment_predicate(other, self.tenant, self.as_of)
-        both, mine = _both_and_mine(self._cursor(), a, b)
+        both, mine = _both_and_mine(self._sample_rows, a, b)
         if self.whole_table:
             return Overlap(shared=both, share=both / mine if mine else 0.0, exact=True, sample_matched=mine)
         if mine >= max(self.cfg.exact_below, 1):
             return Overlap(shared=round(both * self.scale), share=both / mine, exact=False, sample_matched=mine)
-        all_both, all_mine = _both_and_mine(self._full_cursor(), a, b)
+        all_both, all_mine = _both_and_mine(self._full_rows, a, b)
         return Overlap(shared=all_both, share=all_both / all_mine if all_mine else 0.0, exact=True, sample_matched=mine)
+
+    def quantiles(self, facet: str, shares: list[float]) -> list[float]:
+        """Values of a customer-level numeric facet at the given shares of the sample (0.5 = median)."""
+        b = self.tenant.binding(facet)
+        if b.source != "customer" or not b.column:
+            return []
+        col = exp.column(b.column, table=CUSTOMER)
+        q = select(exp.func("quantile_cont", col, exp.array(*[exp.Literal.number(x) for x in shares]))).from_(
+            _customers_table())
+        row = self._cursor().execute(q.sql("duckdb")).fetchone()
+        return [float(v) for v in (row[0] or []) if v is not None]
 
     def overlap(self, segment: Segment, other: Segment) -> tuple[int, float]:
         """(customers in both, their share of `segment`'s customers); see overlap_detail."""
@@ -451,9 +476,15 @@ class DryRunner:
 
     def customer_ids(self, segment: Segment, batch: int = 50_000):
         """Stream matching customer ids from the full table in batches (for CSV export)."""
+        total = self.exact_count(segment)
+        if self.engine is not None:
+            done = 0
+            for ids in self.engine.ids(segment, batch=batch, as_of=self.as_of):
+                done += len(ids)
+                yield ids, done, total
+            return
         cur = self._full_cursor()
         where = segment_predicate(segment, self.tenant, self.as_of)
-        total = self.exact_count(segment)
         q = select(exp.column("customer_id", table=CUSTOMER)).from_(_customers_table()).where(where).order_by("1")
         res = cur.execute(q.sql("duckdb"))
         done = 0
@@ -488,7 +519,7 @@ class _Plan:
     reach: dict[str, int]
 
 
-def _grouped_scan_sql(scan: _Scan, dim_columns: list[str], hit: int) -> str:
+def _grouped_scan(scan: _Scan, dim_columns: list[str], hit: int) -> exp.Expression:
     """One scan of customers into flag columns (a materialised CTE), then two cheap passes over it:
     every count of the scan, and the matched rows (count `hit`) grouped by each breakdown column.
 
@@ -514,13 +545,13 @@ def _grouped_scan_sql(scan: _Scan, dim_columns: list[str], hit: int) -> str:
         query: exp.Expression = exp.union(totals, groups, distinct=False, copy=False)
     else:
         query = totals
-    return query.with_("f", as_=flags, materialized=True, copy=False).sql("duckdb")
+    return query.with_("f", as_=flags, materialized=True, copy=False)
 
 
-def _both_and_mine(cur: duckdb.DuckDBPyConnection, a: exp.Expression, b: exp.Expression) -> tuple[int, int]:
+def _both_and_mine(rows: Any, a: exp.Expression, b: exp.Expression) -> tuple[int, int]:
     both = exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.and_(exp.paren(a.copy()), exp.paren(b.copy()))))
     mine = exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=a.copy()))
-    row = cur.execute(select(both, mine).from_(_customers_table()).sql("duckdb")).fetchone()
+    row = rows(select(both, mine).from_(_customers_table()))[0]
     return int(row[0]), int(row[1])
 
 
@@ -545,6 +576,13 @@ _RUNNERS_LOCK = threading.Lock()
 def get_dryrunner(tenant: Tenant) -> DryRunner:
     """One DryRunner per tenant, warehouse version and dry-run settings in this process."""
     wh = tenant.warehouse_path
+    if bound_elsewhere(tenant):
+        key: tuple[str, ...] = (tenant.id, tenant.config.engine.model_dump_json(),
+                                tenant.config.model_dump_json(include={"dryrun", "thresholds", "policies"}))
+        with _RUNNERS_LOCK:
+            if key not in _RUNNERS:
+                _RUNNERS[key] = DryRunner(tenant)
+            return _RUNNERS[key]
     if not wh.exists():
         raise WarehouseMissing(f"No sample warehouse for tenant {tenant.id!r} at {wh}. "
                                f"Run `segwork data generate --tenant {tenant.id}` (or `make data`).")

@@ -68,3 +68,8 @@ def search(entries: list[LibraryEntry], query: str) -> list[LibraryEntry]:
         return " ".join([e.name, e.description, e.owner, " ".join(e.tags), " ".join(e.facets), e.render]).lower()
 
     return [e for e in entries if all(w in text(e) for w in words)]
+
+
+def parse_tags(text: str) -> list[str]:
+    """Tags as typed (`spring, Email ,spring`): trimmed, lower-case, unique, sorted."""
+    return sorted({t.strip().lower() for t in text.split(",") if t.strip()})

@@ -27,6 +27,7 @@ from core.config import Settings
 from core.embeddings import Embedder, get_embedder
 from core.segment import Cohort, Segment
 from core.tenant import Tenant
+from core.text.normalise import norm
 
 Progress = Callable[[str, float], None]
 RRF_K = 60
@@ -323,7 +324,7 @@ class FacetIndex:
                                              output_fields=OUT_FIELDS)
 
     def search_facets(self, query: str, k: int = 10, filters: dict[str, Any] | None = None) -> list[FacetHit]:
-        """Ranked facets for a request: per-clause hybrid search fused with catalog phrase matches."""
+        """Ranked facets for a request: per-clause hybrid search fused with catalog phrase matches (no reader inside)."""
         chunks = _chunks(query)
         results = self._hybrid("FACET_NAME", chunks, limit=max(k, 10), filters=filters)
         scores: dict[str, float] = {}
@@ -335,8 +336,6 @@ class FacetIndex:
                 dense_rank[name] = min(dense_rank.get(name, rank), rank)
         lexical = self._lexical(query)
         for rank, (name, phrase) in enumerate(lexical, 1):
-            scores[name] = scores.get(name, 0.0) + 2.0 / (RRF_K + rank)
-        for rank, name in enumerate(self._read(query), 1):
             scores[name] = scores.get(name, 0.0) + 2.0 / (RRF_K + rank)
         syn = dict(lexical)
         lex_rank = {name: r for r, (name, _) in enumerate(lexical, 1)}
@@ -355,23 +354,6 @@ class FacetIndex:
             if len(out) >= k:
                 break
         return out
-
-    def _read(self, query: str) -> list[str]:
-        """Facets the request reader picks, plus those the catalog rules bring with them."""
-        import datetime as dt
-
-        from core.nlp.understand import Understander
-        from core.rules import autofix
-
-        if getattr(self, "_reader", None) is None:
-            self._reader = Understander(self.catalog, dt.date.today(), None)
-        conds = self._reader.read(query).conditions
-        seg, _ = autofix(Segment(cohorts=[Cohort(conditions=conds)]), self.tenant)
-        names = [c.facet for c in seg.all_conditions()]
-        for ch, rule in self.catalog.rules.reachability.items():
-            if {c.facet for c in rule} & set(names):
-                names += [c.facet for c in rule]
-        return list(dict.fromkeys(names))
 
     @property
     def _replaced(self) -> dict[str, str]:
@@ -460,9 +442,7 @@ def _dedupe(hits: list[ValueHit]) -> list[ValueHit]:
     return out
 
 
-def _norm(text: str) -> str:
-    text = text.lower().replace("’", "'").replace("-", " ")
-    return re.sub(r"[^a-z0-9&$%'+ ]+", " ", text).strip().replace("  ", " ")
+_norm = norm
 
 
 def _quote(text: str) -> str:

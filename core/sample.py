@@ -28,7 +28,10 @@ class WarehouseMissing(WorkbenchError):
 def sample_path_for(tenant: Tenant) -> Path:
     cfg = tenant.config.dryrun
     pct = f"{cfg.sample_percent:g}".replace(".", "_")
-    return tenant.warehouse_path.with_name(f"{tenant.id}.sample-{pct}pct-min{cfg.min_sample_rows}-{cfg.seed}.duckdb")
+    from core.engines.sample import binding_tag, bound_elsewhere
+
+    where = f"{binding_tag(tenant)}." if bound_elsewhere(tenant) else ""  # one file per binding of other tables
+    return tenant.warehouse_path.with_name(f"{tenant.id}.{where}sample-{pct}pct-min{cfg.min_sample_rows}-{cfg.seed}.duckdb")
 
 
 def sample_size_for(population: int, sample_percent: float, min_sample_rows: int) -> int:
@@ -47,6 +50,10 @@ def source_stamp(path: Path) -> str:
 
 def ensure_sample(tenant: Tenant) -> Path:
     """Materialise the repeatable sample once per warehouse version (under a file lock)."""
+    from core.engines.sample import bound_elsewhere, ensure_engine_sample
+
+    if bound_elsewhere(tenant):  # drawn on the tenant's engine (PostgreSQL, Spark, files)
+        return ensure_engine_sample(tenant)
     wh = tenant.warehouse_path
     if not wh.exists():
         raise WarehouseMissing(f"No sample warehouse for tenant {tenant.id!r} at {wh}. "

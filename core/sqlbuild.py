@@ -56,6 +56,9 @@ def for_dialect(tree: exp.Expression, dialect: str, tables: TableMap | None = No
         tree = tree.transform(_spark_overlap if dialect == "spark" else _unnest_overlap)
     if dialect != "duckdb":
         tree = tree.transform(_not_exists)
+    if dialect not in ("duckdb", "postgres"):  # a hint the others do not parse
+        for cte in tree.find_all(exp.CTE):
+            cte.set("materialized", None)
     if tables:
         tree = rename(tree, tables)
     return tree

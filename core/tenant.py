@@ -64,6 +64,9 @@ class Thresholds(BaseModel):
     too_broad_share: Share = 0.5
     f1: Fraction = 0.80
     max_clarification_rate: Fraction = 0.20
+    # Two readings of a phrase that share at least this share of their customers (on the sample) reach
+    # the same people and are decided silently; below it the agent asks.
+    same_audience_overlap: Share = 0.8
 
     @model_validator(mode="after")
     def _ordered(self) -> "Thresholds":

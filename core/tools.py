@@ -71,6 +71,7 @@ def _segment_schema() -> dict:
             "date": {"type": "string", "format": "date", "description": "ISO date for on_or_after"},
             "min": {"type": ["number", "string"], "description": "lower bound for between (number, or ISO date)"},
             "max": {"type": ["number", "string"], "description": "upper bound for between (number, or ISO date)"},
+            "segment_id": {"type": "integer", "minimum": 1, "description": "saved segment for in_segment / not_in_segment"},
         },
         "required": ["facet", "op"],
         "additionalProperties": False,

@@ -59,6 +59,12 @@ class Trace(BaseModel):
                 out[key] = round(out.get(key, 0.0) + s.cost_usd, 6)
         return out
 
+    def rows(self) -> list[dict[str, Any]]:
+        """One table row per step (pages)."""
+        return [{"#": s.n, "kind": s.kind, "tool": s.tool, "status": s.status, "cohort": s.cohort,
+                 "result": s.observation[:200], "model": s.model, "stage": s.stage, "cost $": s.cost_usd}
+                for s in self.steps]
+
     def lines(self) -> list[str]:
         """The trace as plain text lines (CLI)."""
         out = [f"Request: {self.request}", f"Tenant: {self.tenant_id} · policy: {self.policy}"]

@@ -5,9 +5,10 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import WorkbenchError
-from core.library import library, search
+from core.library import library, parse_tags, search
 from core.segment import resolve_members
 from core.sqlbuild import DIALECTS, compile_segment
+from core.trace import Trace
 from pages.common import dryrunner_for, open_in_workbench, pick_tenant, store, tenant_for
 from pages.common.format import relative_time
 from pages.common.tables import ids_csv, library_table
@@ -57,7 +58,7 @@ if c1.button("Open in workbench", width="stretch"):
     open_in_workbench(tenant_id, chosen.id)
 tags = c4.text_input("Tags", value=", ".join(chosen.tags), help="Comma-separated")
 if c4.button("Save tags", width="stretch"):
-    store().set_tags(chosen.id, tags.split(","))
+    store().set_tags(chosen.id, parse_tags(tags))
     st.rerun()
 new_name = c2.text_input("Duplicate as", value=store().free_name(tenant_id, chosen.name))
 if c2.button("Duplicate", width="stretch"):
@@ -77,6 +78,16 @@ st.subheader("Version history")
 st.dataframe(pd.DataFrame([{"version": v.n, "saved": relative_time(v.saved_at), "by": v.author, "request": v.request,
                             "segment": v.segment.render(), "note": v.note} for v in reversed(versions)]),
              hide_index=True, width="stretch")
+with st.expander(f"Trace of v{latest.n}: how the agent built it"):  # kept with the version when saved
+    st.caption(f"`segwork trace --tenant {tenant_id} --segment \"{latest.name}\" --version {latest.n}`")
+    try:
+        rows = Trace(request=latest.request, steps=latest.trace or []).rows()
+    except ValueError:  # a trace saved in an older shape: the segment itself is unaffected
+        rows = []
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    else:
+        st.caption("No readable trace kept with this version.")
 if len(versions) > 1:
     a, b = st.columns(2)
     va = a.selectbox("From version", [v.n for v in versions], index=len(versions) - 2)

@@ -38,13 +38,13 @@ latest = store().get_eval_run(runs[0]["id"])
 m = latest["metrics"]
 st.caption(f"Latest run: {m.get('ground_truth', 'dev (tenant ground truth)')}, {m['rows']} rows")
 c = st.columns(6)
-c[5].metric("Exact rows", f"{m['exact_rows']:.2f}" if "exact_rows" in m else "—",
-            help="share of rows whose facets, values and ask / no-ask are all right")
 c[0].metric("Facet F1", f"{m['facet_f1']:.3f}", f"{m['facet_f1'] - th.f1:+.3f} vs {th.f1}")
 c[1].metric("Value F1", f"{m['value_f1']:.3f}", f"{m['value_f1'] - th.f1:+.3f} vs {th.f1}")
 c[2].metric("Clarification rate", f"{m['clarification_rate']:.2f}", f"{th.max_clarification_rate - m['clarification_rate']:+.2f} headroom")
 c[3].metric("Clarification recall", f"{m['clarification_recall']:.2f}")
 c[4].metric("Latency p50", f"{m['latency_ms_p50']:.0f} ms")
+c[5].metric("Exact rows", f"{m['exact_rows']:.2f}" if "exact_rows" in m else "—",
+            help="share of rows whose facets, values and ask / no-ask are all right")
 table = eval_rows_table(latest["rows"])
 st.dataframe(table.style.apply(lambda r: ["background-color: #fde2e2" if (r["missing facets"] or r["extra facets"]
                                           or r["value mismatches"]) else "" for _ in r], axis=1),
@@ -56,8 +56,11 @@ if m.get("per_tag"):
                  hide_index=True, width="stretch")
 hist = pd.DataFrame([{"run": r["id"], "at": r["at"], **{k: r["metrics"][k] for k in ("facet_f1", "value_f1", "clarification_rate")}}
                      for r in runs])
-st.altair_chart(alt.Chart(hist.melt(["run", "at"])).mark_line(point=True).encode(x="run:O", y="value:Q", color="variable:N"),
-                width="stretch")
+names = {"facet_f1": "facet F1", "value_f1": "value F1", "clarification_rate": "clarification rate"}
+st.altair_chart(alt.Chart(hist.rename(columns=names).melt(["run", "at"], var_name="measure"), title="Scores by eval run")
+                .mark_line(point=True).encode(x=alt.X("run:O", title="Eval run"),
+                                              y=alt.Y("value:Q", title="Score", axis=alt.Axis(format="%")),
+                                              color=alt.Color("measure:N", title=None)), width="stretch")
 if len(runs) > 1:
     a, b = st.columns(2)
     ra = a.selectbox("Compare run", [r["id"] for r in runs], index=1)

@@ -32,7 +32,10 @@ if facet.numeric_range:
     st.caption(f"Range {r.min:g} – {r.max:g} {r.unit}")
 shares = value_shares(tenant, facet.name, dryrunner_for(tenant_id))
 if not shares.empty:
-    st.altair_chart(alt.Chart(shares).mark_bar().encode(x="share:Q", y=alt.Y("value:N", sort="-x")), width="stretch")
+    st.altair_chart(alt.Chart(shares, title=f"Customers by {facet.name} (sample)").mark_bar().encode(
+        x=alt.X("share:Q", title="Share of customers", axis=alt.Axis(format="%")),
+        y=alt.Y("value:N", sort="-x", title=None, axis=alt.Axis(labelLimit=300)),
+        tooltip=["value", alt.Tooltip("customers:Q", format=","), alt.Tooltip("share:Q", format=".1%")]), width="stretch")
 elif facet.value_list:
     st.write(", ".join(facet.value_list))
 for v, aliases in facet.value_synonyms.items():

@@ -6,6 +6,7 @@ from core.retrieval import build_index, index_is_current, index_key
 from core.segment import check_segment
 from core.tenant import load_tenant
 from pages.common import pick_tenant, tenant_for
+from pages.common.tables import settings_table
 
 st.set_page_config(page_title="Tenant · Segment Workbench", layout="wide")
 tenant_id = pick_tenant()
@@ -20,10 +21,10 @@ try:
 except WorkbenchError as exc:
     st.error(str(exc))
 cfg = tenant.config
-c1, c2 = st.columns(2)
-c1.json(cfg.thresholds.model_dump())
-c1.json(cfg.policies.model_dump())
-c2.json({"embedding": cfg.embedding.model_dump(), "llm": cfg.llm.model_dump(), "dryrun": cfg.dryrun.model_dump()})
+st.subheader("Settings")
+st.dataframe(settings_table({"thresholds": cfg.thresholds.model_dump(), "policies": cfg.policies.model_dump(),
+                             "embedding": cfg.embedding.model_dump(), "language model": cfg.llm.model_dump(),
+                             "dry-run": cfg.dryrun.model_dump()}), hide_index=True, width="stretch")
 st.subheader("Vocabulary hints")
 for h in tenant.catalog.vocabulary_hints:
     st.markdown(f"- {h}")

@@ -131,7 +131,7 @@ def test_final_check_failing_every_time_needs_attention_never_done(northstar, to
 def test_empty_finish_is_never_done(northstar, today):
     pol = Scripted([Finish(Segment())])
     res = Agent(northstar, lambda: pol).run_turn("everyone please", today=today, mode="new")
-    assert res.status == "needs_attention" and res.issues == ["The segment has no conditions."]
+    assert res.status == "needs_input" and res.segment is None and "say who to target" in res.error
 
 
 def test_tool_error_budget_ends_the_turn_cleanly(northstar, today):
@@ -237,3 +237,61 @@ def test_scorer_follows_the_spec():
     assert s["facet_tp"] == 3 and s["value_tp"] == 2  # wrong tier does not count; 98 is within 10% of 90
     far = Segment.from_spec([{"facet": "Purchase Date R2D2", "op": "within_last_days", "days": 100}])
     assert count_matches(value_items(far), value_items(exp)) == 0
+
+
+def test_turn_traces_are_kept_printed_and_linked_from_the_pages(northstar, settings, today, monkeypatch, capsys):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from core.cli import main
+    from core.store import Store
+
+    for var, path in (("SEGWORK_DATA_DIR", settings.data_dir), ("SEGWORK_INDEX_DIR", settings.index_dir),
+                      ("SEGWORK_STORE", settings.store_path)):
+        monkeypatch.setenv(var, str(path))
+    agent = Agent(northstar, Asker)
+    res = agent.resume(agent.run_turn("night owls", today=today, mode="new").state, "night owls B")
+    s = Store(settings.store_path)
+    tid = s.log_trace("northstar", res.request, res.status, res.trace.model_dump())
+    cid = s.log_clarification("northstar", res.request, "Which night owls?", ["A", "B"], "night owls B", res.segment, tid)
+    s.save_segment("northstar", "Night owls", res.segment, request=res.request,
+                   trace=[x.model_dump() for x in res.trace.steps])
+
+    assert main(["trace", "--tenant", "northstar", str(tid)]) == 0
+    out = capsys.readouterr().out
+    assert "Request: night owls" in out and "[clarify] clarify" in out and "answer: night owls B" in out and "Status: done" in out
+    assert main(["trace", "--tenant", "northstar", "--segment", "Night owls"]) == 0
+    assert "[finish] finish" in capsys.readouterr().out
+    assert main(["trace", "--tenant", "harbor", str(tid)]) == 2  # another tenant's trace is not shown
+    assert f"No trace {tid} for tenant harbor" in capsys.readouterr().err
+
+    root = Path(__file__).resolve().parent.parent
+    at = AppTest.from_file(str(root / "pages" / "2_Clarifications.py"), default_timeout=120).run()
+    if at.selectbox[0].value != "northstar":
+        at.selectbox[0].set_value("northstar").run()
+    assert f"segwork trace --tenant northstar {tid}" in "\n".join(c.value for c in at.caption)
+    at.toggle(key=f"trace{cid}").set_value(True).run()
+    assert not at.exception and "answer: night owls B" in at.dataframe[-1].value["result"].tolist()
+
+    at = AppTest.from_file(str(root / "pages" / "1_Segments.py"), default_timeout=120).run()
+    if at.selectbox[0].value != "northstar":
+        at.selectbox[0].set_value("northstar").run()
+    box = [x for x in at.selectbox if x.label == "Segment"][0]
+    box.set_value(next(o for o in box.options if o.startswith("Night owls"))).run()
+    assert not at.exception
+    assert any('segwork trace --tenant northstar --segment "Night owls" --version 1' in c.value for c in at.caption)
+    assert any("finish" in df.value.get("tool", []).tolist() for df in at.dataframe if "tool" in df.value)
+
+
+def test_a_chat_message_answers_the_pending_question_or_starts_anew(northstar, today):
+    agent = Agent(northstar, Asker)
+    paused = agent.run_turn("dog owners", today=today, mode="new").state
+    answered = list(agent.iter_message("dog owners B", paused=paused, today=today))[-1]
+    assert answered.status == "done" and answered.summary == "dog owners: dog owners B"
+    route = [s for s in answered.trace.steps if s.kind == "route"]
+    assert route and route[-1].observation == "mode: answer" and "names one of the options" in route[-1].thought
+    paused = agent.run_turn("cat owners", today=today, mode="new").state
+    fresh = list(agent.iter_message("Gold members in Texas who bought shoes this month", paused=paused, today=today))[-1]
+    assert fresh.request == "Gold members in Texas who bought shoes this month" and fresh.status == "clarify"
+    assert paused.result.pending is not None  # the old question is untouched, still answerable

@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from core.segment import Segment
 from core.store import Store
@@ -94,9 +95,9 @@ def _open(browser, url: str, width: int):
 
 def _settle(page) -> None:
     """Wait until Streamlit has finished the current run (no stale elements left)."""
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(150)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=TURN)
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(150)
 
 
 def _not_clipped(page, where: str) -> None:
@@ -183,13 +184,13 @@ def test_new_or_edit_question_and_an_answer_typed_in_the_chat_box(server, browse
     page.get_by_text("Start a new segment or change this one?").wait_for(timeout=30_000)
     _not_clipped(page, "new or edit")
     page.get_by_role("button", name="Start a new segment").click()
-    page.get_by_text("Preferred Shopping Day", exact=False).first.wait_for(timeout=TURN)
-    _settle(page)
-    assert "customers" in page.locator(".st-key-draft_summary").inner_text()
-    conditions = page.locator(".st-key-draft_conditions").inner_text()
-    assert "Preferred Shopping Day" in conditions and "Household Value Tier" not in conditions  # a new draft
+    conditions = page.locator(".st-key-draft_conditions")
+    expect(conditions).to_contain_text("Preferred Shopping Day", timeout=TURN)
+    expect(conditions).not_to_contain_text("Household Value Tier")  # a new draft, not an edit of the old one
+    expect(page.locator(".st-key-draft_summary")).to_contain_text("customers")
     _say(page, "also Gold rewards members")  # an edit instruction: no question, the draft changes
-    page.get_by_text("Rewards Level is Gold", exact=False).first.wait_for(timeout=TURN)
+    expect(conditions).to_contain_text("Rewards Level is Gold", timeout=TURN)
+    expect(conditions).to_contain_text("Preferred Shopping Day")
     assert page.get_by_text("Start a new segment or change this one?").count() == 0
     _not_clipped(page, "after edit")
     _shot(page, "workbench-conversation")
@@ -238,7 +239,8 @@ def test_builder_condition_cohort_and_excluded_saved_segment_survive_reload_and_
     other.goto(url)
     other.get_by_text("Cohort 2", exact=True).wait_for(timeout=60_000)
     _settle(other)
-    assert "Excluded members of 'Silver members (browser)'" in _draft(other)
+    expect(other.locator('[data-testid="stMainBlockContainer"]')).to_contain_text(
+        "Excluded members of 'Silver members (browser)'", timeout=30_000)
     other.context.close()
     page.close()
     assert silver.n == 1

@@ -7,7 +7,6 @@ import anthropic
 import pytest
 
 from core.agent import Agent, make_agent
-from core.fewshot import few_shot_examples
 from core.policies.claude import ClaudePolicy, FallbackPolicy
 from core.policies.offline import OfflinePolicy
 from core.router import ModelRouter
@@ -223,13 +222,12 @@ def test_offline_dates_need_no_model_call(northstar, today):
     assert "in the last 90 days' → within_last_days" in srv.requests[0]["messages"][0]["content"][0]["text"]
 
 
-def test_few_shot_examples_honour_the_exclusion(northstar, today):
+def test_claude_few_shot_examples_honour_the_exclusion(northstar, today):
     from core.retrieval import get_index
 
     row = northstar.ground_truth[0]
     idx = get_index(northstar)
-    assert row.id in [s.id for s in few_shot_examples(idx, row.query, k=3)]
-    assert row.id not in [s.id for s in few_shot_examples(idx, row.query, k=3, exclude={row.id})]
+    assert row.id in [s.id for s in idx.similar_segments(row.query, k=3)]
     with ScriptedMessagesServer([tool_use("finish", {"segment": SEGMENT}, "f1")]) as srv:
         _agent(northstar, srv.url).run_turn(row.query, today=today, mode="new", exclude_examples=frozenset({row.id}))
     examples = srv.requests[0]["messages"][0]["content"][0]["text"].split("Similar past segments")[1]

@@ -7,7 +7,7 @@ import pytest
 
 from core.agent import Agent, answer_default
 from core.eval import run_eval
-from core.nlp.dates import find_dates
+from core.text.dates import find_dates
 from core.policies.offline import OfflinePolicy
 
 SEASONS = {"Spring": [3, 4, 5], "Summer": [6, 7, 8], "Fall": [9, 10, 11], "Winter": [12, 1, 2], "Holiday Season": [11, 12]}

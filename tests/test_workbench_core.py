@@ -10,7 +10,7 @@ from core.router import RouteDecision
 from core.editing import (add_condition, build_condition, exclude_everywhere, member_condition, remove_cohort,
                           remove_condition, size_change)
 from core.errors import SegmentError
-from core.library import library, search
+from core.library import library, parse_tags, search
 from core.segment import Segment, check_segment, resolve_members
 from core.sqlbuild import compile_segment
 from core.store import Store
@@ -94,6 +94,7 @@ def test_library_rows_carry_size_owner_tags_and_search(tmp_path):
     assert [e.name for e in search(list(rows.values()), "spring ana")] == ["Gold members"]
     assert [e.name for e in search(list(rows.values()), "ben rewards level")] == ["Other"]
     assert s.free_name("harbor", "Other") == "Other (copy)"
+    assert parse_tags(" Spring, email ,spring,, ") == ["email", "spring"]
 
 
 def test_draft_autosave_round_trips(tmp_path):

@@ -41,6 +41,10 @@ class Engine(ABC):
         """All rows of a query in this engine's dialect."""
 
     @abstractmethod
+    def fetch_df(self, sql: str):
+        """A query's rows as a pandas DataFrame with its column names (to copy a sample locally)."""
+
+    @abstractmethod
     def stream(self, sql: str, batch: int = 50_000) -> Iterator[list[tuple]]:
         """Rows of a query in batches, without holding them all."""
 
@@ -113,6 +117,21 @@ class Engine(ABC):
              .where(self.sample_predicate(percent, seed)))
         matched, size = self.fetch(self.sql(q))[0]
         return int(matched), int(size)
+
+    def sample_tables(self, percent: float, seed: int) -> dict:
+        """The repeatable sample's customers and their fact rows under the logical names
+        ({logical table: DataFrame}), for a local DuckDB sample file."""
+        from core.sqlbuild import ALIASES
+
+        out = {}
+        for alias, logical in ALIASES.items():
+            bucket = self._hash_bucket(exp.column("customer_id", table=alias), int(seed))
+            q = (select(exp.Star()).from_(exp.Table(this=exp.to_identifier(logical), alias=exp.TableAlias(this=exp.to_identifier(alias))))
+                 .where(exp.LT(this=bucket, expression=exp.Literal.number(round(percent * SAMPLE_BUCKETS / 100)))))
+            physical = {v.lower(): k for k, v in self.tables[logical][1].items()}  # the tenant's key names -> logical
+            df = self.fetch_df(self.sql(q))
+            out[logical] = df.rename(columns={c: physical[c.lower()] for c in df.columns if c.lower() in physical})
+        return out
 
     def population(self) -> int:
         return int(self.fetch(self.sql(self.customers().select(exp.Count(this=exp.Star()))))[0][0])

@@ -112,6 +112,9 @@ class DuckDBEngine(Engine):
     def fetch(self, sql: str) -> list[tuple]:
         return self._cursor().execute(sql).fetchall()
 
+    def fetch_df(self, sql: str):
+        return self._cursor().execute(sql).df()
+
     def stream(self, sql: str, batch: int = 50_000) -> Iterator[list[tuple]]:
         res = self._cursor().execute(sql)
         while rows := res.fetchmany(batch):

@@ -53,6 +53,13 @@ class PostgresEngine(Engine):
             except psycopg.Error as exc:
                 raise EngineError(f"PostgreSQL: {str(exc).strip().splitlines()[0]}") from None
 
+    def fetch_df(self, sql: str):
+        import pandas as pd
+
+        with self._lock:
+            cur = self._con.execute(sql)
+            return pd.DataFrame.from_records(cur.fetchall(), columns=[d.name for d in cur.description])
+
     def stream(self, sql: str, batch: int = 50_000) -> Iterator[list[tuple]]:
         con = connect(self._url)  # its own connection: a server-side cursor lives in a transaction
         try:

@@ -74,6 +74,12 @@ class SparkEngine(Engine):
         except Exception as exc:  # noqa: BLE001 - pyspark raises several unrelated classes
             raise EngineError(f"Spark: {str(exc).strip().splitlines()[0]}") from None
 
+    def fetch_df(self, sql: str):
+        import pandas as pd
+
+        df = self.spark.sql(sql)
+        return pd.DataFrame.from_records([tuple(r) for r in df.collect()], columns=df.columns)
+
     def stream(self, sql: str, batch: int = 50_000) -> Iterator[list[tuple]]:
         rows: list[tuple] = []
         for r in self.spark.sql(sql).toLocalIterator():

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from core.catalog import Catalog, Facet
+from core.text.normalise import norm
 
 
 @dataclass
@@ -19,9 +20,7 @@ class Entry:
     source: str = ""
 
 
-def _norm(text: str) -> str:
-    text = text.lower().replace("’", "'").replace("-", " ")
-    return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9&$%'+<> ]+", " ", text)).strip()
+_norm = norm
 
 
 def _expand(raw: str) -> list[str]:

@@ -5,16 +5,20 @@ hierarchy, seasons, rules and the phrasebook read from vocabulary hints.
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from rapidfuzz import fuzz, process
 
 from core.catalog import Catalog, Facet
-from core.nlp.dates import DateSpan, find_dates
+from core.text.dates import DateSpan, find_dates
 from core.nlp.phrasebook import Entry, build_phrasebook
 from core.segment import Condition, Evidence, Provenance
+from core.reader.account import Coverage, Use, account
+from core.text.normalise import Normalised, correct_typos, norm, vocabulary
 
 STOP = set("""a an the and or of for to in on at by with who whose that which are is was were be been being have has had
 do does did it its their them they this these those from as into than then also any all some our my me we us i you your
@@ -35,6 +39,7 @@ PROPENSITY_CUES = re.compile(r"\b(likely|likelihood|propensity|interested|in the
 BROWSE_CUES = re.compile(r"\b(browsed|browsing|viewed|looked at|window shop\w*)\b", re.I)
 VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|big|high|frequent(ly)?|often|regular(ly)?|many|much)\b", re.I)
 VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
+BANDS = (("top half", 0.5), ("top quarter", 0.25), ("top 10%", 0.1))  # shares of customers a vague amount may mean
 QUALITY = re.compile(r"\b(high|best|top|loyal|valuable|vip|most)\b", re.I)
 
 
@@ -54,6 +59,8 @@ class Reading:
     ambiguities: list[Ambiguity] = field(default_factory=list)
     phrases: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    normalised: Normalised | None = None  # the text as read (typos corrected) and the map back to the request
+    coverage: Coverage | None = None      # every word of the request and what became of it
 
 
 @dataclass
@@ -65,8 +72,10 @@ class _Span:
 class Understander:
     """Turns request text into conditions for one tenant."""
 
-    def __init__(self, catalog: Catalog, today: dt.date, index=None) -> None:
+    def __init__(self, catalog: Catalog, today: dt.date, index=None,
+                 quantiles: Callable[[str, list[float]], list[float]] | None = None) -> None:
         self.cat = catalog
+        self.quantiles = quantiles  # a numeric facet's values at given shares of the sample
         self.today = today
         self.index = index
         self.book: list[Entry] = _phrasebook(catalog)
@@ -81,6 +90,9 @@ class Understander:
     # ---- main entry ------------------------------------------------------------------------
     def read(self, text: str) -> Reading:
         r = Reading()
+        r.normalised = correct_typos(text.replace("’", "'"), _typo_vocabulary(self.cat))
+        r.notes += [c.evidence for c in r.normalised.corrections]
+        text = r.normalised.text
         self.orig = text.replace("’", "'")
         low = text.lower().replace("’", "'")
         taken: list[_Span] = []
@@ -103,13 +115,13 @@ class Understander:
         self._name_tokens(flat, taken, conds)
         self._partial_values(flat, taken, conds)
         self._unknown_concepts(flat, taken, r)
-        conds = self._new_with_window(conds)
         conds = self._dated_booleans(conds)
         conds = self._apply_tier(conds, tier)
         conds = self._specific_product_level(conds)
         conds = self._drop_implied(conds)
         conds = self._exclusive(conds, r)
         r.conditions = _merge(conds)
+        r.coverage = account(r.normalised, _uses(low, conds, taken, r), STOP)
         return r
 
     # ---- pieces ------------------------------------------------------------------------------
@@ -251,11 +263,13 @@ class Understander:
         return any(f.kind == "propensity" and vals & set(f.value_list) for f in self.cat.active_facets)
 
     def _reachability(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
-        channels = {"email": "email", "e-mail": "email", "text": "sms", "sms": "sms", "texted": "sms", "emailed": "email",
-                    "push": "push", "app": "push", "mail": "direct_mail", "mailed": "direct_mail"}
-        pat = re.compile(r"\b(?:can be|who can be|reachable by|reachable via|reachable on)\s+(emailed|texted|mailed|email|text|sms|push|mail)\b"
-                         r"|\b(email|e-mail|text|sms|push|mail)[- ]?(?:reachable|contactable)\b"
-                         r"|\b(email|text|sms|push)\s+(?:notifications\s+)?(?:turned on|switched on|enabled|on)\b")
+        channels = _channel_words(self.cat)
+        if not channels:
+            return
+        words = "|".join(re.escape(w) for w in sorted(channels, key=len, reverse=True))
+        pat = re.compile(rf"\b(?:can be|who can be|reachable by|reachable via|reachable on)\s+({words})(?:ed)?\b"
+                         rf"|\b({words})[- ]?(?:reachable|contactable)\b"
+                         rf"|\b({words})\s+(?:notifications\s+)?(?:turned on|switched on|enabled|on)\b")
         for m in pat.finditer(low):
             if _overlaps(m.start(), m.end(), taken):
                 continue
@@ -275,8 +289,8 @@ class Understander:
             taken.append(_Span(d.start, d.end))
             before = low[max(0, d.start - 45): d.start]
             if d.op == "month":
-                f = next((f for f in self.cat.active_facets if f.kind == "categorical" and len(f.value_list) == 12
-                          and f.value_list[0].lower() == "january"), None)
+                f = next((f for f in self.cat.active_facets if f.kind == "categorical"
+                          and [v.lower() for v in f.value_list] == [m.lower() for m in calendar.month_name[1:]]), None)
                 if f:
                     conds.append(Condition(facet=f.name, op="in", values=[f.value_list[m - 1] for m in d.months or []],
                                            provenance=_prov(low, d.start, d.end, "date")))
@@ -325,10 +339,6 @@ class Understander:
             if purchase and PURCHASE_CUES.search(text) and top[2] is not purchase and \
                     _overlap(text, " ".join([purchase.name, *purchase.synonyms])) >= top[0]:
                 return purchase
-            if "new" in text.split() and d.op != "within_last_days":
-                first = next((f for f in cands if "first" in f.name.lower() or "since" in " ".join(f.synonyms)), None)
-                if first and _overlap(text, " ".join([first.name, *first.synonyms])) >= top[0] - 1:
-                    return first if top[0] <= 1 else top[2]
             return top[2]
         purchase = next((f for f in cands if f.scope == "purchase"), None)
         if purchase and (PURCHASE_CUES.search(low) or d.op != "within_last_days"):
@@ -361,8 +371,8 @@ class Understander:
             return True
         clause = _clause_at(low, pos)
         intent = _intent(low[max(0, pos - 70):pos], clause)
-        if facet.hierarchy_level and facet.group.lower() != "store & trip" and facet.kind in ("propensity", "categorical") \
-                and intent == "plain" and facet.hierarchy_level not in ("state", "region", "store", "market_area"):
+        if facet.hierarchy_level in _product_levels(self.cat) and facet.kind in ("propensity", "categorical") \
+                and intent == "plain":
             return bool(re.search(r"\b(buyers?|shoppers|purchasers?|fans|lovers|customers of)\b", clause))
         word = value.lower()
         if " " not in word and sum(word in f.name.lower().split() for f in self.cat.active_facets if f.name != facet.name) >= 2:
@@ -465,19 +475,17 @@ class Understander:
         return Ambiguity(phrase=phrase, question=f"What should '{phrase}' mean?", options=options[:4], replaces=[facet.name])
 
     def _alternative_reading(self, phrase: str, facet: Facet) -> tuple[str, list[Condition]] | None:
-        """Another facet the same words could mean (from retrieval), as a second option."""
+        """Another categorical facet the same words could mean (from retrieval), with the values they name."""
         if self.index is None:
             return None
+        words = set(re.findall(r"[a-z]+", phrase)) - STOP
         for h in self.index.search_facets(phrase, k=4):
             f = self.cat.get(h.facet)
-            if f is None or f.name == facet.name or f.group == "Propensity":
+            if f is None or f.name == facet.name or f.kind != "categorical" or not f.value_list:
                 continue
-            if f.kind == "numeric" and f.numeric_range and f.numeric_range.unit.lower() == "usd":
-                floor = _round_amount(f.numeric_range.max * 0.02)
-                return (f"{f.name} of ${floor:,} or more", [Condition(facet=f.name, op="between", min=floor)])
-            if f.kind == "categorical" and f.value_list:
-                return (f"{f.name}: {f.value_list[-1] if 'Gold' in f.value_list[-1:] else f.value_list[0]}",
-                        [Condition(facet=f.name, op="in", values=[f.value_list[-1] if 'Gold' in f.value_list[-1:] else f.value_list[0]])])
+            picked = [v for v in f.value_list if words & set(re.findall(r"[a-z]+", v.lower()))]
+            if picked:
+                return (f"{f.name}: {' + '.join(picked)}", [Condition(facet=f.name, op="in", values=picked)])
         return None
 
     def _vague_amount(self, facet: Facet, phrase: str, low: str, m: re.Match) -> Ambiguity | None:
@@ -486,15 +494,22 @@ class Understander:
         if not VAGUE_AMOUNT.search(around) or re.search(r"\d", around):
             return None
         rng = facet.numeric_range
-        steps = _thresholds(facet)
+        steps = self._bands(facet)
         if not steps:
             return None
-        opts = [(f"{facet.name} of {_fmt_amount(v, rng.unit)} or more", [Condition(facet=facet.name, op="between", min=v,
-                                                                            provenance=_prov(low, m.start(), m.end(), "synonym", matched=phrase))])
-                for v in steps]
-        default = len(opts) // 2 if len(opts) > 2 else 0
-        opts.insert(0, opts.pop(default))
+        opts = [(f"{facet.name} of {_fmt_amount(v, rng.unit)} or more ({label})",
+                 [Condition(facet=facet.name, op="between", min=v,
+                            provenance=_prov(low, m.start(), m.end(), "synonym", matched=phrase))])
+                for label, v in steps]
+        opts.insert(0, opts.pop(len(opts) // 2))  # the middle band is the default
         return Ambiguity(phrase=phrase, question=f"How much is '{phrase}'?", options=opts, replaces=[facet.name])
+
+    def _bands(self, facet: Facet) -> list[tuple[str, float]]:
+        """Cut-offs for a vague amount: the facet's quantiles on the sample (top half, quarter, tenth)."""
+        if self.quantiles is None:
+            return []
+        values = self.quantiles(facet.name, [1 - share for _, share in BANDS])
+        return [(label, _round_sig(v)) for (label, _), v in zip(BANDS, values) if v > 0]
 
     def _fuzzy(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
         """Misspelled value names ('free assmbly', 'pacewel') matched to the nearest real value."""
@@ -538,12 +553,6 @@ class Understander:
             cond = Condition(facet=facet.name, op="not_in" if _negated(low, m.start()) else "in", values=list(values),
                              provenance=_prov(low, m.start(), m.end(), "group", matched=name))
             conds.append(cond)
-            own = [v for v in values if v.lower().startswith(tenant_word)]
-            if m.group(0).startswith(tenant_word) and own:
-                r.ambiguities.append(Ambiguity(
-                    phrase=m.group(0), question=f"Does '{m.group(0)}' mean all {words}s or only {own[0]}?",
-                    options=[(f"All {words}s ({', '.join(values)})", [cond]),
-                             (f"Only {own[0]}", [cond.model_copy(update={"values": [own[0]]})])], replaces=[facet.name]))
 
     def _name_tokens(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
         """A boolean facet whose name's words all appear in one clause ('allow texts' -> Text Allowed)."""
@@ -613,7 +622,7 @@ class Understander:
                 continue
             intent = _intent(low[max(0, m.start() - 70):m.start()], _clause_at(low, m.start()))
             found: list[tuple[int, Facet, str]] = []
-            levels = ["super_department", "division", "category", "aisle"]
+            levels = _level_order(self.cat)
             for f in self.cat.active_facets:
                 if f.hierarchy_level not in levels or _facet_fit(f, intent, "", self.cat) < 4:
                     continue
@@ -638,13 +647,6 @@ class Understander:
         syns = " ".join(s for f in dated if f is not None and f.kind == "date" for s in f.synonyms).lower()
         return [c for c in conds if not (c.op == "is_true" and c.provenance and c.provenance.span
                                          and c.provenance.span in syns)]
-
-    def _new_with_window(self, conds: list[Condition]) -> list[Condition]:
-        """'new ... this fiscal year': the dated facet says it; a lifecycle 'New' would contradict."""
-        dated = any(c.op in ("on_or_after", "between") and (f := self.cat.get(c.facet)) and f.kind == "date" for c in conds)
-        if not dated:
-            return conds
-        return [c for c in conds if not (c.values == ["New"] and c.provenance and c.provenance.span == "new")]
 
     def _unknown_concepts(self, low: str, taken: list[_Span], r: Reading) -> None:
         """A word describing the audience that no facet covers ('weekend shoppers' without a day facet)."""
@@ -674,7 +676,7 @@ class Understander:
 
     def _specific_product_level(self, conds: list[Condition]) -> list[Condition]:
         """Keep the most specific product level named (plus the brand); parents come back by rule."""
-        levels = ["super_department", "division", "category", "aisle"]
+        levels = _level_order(self.cat)
         for group in ({"propensity"}, {"categorical"}):
             prod = [c for c in conds if (f := self.cat.get(c.facet)) and f.kind in group and f.hierarchy_level in levels
                     and c.op == "in"]
@@ -893,26 +895,13 @@ def _facet_window(name: str) -> int | None:
     return n * 30
 
 
-def _thresholds(f: Facet) -> list[int]:
-    rng = f.numeric_range
-    if rng is None:
-        return []
-    w = _facet_window(f.name)
-    unit = rng.unit.lower()
-    if unit in ("trips", "visits", "orders") and w:
-        weeks = max(1, round(w / 7))
-        return [weeks, weeks * 2] if weeks >= 4 else [weeks]
-    if unit == "usd":
-        base = _round_amount(rng.max * 0.05)
-        return [_round_amount(base * 0.6), base, base * 2]
-    return []
-
-
-def _round_amount(x: float) -> int:
+def _round_sig(x: float) -> float:
+    """Two significant figures: 1267.8 -> 1300, 26 -> 26, 0.37 -> 0.37."""
     if x <= 0:
         return 0
-    mag = 10 ** max(0, len(str(int(x))) - 2)
-    return int(round(x / mag) * mag)
+    mag = 10 ** (len(str(int(x))) - 2) if x >= 100 else 1
+    v = round(x / mag) * mag
+    return int(v) if float(v).is_integer() else round(v, 2)
 
 
 def _fmt_amount(v: float, unit: str) -> str:
@@ -924,8 +913,7 @@ def _phrasebook(catalog: Catalog) -> list[Entry]:
     return build_phrasebook(catalog)
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9&$%'+ ]+", " ", text.lower().replace("’", "'").replace("-", " "))).strip()
+_norm = norm
 
 
 _VALUE_WORDS: set[str] = set()
@@ -1021,3 +1009,79 @@ def _recently_days(catalog: Catalog) -> int:
         if m:
             return int(m.group(1))
     return 90
+
+
+@per_catalog
+def _channel_words(catalog: Catalog) -> dict[str, str]:
+    """Word -> reachability channel: the channel's name, and the first words of its rule facets' names and
+    synonyms that no other channel uses ('text' from 'text opt in' -> sms)."""
+    seen: dict[str, set[str]] = {}
+    for ch, rule in catalog.rules.reachability.items():
+        words = set(ch.split("_"))
+        for rc in rule:
+            f = catalog.get(rc.facet)
+            for t in [f.name, *f.synonyms] if f else []:
+                first = re.findall(r"[a-z]+", t.lower())[:1]
+                words |= {w for w in first if w not in BASIC_STOP - {"email"} and len(w) >= 3}
+        for w in words:
+            seen.setdefault(w, set()).add(ch)
+    return {w: next(iter(chs)) for w, chs in seen.items() if len(chs) == 1}
+
+
+@per_catalog
+def _product_levels(catalog: Catalog) -> frozenset[str]:
+    """Hierarchy levels that describe products: the levels a propensity facet scores."""
+    return frozenset(f.hierarchy_level for f in catalog.facets if f.kind == "propensity" and f.hierarchy_level)
+
+
+@per_catalog
+def _level_order(catalog: Catalog) -> list[str]:
+    """The product tree's levels, broadest first, from the catalog's parent -> children maps that are a tree
+    (each child under one parent); a many-to-many map (brands -> divisions) cuts across the tree."""
+    values = {lvl: {v for f in catalog.facets if f.hierarchy_level == lvl for v in f.value_list}
+              for lvl in _product_levels(catalog)}
+    parent: dict[str, str] = {}
+    for hmap in catalog.hierarchy.values():
+        if not isinstance(hmap, dict) or not hmap:
+            continue
+        kids = [c for cs in hmap.values() for c in (cs or [])]
+        if len(kids) != len(set(kids)):
+            continue
+        hi = next((lvl for lvl, vs in values.items() if set(hmap) <= vs), None)
+        lo = next((lvl for lvl, vs in values.items() if set(kids) <= vs), None)
+        if hi and lo and hi != lo:
+            parent[lo] = hi
+    def depth(lvl: str) -> int:
+        return 1 + depth(parent[lvl]) if lvl in parent else 0
+    tree = set(parent) | set(parent.values())
+    if not tree:  # no tree: the product levels that are never the parent side of a map
+        tree = {lvl for lvl in values if not any(set(h) <= values[lvl] for h in catalog.hierarchy.values()
+                                                  if isinstance(h, dict) and h)}
+    return sorted(tree, key=lambda lvl: (depth(lvl), lvl))
+
+
+@per_catalog
+def _typo_vocabulary(catalog: Catalog):
+    """Typo targets: the catalog's words plus the reader's own cue words."""
+    cues = set(re.findall(r"[a-z]+", " ".join(rx.pattern for rx in (NEGATION, PURCHASE_CUES, PROPENSITY_CUES, BROWSE_CUES))))
+    words = set(_known_words(catalog)) | STOP | AUDIENCE_WORDS | cues
+    words |= {w for e in _phrasebook(catalog) for w in re.findall(r"[a-z]+", e.phrase)}
+    words |= {"reachable", "contactable"}
+    return vocabulary(words)
+
+
+_CUES = (("intent cue: purchase", PURCHASE_CUES), ("intent cue: likelihood", PROPENSITY_CUES),
+         ("intent cue: browsing", BROWSE_CUES), ("negation", NEGATION))
+
+
+def _uses(low: str, conds: list[Condition], taken: list[_Span], r: Reading) -> list[Use]:
+    """What each read stretch of the text became: a condition, a question, a tier or window, an intent cue."""
+    uses = [Use(start=c.provenance.start, end=c.provenance.end, became=c.render())
+            for c in conds if c.provenance and c.provenance.start is not None and c.provenance.end is not None]
+    for amb in r.ambiguities:
+        for m in re.finditer(rf"\b{re.escape(amb.phrase.lower())}\b", low):
+            uses.append(Use(start=m.start(), end=m.end(), became=f"asked: {amb.question}"))
+    uses += [Use(start=t.start, end=t.end, became="read as a tier, window or rule") for t in taken]
+    for label, rx in _CUES:
+        uses += [Use(start=m.start(), end=m.end(), became=label) for m in rx.finditer(low)]
+    return uses

@@ -42,6 +42,7 @@ class Finish:
     summary: str = ""
     thought: str = ""
     call_id: str = ""
+    coverage: Any = None  # core.reader.account.Coverage when the policy accounts for the request's words
 
 
 @dataclass

@@ -94,9 +94,9 @@ class ClaudePolicy:
         self._thought = ""
         if text.rstrip().endswith("?") and stop_reason != "max_tokens":
             return Clarify(question=text.strip()[:500], options=[], thought="The model asked in plain text.")
-        self._outbox.append({"type": "text", "text": render("retry")})
-        why = "the reply was cut off at max_tokens" if stop_reason == "max_tokens" else "the reply had no tool call"
-        return Retry(reason=f"Model reply not usable ({why}); asked it to call a tool or finish", thought=text[:300])
+        why = "your reply was cut off at max_tokens" if stop_reason == "max_tokens" else "your reply had no tool call"
+        self._outbox.append({"type": "text", "text": render("retry", why=why)})
+        return Retry(reason=f"Model reply not usable ({why.replace('your', 'the')}); asked it to call a tool or finish", thought=text[:300])
 
     def _action(self, use: Any, thought: str) -> Action:
         """A tool_use block as an action; invalid finish/clarify arguments go back to the model as errors."""
@@ -204,6 +204,7 @@ def _api_failure(exc: Exception) -> str:
             "rate limited: try again shortly" if status == 429 else
             "the request was rejected: check llm models and max_tokens in tenant.yaml" if status in (400, 404, 413, 422) else
             "raise llm.timeout_s in tenant.yaml if this repeats" if "Timeout" in type(exc).__name__ else
+            "the API sent a reply that is not JSON: check ANTHROPIC_BASE_URL" if isinstance(exc, json.JSONDecodeError) else
             "the API is unavailable: try again later")
     return f"Claude API failed ({type(exc).__name__}{f' {status}' if status else ''}: {hint}); continuing with the offline policy"
 
@@ -230,7 +231,7 @@ class FallbackPolicy:
             except Exception as exc:  # noqa: BLE001 - an API failure: continue offline
                 import anthropic
 
-                if not isinstance(exc, (anthropic.APIError, TimeoutError)):
+                if not isinstance(exc, (anthropic.APIError, TimeoutError, json.JSONDecodeError)):  # not an API fault
                     raise
                 self._events += self.primary.drain_events()
                 self._events.append({"kind": "policy", "status": "fallback", "observation": _api_failure(exc)})

@@ -11,13 +11,15 @@ from core.nlp.cohorts import split_cohorts
 from core.nlp.understand import Ambiguity, Understander, _overlap
 from core.policies.base import (Action, Clarify, ClarifyOption, Finish, Gate, LLMUsage, Observation, SplitCohorts,
                                 ToolCall, TurnContext)
+from core.reader.account import Coverage
+from core.reader.clarify import NothingGrounded, nearest_facet_options
 from core.rules import autofix
 from core.segment import Cohort, Condition, Segment
 from core.tenant import Tenant
 
 Plan = Generator[Action, list[Observation], None]
-MATERIAL_RATIO = 1.25  # readings whose audiences differ by less than this are decided silently...
-SAME_PEOPLE = 0.8      # ...when they also share this much of their customers
+MATERIAL_RATIO = 1.25  # readings whose audiences differ by less than this are decided silently, when they
+                       # also share the tenant's `thresholds.same_audience_overlap` of their customers
 
 
 class OfflinePolicy:
@@ -55,12 +57,15 @@ class OfflinePolicy:
                 yield SplitCohorts(cohorts=split.cohorts, shared=split.shared,
                                    thought=f"Two audiences joined by 'or': {split.cohorts}; shared: {split.shared}")
                 return
-        reader = Understander(cat, turn.today, self._index())
+        reader = Understander(cat, turn.today, self._index(), self._quantiles)
         reading = reader.read(turn.request)
         yield Gate("decomposition", reading.phrases, thought=f"Phrases: {reading.phrases}")
         obs = yield ToolCall("search_facets", {"query": turn.request, "k": 10},
                              thought="Retrieve the catalog facets this request may name.")
         hits = obs[0].result.hits if obs and obs[0].ok else []
+        if not reading.conditions and not reading.ambiguities:
+            yield from self._nothing_grounded(turn, [h.facet for h in hits], reading)
+            return
         conds = [_with_evidence(c, hits) for c in reading.conditions]
         for c in conds:
             if c.provenance and c.provenance.evidence.method in ("fuzzy", "partial") and c.values:
@@ -69,7 +74,29 @@ class OfflinePolicy:
         yield Gate("shortlist", sorted({c.facet for c in conds}), thought="Facets chosen: " + ", ".join(sorted({c.facet for c in conds})))
         segment = yield from self._fix(Segment(cohorts=[Cohort(conditions=conds)]), reading.notes)
         segment = yield from self._clarify(segment, reading.ambiguities, reader, turn)
-        yield from self._finish(segment)
+        yield from self._finish(segment, reading.coverage)
+
+    def _nothing_grounded(self, turn: TurnContext, nearest: list[str], reading) -> Plan:
+        """No phrase named a facet: ask with the facets retrieval found nearest, each option sized."""
+        options = nearest_facet_options(nearest, self.tenant.catalog, turn.request)
+        if not options:
+            raise NothingGrounded(f"Nothing in '{turn.request}' matched the catalog, and search found no facet near it. "
+                                  "Name what the audience did, has or is (a product, a place, a status).")
+        segs = [autofix(Segment(cohorts=[Cohort(conditions=list(o.conditions))]), self.tenant)[0] for o in options]
+        hints = []
+        for o, seg in zip(options, segs):
+            obs = yield ToolCall("check_customer_count", {"segment": _spec(seg)}, thought=f"Size the option '{o.label}'.")
+            hints.append(f"~{obs[0].result.estimate:,} customers" if obs and obs[0].ok else "")
+        yield Clarify(question=f"No words in '{turn.request}' name a catalog facet directly. The nearest are below; "
+                               "which did you mean?", default=0,
+                      options=[ClarifyOption(label=o.label, value=o.label, segment_hint=h) for o, h in zip(options, hints)],
+                      thought=f"Nothing grounded; nearest facets from search: {nearest[:5]}")
+        answer = (self._answer or "").strip()
+        self._answer = None
+        chosen = next((seg for o, seg in zip(options, segs) if o.label.lower() == answer.lower()), None)
+        if chosen is None and answer.isdigit() and int(answer) < len(segs):
+            chosen = segs[int(answer)]
+        yield from self._finish(chosen or segs[0], reading.coverage)
 
     def _fix(self, segment: Segment, notes: list[str]) -> Generator[Action, list[Observation], Segment]:
         segment, applied = autofix(segment, self.tenant)
@@ -124,7 +151,7 @@ class OfflinePolicy:
             _, share = get_dryrunner(self.tenant).overlap(a, b)
         except Exception:  # noqa: BLE001 - without a sample, fall back to sizes alone
             return True
-        return share >= SAME_PEOPLE
+        return share >= self.tenant.config.thresholds.same_audience_overlap
 
     def _apply(self, segment: Segment, amb: Ambiguity, conds: list[Condition]) -> Segment:
         default_conds = {id(c) for c in amb.options[0][1]}
@@ -132,17 +159,19 @@ class OfflinePolicy:
         seg = Segment(cohorts=[Cohort(conditions=keep + list(conds))])
         return autofix(seg, self.tenant)[0]
 
-    def _finish(self, segment: Segment) -> Plan:
+    def _finish(self, segment: Segment, coverage: Coverage | None = None) -> Plan:
         obs = yield ToolCall("check_customer_count", {"segment": _spec(segment)}, thought="Shadow dry-run of the final segment.")
         size = f" — ~{obs[0].result.estimate:,} customers" if obs and obs[0].ok else ""
-        yield Finish(segment=segment, summary=segment.render() + size, thought="The segment is valid and sized.")
+        unused = f" Not used: {', '.join(repr(w) for w in coverage.unused)}." if coverage and coverage.unused else ""
+        yield Finish(segment=segment, summary=segment.render() + size + unused, coverage=coverage,
+                     thought="The segment is valid and sized." + unused)
 
     # ---- editing the current draft -------------------------------------------------------------
     def _edit(self, turn: TurnContext) -> Plan:
         draft = turn.draft.model_copy(deep=True)
         text = turn.request.strip()
         low = text.lower()
-        reader = Understander(self.tenant.catalog, turn.today, self._index())
+        reader = Understander(self.tenant.catalog, turn.today, self._index(), self._quantiles)
         m_cohort = re.search(r"\b(?:as|for) (?:a |an )?(?:second|another|new|separate|2nd) (?:cohort|audience|group)\b", low)
         m_remove = re.match(r"^\s*(?:please\s+)?(drop|remove|delete|take out|forget|without|no longer (?:need|want))\s+(?:the\s+)?(.+)$", low)
         if m_cohort:
@@ -166,6 +195,15 @@ class OfflinePolicy:
         yield Gate("decomposition", [text], thought=thought)
         segment = yield from self._fix(draft, [])
         yield from self._finish(segment)
+
+    def _quantiles(self, facet: str, shares: list[float]) -> list[float]:
+        """A numeric facet's values at `shares` of the tenant's sample; none without a sample."""
+        try:
+            from core.dryrun import get_dryrunner
+
+            return get_dryrunner(self.tenant).quantiles(facet, shares)
+        except Exception:  # noqa: BLE001 - without a sample there are no bands to offer
+            return []
 
     def _index(self):
         try:
@@ -235,7 +273,7 @@ def _remove(draft: Segment, target: str, tenant: Tenant) -> tuple[Segment, list[
 
 def _apply_dates(draft: Segment, body: str, tenant: Tenant, turn: TurnContext, new: list[Condition]) -> Segment:
     """'make it the last 30 days': a bare date window retimes the draft's date conditions."""
-    from core.nlp.dates import find_dates
+    from core.text.dates import find_dates
 
     cat = tenant.catalog
     if any((f := cat.get(c.facet)) and f.kind == "date" for c in new):

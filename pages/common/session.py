@@ -33,6 +33,7 @@ class WorkbenchState:
     draft_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     choice: str = ""             # a message waiting for "new segment or change this one?"
     conflict: Any = None         # a SaveConflict waiting for the marketer's choice
+    changes: list[str] = field(default_factory=list)  # requests and edits since the last save: the version's own request
 
     def set_draft(self, segment: Segment | None) -> None:
         """Replace the draft, keeping the previous one for undo."""
@@ -48,6 +49,10 @@ class WorkbenchState:
         self.exact = None
         return True
 
+    def version_request(self) -> str:
+        """What this version asks for: the requests and edits since the last save, else the first request."""
+        return " · ".join(self.changes) or self.request
+
     def say(self, text: str, role: str = "assistant", **kw: Any) -> None:
         self.chat.append(ChatMessage(role, text, **kw))
 
@@ -57,7 +62,8 @@ class WorkbenchState:
         dump = lambda s: s.model_dump(mode="json") if s is not None else None  # noqa: E731
         return {"draft": dump(self.draft), "undo": [dump(s) for s in self.undo[-10:]], "request": self.request,
                 "chat": [asdict(m) for m in self.chat[-200:]], "saved_version": self.saved_version,
-                "saved_name": self.saved_name, "segment_id": self.segment_id, "exact": self.exact}
+                "saved_name": self.saved_name, "segment_id": self.segment_id, "exact": self.exact,
+                "changes": self.changes}
 
     @classmethod
     def from_dict(cls, tenant_id: str, draft_id: str, data: dict) -> "WorkbenchState":
@@ -65,4 +71,5 @@ class WorkbenchState:
         return cls(tenant_id=tenant_id, draft_id=draft_id, draft=load(data.get("draft")),
                    undo=[load(d) for d in data.get("undo", [])], request=data.get("request", ""),
                    chat=[ChatMessage(**m) for m in data.get("chat", [])], saved_version=data.get("saved_version"),
-                   saved_name=data.get("saved_name", ""), segment_id=data.get("segment_id"), exact=data.get("exact"))
+                   saved_name=data.get("saved_name", ""), segment_id=data.get("segment_id"), exact=data.get("exact"),
+                   changes=data.get("changes", []))

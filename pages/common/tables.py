@@ -66,3 +66,30 @@ def library_table(entries: list, when: Callable[[str], str]) -> pd.DataFrame:
                      "owner": e.owner, "tags": ", ".join(e.tags), "versions": e.versions, "updated": when(e.saved_at),
                      "segment": e.render, "archived": e.archived})
     return pd.DataFrame(rows)
+
+
+def settings_table(sections: dict[str, dict]) -> pd.DataFrame:
+    """Nested settings as readable rows: section, setting (words, not keys), value."""
+    rows = []
+
+    def walk(section: str, prefix: str, data: dict) -> None:
+        for key, value in data.items():
+            name = f"{prefix}{key}".replace("_", " ")
+            if isinstance(value, dict):
+                walk(section, f"{name} · ", value)
+            else:
+                shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+                rows.append({"section": section, "setting": name, "value": "" if shown is None else str(shown)})
+
+    for section, data in sections.items():
+        walk(section, "", data)
+    return pd.DataFrame(rows)
+
+
+def condition_lines(segment: Segment) -> str:
+    """A segment as a markdown list: one line per condition, cohorts as 'or' groups."""
+    cohorts = [co for co in segment.cohorts if co.conditions]
+    if len(cohorts) == 1:
+        return "\n".join(f"- {c.render()}" for c in cohorts[0].conditions)
+    return "\n".join(f"- **{'Cohort' if i == 0 else 'or cohort'} {i + 1}**\n" + "\n".join(f"    - {c.render()}" for c in co.conditions)
+                     for i, co in enumerate(cohorts))

@@ -35,13 +35,15 @@ def renamed_tables(tenant_id: str) -> dict:
     }
 
 
-def bound_tenant(base: Tenant, root: Path, engine: dict) -> Tenant:
-    """A copy of the tenant folder whose tenant.yaml binds it to another engine."""
+def bound_tenant(base: Tenant, root: Path, engine: dict, **sections: dict) -> Tenant:
+    """A copy of the tenant folder whose tenant.yaml binds it to another engine (and other settings)."""
     folder = root / base.id
     if not folder.exists():
         shutil.copytree(base.root, folder)
     raw = yaml.safe_load((folder / "tenant.yaml").read_text())
     raw["engine"] = engine
+    for key, value in sections.items():
+        raw[key] = {**raw.get(key, {}), **value}
     (folder / "tenant.yaml").write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
     return load_tenant(base.id, base.settings.with_overrides(tenants_dir=root))
 

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
+from pathlib import Path
+
+import yaml
 from dataclasses import dataclass
 
 MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
@@ -34,28 +38,29 @@ def _num(word: str) -> int | None:
     return NUMBER_WORDS.get(word)
 
 
-def black_friday(year: int) -> dt.date:
-    nov1 = dt.date(year, 11, 1)
-    first_thu = nov1 + dt.timedelta(days=(3 - nov1.weekday()) % 7)
-    return first_thu + dt.timedelta(days=22)
+def _holiday(rule: dict, year: int) -> dt.date:
+    """One year's date of a calendar.yaml holiday rule."""
+    if "day" in rule:
+        return dt.date(year, rule["month"], rule["day"])
+    month, weekday, nth = rule["month"], rule["weekday"], rule["nth"]
+    if nth > 0:
+        first = dt.date(year, month, 1)
+        day = first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (nth - 1))
+    else:
+        last = _month_end(year, month)
+        day = last - dt.timedelta(days=(last.weekday() - weekday) % 7)
+    return day + dt.timedelta(days=rule.get("offset", 0))
 
 
-def memorial_day(year: int) -> dt.date:
-    last = dt.date(year, 5, 31)
-    return last - dt.timedelta(days=last.weekday())
+@functools.lru_cache(maxsize=1)
+def _calendar() -> dict:
+    return yaml.safe_load((Path(__file__).parent / "calendar.yaml").read_text())
 
 
-EVENTS = {
-    "black friday": black_friday,
-    "cyber monday": lambda y: black_friday(y) + dt.timedelta(days=3),
-    "thanksgiving": lambda y: black_friday(y) - dt.timedelta(days=1),
-    "memorial day": memorial_day,
-    "christmas": lambda y: dt.date(y, 12, 25),
-    "new year": lambda y: dt.date(y, 1, 1),
-    "labor day": lambda y: dt.date(y, 9, 1) + dt.timedelta(days=(0 - dt.date(y, 9, 1).weekday()) % 7),
-    "july 4th": lambda y: dt.date(y, 7, 4),
-    "independence day": lambda y: dt.date(y, 7, 4),
-}
+def holidays() -> dict[str, dict]:
+    """Holiday name -> rule, longest names first ('christmas eve' before 'christmas')."""
+    table = _calendar()["holidays"]
+    return {k: table[k] for k in sorted(table, key=len, reverse=True)}
 
 
 def _month_end(year: int, month: int) -> dt.date:
@@ -166,8 +171,9 @@ def find_dates(text: str, today: dt.date, fiscal_start: int, seasons: dict[str, 
         if when:
             add(DateSpan("on_or_after", m.start(), m.end(), m.group(0), date=when.isoformat()))
     season_names = {k.lower(): v for k, v in seasons.items()}
-    season_names.setdefault("holiday", season_names.get("holiday season", [11, 12]))
-    season_names.setdefault("autumn", season_names.get("fall", [9, 10, 11]))
+    for alias, name in _calendar()["season_aliases"].items():
+        if name in season_names:
+            season_names.setdefault(alias, season_names[name])
     for m in _YEAR_SEASON.finditer(text):
         months = season_names.get(m.group(1).lower())
         if months:
@@ -205,12 +211,12 @@ def _resolve_since(phrase: str, today: dt.date, fiscal_start: int) -> dt.date | 
     p = phrase.lower().strip()
     if "fiscal year" in p:
         return fiscal_year_start(today, fiscal_start)
-    if p in ("the start of the year", "start of the year", "january", "the beginning of the year", "new year"):
+    if p in ("the start of the year", "start of the year", calendar.month_name[1].lower(), "the beginning of the year"):
         return dt.date(today.year, 1, 1)
-    for name, fn in EVENTS.items():
+    for name, rule in holidays().items():
         if p.startswith(name):
-            d = fn(today.year)
-            return d if d <= today else fn(today.year - 1)
+            d = _holiday(rule, today.year)
+            return d if d <= today else _holiday(rule, today.year - 1)
     try:
         return dt.date.fromisoformat(p)
     except ValueError:

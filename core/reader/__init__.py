@@ -1,0 +1,1 @@
+"""The offline understanding as stages: normalise -> split -> extract -> ground -> resolve -> account -> clarify."""

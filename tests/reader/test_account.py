@@ -1,0 +1,48 @@
+"""Every word accounted for: used by a condition, a stop word, or plainly not used."""
+from __future__ import annotations
+
+from core.agent import Agent
+from core.nlp.understand import Understander
+from core.policies.offline import OfflinePolicy
+from core.reader.account import Use, account
+from core.reader.clarify import nearest_facet_options
+from core.text.normalise import correct_typos, vocabulary
+
+
+def test_account_kinds_and_offsets_are_in_the_request_as_typed():
+    n = correct_typos("custmers in Ohio who juggle", vocabulary({"customers", "ohio"}))
+    ohio = n.text.index("Ohio")
+    cov = account(n, [Use(start=ohio, end=ohio + 4, became="State is Ohio")], {"in", "who", "customers"})
+    kinds = {s.text: (s.kind, s.became) for s in cov.spans}
+    assert kinds["custmers"] == ("stop", "")            # read as 'customers', a stop word; offsets of the typed word
+    assert kinds["Ohio"] == ("used", "State is Ohio")
+    assert kinds["juggle"] == ("unused", "") and cov.unused == ["juggle"]
+    for s in cov.spans:
+        assert cov.request[s.start:s.end] == s.text
+
+
+def test_reader_coverage_names_what_each_word_became(northstar, today):
+    r = Understander(northstar.catalog, today).read("Custmers in Ohio reachble by txt who juggle flaming torches")
+    cov = r.coverage
+    used = {s.text: s.became for s in cov.spans if s.kind == "used"}
+    assert "State is Ohio" in used["Ohio"] and "SMS Opt In" in used["txt"]
+    assert set(cov.unused) == {"juggle", "flaming", "torches"}
+    assert "read 'txt' as 'text'" in r.notes
+
+
+def test_unused_words_are_said_plainly_on_the_turn(northstar, today):
+    agent = Agent(northstar, lambda: OfflinePolicy(northstar))
+    res = agent.run_turn("Customers in Ohio who juggle", today=today, mode="new")
+    assert res.status == "done" and res.coverage is not None
+    assert res.coverage.unused == ["juggle"] and "Not used: 'juggle'" in res.summary
+
+
+def test_nearest_options_are_valid_conditions_from_the_catalog(northstar):
+    cat = northstar.catalog
+    flag = next(f.name for f in cat.active_facets if f.kind == "boolean")
+    listed = next(f for f in cat.active_facets if f.kind == "categorical" and len(f.value_list) > 3)
+    numeric = next(f.name for f in cat.active_facets if f.kind == "numeric")
+    value = listed.value_list[2]
+    opts = nearest_facet_options([numeric, flag, listed.name], cat, f"people into {value}")
+    assert [o.conditions[0].facet for o in opts] == [flag, listed.name]  # no invented number for the numeric facet
+    assert opts[1].conditions[0].values == [value] and opts[0].conditions[0].op == "is_true"

@@ -1,0 +1,32 @@
+"""The one normaliser: key form, typo correction only when one reading is clearly best, offsets back."""
+from core.text.normalise import correct_typos, norm, vocabulary
+
+VOCAB = vocabulary({"text", "reachable", "assembly", "pacewell", "california", "customers", "grill", "grills"})
+
+
+def test_norm_key_form():
+    assert norm("Kids’  Back-to-School!") == "kids' back to school"
+
+
+def test_typos_read_as_vocabulary_words_with_evidence():
+    n = correct_typos("Custmers reachble by txt", VOCAB)
+    assert n.text == "Customers reachable by text"
+    assert [c.evidence for c in n.corrections] == ["read 'Custmers' as 'Customers'", "read 'reachble' as 'reachable'",
+                                                   "read 'txt' as 'text'"]
+
+
+def test_known_words_and_plurals_stay_as_written():
+    n = correct_typos("grills for grandparents who bought stuff", VOCAB)
+    assert n.text == "grills for grandparents who bought stuff" and not n.corrections
+
+
+def test_no_correction_when_two_readings_are_close():
+    v = vocabulary({"cart", "card"})
+    assert correct_typos("carx", v).corrections == ()
+
+
+def test_offsets_map_back_to_the_original():
+    n = correct_typos("by txt now", VOCAB)
+    assert n.text == "by text now"
+    assert n.original[n.to_original(n.text.index("now")):] == "now"
+    assert n.to_original(n.text.index("text")) == n.original.index("txt")
