@@ -65,6 +65,15 @@ class Relaxation(BaseModel):
     estimate: int
     sample_matched: int
     exact: bool = False
+    ci_high: int = 0  # upper end of the sample's 95% interval
+
+    def figure(self, exact_below: int) -> str:
+        """`1,240` (exact), `~1,240`, or `under ~560` when too few sample rows to show a point estimate."""
+        if self.exact:
+            return f"{self.estimate:,}"
+        if self.sample_matched < exact_below:
+            return f"under ~{self.ci_high:,}"
+        return f"~{self.estimate:,}"
 
 
 class Narrowing(BaseModel):
@@ -270,29 +279,21 @@ class DryRunner:
         result.exact_ms = (time.perf_counter() - t0) * 1000
 
     def _relax(self, plan: "_Plan", counts: tuple, result: DryRunResult, cur: duckdb.DuckDBPyConnection) -> None:
-        """The audience without each condition in turn (too narrow only). Most come from the main scan;
-        the rest in one more scan of the sample. When the size was counted exactly, every figure still
-        thin in the sample (funnel steps too) is counted on the full table, in one scan.
+        """The audience without each condition in turn (too narrow only), estimated on the sample: most
+        from the main scan, the rest in one more scan of the sample.
 
-        Figures with enough sample rows keep their estimate: counting them too would add a join over
-        the full fact tables for each, for little gain.
+        Not counted on the full table even when the size was: each relaxation that drops one of several
+        purchase conditions is a pass over a full fact table of its own (at 10M customers, five of them
+        took seconds). A relaxation too thin to estimate shows the top of its interval ("under ~N").
         """
         sample = {id(it): int(counts[it.pos]) for it in plan.relaxed if it.pos is not None}
         pending = [it for it in plan.relaxed if it.pos is None]
         if pending:
             sample.update(zip(map(id, pending), self._count_items(cur, pending)))
         result.relaxations = [Relaxation(cohort=it.cohort, condition=it.label, estimate=round(sample[id(it)] * self.scale),
-                                         sample_matched=sample[id(it)], exact=self.whole_table) for it in plan.relaxed]
-        if result.basis != "exact":
-            return
-        t0 = time.perf_counter()
-        pairs = [(f, it) for f, it in zip(result.funnel, plan.funnel)] + list(zip(result.relaxations, plan.relaxed))
-        thin = [(fig, it) for fig, it in pairs if not fig.exact and
-                (fig.remaining if isinstance(fig, FunnelStep) else fig.sample_matched) < self.cfg.exact_below]
-        if thin:
-            for (fig, _), n in zip(thin, self._count_items(None, [it for _, it in thin])):
-                fig.estimate, fig.exact = n, True
-        result.exact_ms += (time.perf_counter() - t0) * 1000
+                                         sample_matched=sample[id(it)], exact=self.whole_table,
+                                         ci_high=scaled_interval(sample[id(it)], self.sample_size, self.population)[2])
+                              for it in plan.relaxed]
 
     def _narrow(self, size: int) -> bool:
         th, floor = self.tenant.config.thresholds, self.tenant.config.policies.min_audience
@@ -387,16 +388,15 @@ class DryRunner:
         """Verdict from the tenant's thresholds and minimum audience, with what to change."""
         th, floor = self.tenant.config.thresholds, self.tenant.config.policies.min_audience
         approx = "" if r.basis == "whole_table" else "~"  # a suggestion is scaled from the sample
-        if r.exact and r.estimate == 0:
-            r.verdict, r.verdict_reason = "empty", "no customer matches (exact count)"
-        elif r.estimate < floor or r.share < th.too_narrow_share:
-            r.verdict = "too_narrow"
-            why = (f"under the minimum audience of {floor:,}" if r.estimate < floor
-                   else f"under {th.too_narrow_share:.2%} of all customers")
-            parts = [why]
+        if r.exact and r.estimate == 0 or r.estimate < floor or r.share < th.too_narrow_share:
+            empty = r.exact and r.estimate == 0
+            r.verdict = "empty" if empty else "too_narrow"
+            parts = ["no customer matches (exact count)" if empty else
+                     f"under the minimum audience of {floor:,}" if r.estimate < floor
+                     else f"under {th.too_narrow_share:.2%} of all customers"]
             if r.biggest_cut:
                 parts.append(f"'{r.biggest_cut}' cut the most")
-            parts += [f"without '{x.condition}': {'' if x.exact else '~'}{x.estimate:,}" for x in r.relaxations]
+            parts += [f"without '{x.condition}': {x.figure(self.cfg.exact_below)}" for x in r.relaxations]
             r.verdict_reason = "; ".join(parts)
         elif r.share > th.too_broad_share:
             r.verdict = "too_broad"

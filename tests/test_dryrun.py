@@ -14,7 +14,7 @@ import pytest
 from core.dryrun import (DryRunner, WarehouseMissing, ensure_sample, get_dryrunner, render_report,
                          sample_path_for, sample_size_for)
 from core.interval import scaled_interval, wilson
-from core.segment import Segment
+from core.segment import Condition, Segment
 from core.sqlbuild import compile_segment
 from core.tenant import Tenant
 
@@ -279,7 +279,7 @@ def _narrow_segments(con: duckdb.DuckDBPyConnection) -> list[tuple[list[dict], i
               {"facet": "Homeowner", "op": "is_true" if owner else "is_false"}], n) for state, tier, owner, n in picks]
 
 
-def test_narrow_audiences_show_the_exact_count(sampled, wh_con):
+def test_narrow_audiences_show_the_exact_count(sampled, wh_con, sample_con):
     from core.rules import validate
 
     runner = get_dryrunner(sampled)
@@ -289,7 +289,6 @@ def test_narrow_audiences_show_the_exact_count(sampled, wh_con):
     for spec, n in cases:
         seg = Segment.from_spec(spec)
         res = runner.run(seg)
-        kinds |= {x.exact for x in res.relaxations}
         assert res.sample_matched < 100  # 10% sample of at most 200 customers: always thin
         assert (res.exact, res.basis, res.estimate, res.ci_low, res.ci_high) == (True, "exact", n, n, n), spec
         assert res.verdict == "too_narrow" and res.verdict != "empty"
@@ -298,17 +297,18 @@ def test_narrow_audiences_show_the_exact_count(sampled, wh_con):
         assert "sampled customers match" in res.exact_reason or "no sampled customer" in res.exact_reason
         issues = validate(seg, sampled, dryrun=res).issues
         assert not any("~0" in i.message for i in issues)
-        # Relaxations: counted exactly when thin in the sample, else scaled from 100+ sample rows.
+        # Relaxations are sample estimates (hand counts on the sample file), never a bare 0.
         state, tier, owner = spec[0]["values"][0], spec[1]["values"][0], spec[2]["op"] == "is_true"
         hand = {f"State is {state}": f"membership_tier = '{tier}' AND homeowner = {owner}",
                 f"Membership Tier is {tier}": f"state = '{state}' AND homeowner = {owner}",
                 "Homeowner" if owner else "not Homeowner": f"state = '{state}' AND membership_tier = '{tier}'"}
         for x in res.relaxations:
-            assert x.exact == (x.sample_matched < 100)
-            if x.exact:
-                assert x.estimate == _one(wh_con, f"SELECT count(*) FROM customers WHERE {hand[x.condition]}")
-            else:
-                assert x.estimate == round(x.sample_matched * runner.scale)
+            assert not x.exact and x.sample_matched == _one(sample_con, f"SELECT count(*) FROM customers WHERE {hand[x.condition]}")
+            assert x.estimate == round(x.sample_matched * runner.scale)
+            shown = x.figure(100)
+            assert shown == (f"under ~{x.ci_high:,}" if x.sample_matched < 100 else f"~{x.estimate:,}") and x.ci_high > 0
+            assert f"without '{x.condition}': {shown}" in res.verdict_reason
+            kinds.add(x.sample_matched < 100)
     assert kinds == {True, False}
 
 
@@ -605,3 +605,14 @@ def test_workbench_panel_shows_a_narrow_audience_exact(settings, northstar, harb
     assert [(m.label, m.value) for m in size] == [("Audience (exact)", f"{exact:,}")]
     chat = "\n".join(m.value for m in at.markdown)
     assert f"Audience: **{exact:,} customers (exact)**" in chat and "empty" not in chat.lower()
+
+
+def test_auto_exact_counts_the_size_and_reach_but_estimates_relaxations(sampled):
+    spec = [{"facet": "Membership Tier", "op": "in", "values": ["Plus"]}, {"facet": "State", "op": "in", "values": ["Texas"]},
+            {"facet": "Purchased Brand", "op": "in", "values": ["Scoop"]}, {"facet": "Purchase Channel", "op": "in", "values": ["Online"]},
+            {"facet": "Purchase Date R2D2", "op": "within_last_days", "days": 365}]
+    res = get_dryrunner(sampled).run(Segment.from_spec(spec))
+    assert res.exact and res.verdict in ("too_narrow", "empty")
+    assert [x.condition for x in res.relaxations] == [Condition(**c).render() for c in spec]
+    assert not any(x.exact for x in res.relaxations) and all(x.ci_high > 0 for x in res.relaxations)
+    assert ": 0;" not in res.verdict_reason + ";" and ": ~0;" not in res.verdict_reason + ";"
