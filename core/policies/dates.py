@@ -65,7 +65,7 @@ def unresolved_phrases(request: str, spans: list[Any]) -> list[str]:
 
 def resolve_dates(client: Any, tenant: Tenant, turn: TurnContext) -> tuple[list[str], dict | None]:
     """Context lines for the mapping model, and a trace event when the dates model ran."""
-    from core.nlp.dates import find_dates
+    from core.text.dates import find_dates
 
     cat = tenant.catalog
     spans = find_dates(turn.request, turn.today, cat.fiscal_year_start_month, cat.seasons)
