@@ -35,7 +35,8 @@ PARAPHRASES = Path(__file__).parent / "data" / "value_paraphrases.csv"
 
 def reader_fused() -> bool:
     """True while facet search still adds the request reader's own picks to its ranking."""
-    return bool(re.search(r"\b_read\(|reader", inspect.getsource(FacetIndex.search_facets)))
+    code = inspect.getsource(FacetIndex.search_facets).replace(FacetIndex.search_facets.__doc__ or "", "")
+    return bool(re.search(r"\._read\(|Understander|reader\.", code))
 
 
 def _norm(text: str) -> str:
