@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from core.errors import WorkbenchError
 from core.gates import check_stage
 from core.policies.base import (Clarify, Finish, Gate, LLMUsage, Observation, Policy, Retry, SplitCohorts,
                                 ToolCall, TurnContext)
@@ -255,6 +256,8 @@ class Agent:
         yield state.result.trace.add(kind="policy", status="error", observation=f"policy failed: {why}")
         if state.last_finish is not None:  # it gave up after a failed final check: show what is wrong
             return (yield from self._attention(state))
+        if isinstance(exc, WorkbenchError):  # the policy's own fixable message about the request
+            return (yield from self._end(state, "needs_input", error=why))
         yield from self._end(state, "failed", error=f"The turn stopped: {why}. Try again or rephrase the request.")
 
     def _attention(self, state: TurnState) -> Iterator[TurnResult]:

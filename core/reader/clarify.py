@@ -5,12 +5,13 @@ import re
 from dataclasses import dataclass
 
 from core.catalog import Catalog, Facet
+from core.errors import WorkbenchError
 from core.segment import Condition
 
 MAX_OPTIONS = 3
 
 
-class NothingGrounded(Exception):
+class NothingGrounded(WorkbenchError):
     """No phrase of the request names a facet and no facet is near it: the marketer must rephrase."""
 
 
