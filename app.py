@@ -151,7 +151,7 @@ def sidebar(tenant, wb: WorkbenchState) -> None:
             st.caption(f"Claude mode — {tenant.config.llm.mapping}")
         else:
             st.caption("Offline mode", help="Set ANTHROPIC_API_KEY to let Claude build segments.")
-        if warmup.ready(tenant.id):
+        if warmup.ready(warm_key(tenant.id)):
             runner = dryrunner_for(tenant.id)
             st.caption(f"Sizes counted on all {runner.population:,} customers" if runner.whole_table else
                        f"Sizes estimated on a sample of {runner.sample_size:,} of {runner.population:,} customers")
@@ -257,10 +257,26 @@ def answer(wb: WorkbenchState, text: str, slot) -> None:
     run(agent.iter_resume(pending, text), wb, slot)
 
 
+def warm_tasks(tenant) -> list:
+    """What a cold process loads before the first answer: the agent's modules, then the embedding model and
+    facet index (core's own per-process cache); the cached UI objects are built on the page's thread."""
+    import importlib
+
+    from core.retrieval import get_index
+
+    return [lambda: importlib.import_module("core.agent"), lambda: importlib.import_module("core.dryrun"),
+            lambda: get_index(tenant)]
+
+
+def warm_key(tenant_id: str) -> str:
+    """The warm-up's key: the loaded tenant object, so a reloaded tenant (or a cleared cache) warms up anew."""
+    return f"{tenant_id}@{id(tenant_for(tenant_id))}"
+
+
 def wait_for_agent(tenant_id: str) -> "Agent":
-    if not warmup.ready(tenant_id):
+    if not warmup.ready(warm_key(tenant_id)):
         with st.spinner("Loading the language model and facet index…"):
-            warmup.wait(tenant_id)
+            warmup.wait(warm_key(tenant_id))
     return agent_for(tenant_id)
 
 
@@ -268,7 +284,7 @@ def agent_router(tenant_id: str):
     """The agent's router once it is warm; before that, the offline heuristic (never blocks a first message)."""
     from core.router import HeuristicRouter
 
-    return agent_for(tenant_id).router if warmup.ready(tenant_id) else HeuristicRouter()
+    return agent_for(tenant_id).router if warmup.ready(warm_key(tenant_id)) else HeuristicRouter()
 
 
 def handle_message(wb: WorkbenchState, text: str, slot) -> None:
@@ -706,7 +722,7 @@ def workbench() -> None:
     sidebar(tenant, wb)
     chat_col, panel_col = st.columns([4, 6], gap="large")
     with panel_col:
-        warmup.status(tenant_id)
+        warmup.status(warm_key(tenant_id))
         summary_bar(wb)
         flash()
         draft, prov, dry, sql, details = st.tabs(["Segment draft", "Provenance", "Dry-run", "SQL", "Details"])
@@ -724,8 +740,7 @@ def workbench() -> None:
         chat_column(tenant, wb)
     autosave(wb)
     # after the page is drawn, so the loading does not compete with the first paint
-    warmup.start(tenant_id, [lambda: dryrunner_for(tenant_id), lambda: agent_for(tenant_id),
-                             lambda: common.index_for(tenant_id)])
+    warmup.start(warm_key(tenant_id), warm_tasks(tenant))
 
 
 common.apply_style()

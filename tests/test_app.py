@@ -68,5 +68,7 @@ def test_a_condition_is_adjusted_in_place_and_undone(app):
     [b for b in app.button if b.label == "Apply"][0].click().run()
     assert not app.exception
     assert "Purchase Date R2D2 in the last 30 days" in _markdown(app)
+    assert "Adjusted Purchase Date R2D2" in _markdown(app)  # the manual change is a chat line with its size change
     [b for b in app.button if b.label == "Undo last change"][0].click().run()
+    assert "Undid the last change — audience" in _markdown(app)
     assert "Purchase Date R2D2 in the last 60 days" in _markdown(app)
