@@ -49,3 +49,16 @@ def harbor(settings) -> Tenant:
 @pytest.fixture(scope="session")
 def today() -> dt.date:
     return TODAY
+
+
+@pytest.fixture(autouse=True)
+def _fresh_ui_caches():
+    """AppTests share one process: a page's cached tenant, runner or agent must not leak into the next test."""
+    import sys
+
+    if "streamlit" in sys.modules:
+        import streamlit as st
+
+        st.cache_resource.clear()
+        st.cache_data.clear()
+    yield

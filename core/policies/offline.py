@@ -8,11 +8,11 @@ import re
 from typing import Generator
 
 from core.reader.split import split_cohorts
-from core.reader.understand import Ambiguity, Understander, _overlap
+from core.reader.understand import STOP, Ambiguity, Understander, _overlap, _typo_vocabulary
 from core.policies.base import (Action, Clarify, ClarifyOption, Finish, Gate, LLMUsage, Observation, SplitCohorts,
                                 ToolCall, TurnContext)
 from core.reader.account import Coverage
-from core.reader.clarify import NothingGrounded, nearest_facet_options
+from core.reader.clarify import NothingGrounded, nearest_facet_options, readable_content_words
 from core.rules import autofix
 from core.segment import Cohort, Condition, Segment
 from core.tenant import Tenant
@@ -78,7 +78,12 @@ class OfflinePolicy:
 
     def _nothing_grounded(self, turn: TurnContext, nearest: list[str], reading) -> Plan:
         """No phrase named a facet: ask with the facets retrieval found nearest, each option sized."""
-        options = nearest_facet_options(nearest, self.tenant.catalog, turn.request)
+        known = _typo_vocabulary(self.tenant.catalog).known
+        readable = readable_content_words(turn.request, STOP, known)
+        options = nearest_facet_options(nearest, self.tenant.catalog, turn.request) if readable else []
+        if not readable:
+            raise NothingGrounded(f"'{turn.request}' names no condition: every customer is not a segment. "
+                                  "Name what the audience did, has or is (a product, a place, a status, a time window).")
         if not options:
             raise NothingGrounded(f"Nothing in '{turn.request}' matched the catalog, and search found no facet near it. "
                                   "Name what the audience did, has or is (a product, a place, a status).")

@@ -22,6 +22,13 @@ class Option:
     conditions: tuple[Condition, ...]
 
 
+def readable_content_words(text: str, stop: set[str], known: frozenset[str]) -> list[str]:
+    """Words that could describe an audience: not stop or whole-audience words, and real words (English or the
+    tenant's). With none ("everyone", "all customers", a keyboard mash) there is nothing to ask about."""
+    words = [w for w in re.findall(r"[a-z]+", text.lower()) if w not in stop]
+    return [w for w in words if w in known or (w.endswith("s") and w[:-1] in known)]
+
+
 def nearest_facet_options(facets: list[str], catalog: Catalog, phrase: str) -> list[Option]:
     """Options from the facets retrieval found nearest to a phrase that grounded to nothing.
 
