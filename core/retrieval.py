@@ -165,7 +165,9 @@ def _milvus(settings: Settings) -> _Milvus:
 # ---- building ----------------------------------------------------------------------------------
 
 def index_key(tenant: Tenant) -> str:
-    return f"{tenant.fingerprint()}|{tenant.config.embedding.model}|{tenant.config.embedding.query_prefix}"
+    # Only what the index holds: a dry-run or policy setting in tenant.yaml must not force a rebuild.
+    content = tenant.fingerprint(("catalog.yaml", "ground_truth.csv"))
+    return f"{content}|{tenant.config.embedding.model}|{tenant.config.embedding.query_prefix}"
 
 
 def index_is_current(tenant: Tenant) -> bool:

@@ -168,10 +168,10 @@ class Tenant:
         path = self.ground_truth_path
         return load_ground_truth(path) if path.exists() else []
 
-    def fingerprint(self) -> str:
-        """Hash of the tenant's files: changes when catalog, config or ground truth change."""
+    def fingerprint(self, files: tuple[str, ...] = ("catalog.yaml", "tenant.yaml", "ground_truth.csv")) -> str:
+        """Hash of the tenant's files (all by default): changes when one of them changes."""
         h = hashlib.sha256()
-        for name in ("catalog.yaml", "tenant.yaml", "ground_truth.csv"):
+        for name in files:
             p = self.root / name
             if p.exists():
                 h.update(name.encode())
