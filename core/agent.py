@@ -12,7 +12,7 @@ from core.gates import check_stage
 from core.policies.base import (Clarify, Finish, Gate, LLMUsage, Observation, Policy, Retry, SplitCohorts,
                                 ToolCall, TurnContext)
 from core.router import HeuristicRouter, Router
-from core.segment import Segment
+from core.segment import Segment, canonicalize
 from core.tenant import Tenant
 from core.tools import ToolContext, run_tool
 from core.trace import Trace, TraceStep
@@ -226,10 +226,11 @@ class Agent:
         """Done only when the final check passes; otherwise the policy is told why, then 'needs attention'."""
         problems = check_stage("final", action.segment, self.tenant)
         if not problems:
+            segment = canonicalize(action.segment, self.tenant.catalog)  # saved and shown as the catalog spells it
             state.result.coverage = action.coverage
             yield _add(state, meta, kind="finish", thought=action.thought, tool="finish",
-                       observation=action.segment.render(), status="finish")
-            yield from self._end(state, "done", segment=action.segment, summary=action.summary)
+                       observation=segment.render(), status="finish")
+            yield from self._end(state, "done", segment=segment, summary=action.summary)
             return True
         state.gate_failures += 1
         state.last_finish = (action.segment, problems)

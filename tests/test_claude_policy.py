@@ -232,3 +232,13 @@ def test_claude_few_shot_examples_honour_the_exclusion(northstar, today):
         _agent(northstar, srv.url).run_turn(row.query, today=today, mode="new", exclude_examples=frozenset({row.id}))
     examples = srv.requests[0]["messages"][0]["content"][0]["text"].split("Similar past segments")[1]
     assert row.query not in examples
+
+
+def test_a_finish_in_another_case_is_kept_as_the_catalog_spells_it(northstar, today):
+    """The model writes facet names, values and tiers in its own case; the turn's segment is canonical."""
+    sloppy = [{"facet": "propensity brand", "op": "in", "values": ["scoop"], "tier": "top 5"},
+              {"facet": " EMAIL OPT IN ", "op": "is_true"}]
+    with ScriptedMessagesServer([tool_use("finish", {"segment": sloppy, "summary": "Scoop prospects"}, "t1")]) as srv:
+        res = _agent(northstar, srv.url).run_turn("top 5% for Scoop, email opt-in", today=today, mode="new")
+    assert res.status == "done"
+    assert res.segment.spec() == SEGMENT
