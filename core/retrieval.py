@@ -28,6 +28,7 @@ from core.embeddings import Embedder, get_embedder
 from core.segment import Cohort, Segment
 from core.tenant import Tenant
 from core.text.normalise import norm
+from core.process import pid_alive
 
 Progress = Callable[[str, float], None]
 RRF_K = 60
@@ -128,7 +129,7 @@ class _Milvus:
         base = self.settings.index_dir / "proc"
         base.mkdir(parents=True, exist_ok=True)
         for stale in base.iterdir():
-            if stale.name.isdigit() and not _alive(int(stale.name)):
+            if stale.name.isdigit() and not pid_alive(int(stale.name)):
                 shutil.rmtree(stale, ignore_errors=True)
         mine = base / str(os.getpid())
         shutil.rmtree(mine, ignore_errors=True)
@@ -139,15 +140,6 @@ class _Milvus:
             fh.close()
         return mine / "milvus.db"
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 _MILVUS: dict[str, _Milvus] = {}

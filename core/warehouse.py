@@ -27,6 +27,7 @@ from sqlglot import exp
 from core.catalog import Facet
 from core.errors import TenantError, WorkbenchError
 from core.tenant import MAX_CUSTOMERS, Binding, Tenant
+from core.process import pid_alive
 
 Progress = Callable[[str, float], None]
 
@@ -128,18 +129,9 @@ def _remove_stale_temps(out: Path) -> None:
     """Temp files left by generators that were killed (their process is gone)."""
     for tmp in out.parent.glob(out.name + ".tmp*"):
         pid = tmp.name.rsplit(".tmp", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             tmp.unlink(missing_ok=True)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def check_schema(con: duckdb.DuckDBPyConnection, tenant: Tenant) -> None:

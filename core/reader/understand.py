@@ -436,7 +436,7 @@ class Understander:
                 conds.extend(amb.options[0][1])
 
     def _value_collision(self, facet: Facet, value: str, phrase: str) -> Ambiguity | None:
-        """A value whose name is also part of another value's name or alias ('Washington' vs 'Washington DC')."""
+        """A value whose name is also part of another value's longer name or alias (a state vs a city of the same name)."""
         others = []
         for v in facet.value_list:
             if v == value:
@@ -944,7 +944,7 @@ _lexicon = _lexicon_table
 
 
 def _variants(phrase: str) -> list[str]:
-    """'loyal customers' also reads as 'loyal shoppers'; 'has the app' as 'have the app'."""
+    """A phrase ending in an audience noun also reads with the other audience nouns ('... customers' as '... shoppers')."""
     out = [phrase]
     nouns = ["customers", "shoppers", "buyers", "members"]
     last = phrase.split()[-1]
