@@ -26,6 +26,7 @@ class Embedder:
         self._model = _load(model_name)
         self.dim = int(self._model.get_embedding_dimension())
         self._lock = threading.Lock()
+        self._batch_cache: dict[str, np.ndarray] = {}
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Document embeddings (no query prefix)."""
@@ -33,6 +34,17 @@ class Embedder:
             vecs = self._model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
                                       show_progress_bar=False, convert_to_numpy=True)
         return np.asarray(vecs, dtype=np.float32)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Query embeddings for several phrases: cached ones reused, the rest in one model call."""
+        keys = [t.strip().lower() for t in texts]
+        missing = [k for k in dict.fromkeys(keys) if k not in self._batch_cache]
+        if missing:
+            for k, v in zip(missing, self.encode([self.query_prefix + k for k in missing])):
+                self._batch_cache[k] = v
+            while len(self._batch_cache) > 4096:
+                self._batch_cache.pop(next(iter(self._batch_cache)))
+        return np.stack([self._batch_cache[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
         return self._query_cached(text.strip().lower())

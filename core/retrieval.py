@@ -65,7 +65,7 @@ class SimilarSegment(BaseModel):
 
 def collection_names(tenant_id: str) -> dict[str, str]:
     t = re.sub(r"[^A-Z0-9_]", "_", tenant_id.upper())
-    return {k: f"SEGMENT_AI_{t}_{k}" for k in ("FACET_NAME", "FACET_VALUE", "GROUND_TRUTH")}
+    return {k: f"SEGMENT_AI_{t}_{k}" for k in ("FACET_NAME", "FACET_VALUE", "VALUE_NAME", "GROUND_TRUTH")}
 
 
 # ---- the Milvus connection (one per process) ----------------------------------------------------
@@ -156,10 +156,13 @@ def _milvus(settings: Settings) -> _Milvus:
 
 # ---- building ----------------------------------------------------------------------------------
 
+INDEX_LAYOUT = 2  # bump when the collections' contents change shape, so built indexes are rebuilt
+
+
 def index_key(tenant: Tenant) -> str:
     # Only what the index holds: a dry-run or policy setting in tenant.yaml must not force a rebuild.
     content = tenant.fingerprint(("catalog.yaml", "ground_truth.csv"))
-    return f"{content}|{tenant.config.embedding.model}|{tenant.config.embedding.query_prefix}"
+    return f"{content}|{tenant.config.embedding.model}|{tenant.config.embedding.query_prefix}|layout{INDEX_LAYOUT}"
 
 
 def index_is_current(tenant: Tenant) -> bool:
@@ -197,7 +200,7 @@ def build_index(tenant: Tenant, force: bool = False, progress: Progress | None =
 
 def _entries(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
     cat = tenant.catalog
-    facets, values, truth = [], [], []
+    facets, values, names, truth = [], [], [], []
     for f in cat.facets:
         syn = "; ".join(f.synonyms)
         text = f"{f.name}. {f.description} Also called: {syn}." if syn else f"{f.name}. {f.description}"
@@ -208,11 +211,13 @@ def _entries(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
             aliases = f.value_synonyms.get(v, [])
             vtext = f"{v} ({f.name})" + (f"; also: {', '.join(aliases)}" if aliases else "")
             values.append(_row(tenant, vtext, f, value=v, payload={"aliases": aliases}))
+            # Bare names and aliases: an everyday word is compared with 'Bakery', not 'Bakery (Aisles ...)'.
+            names += [_row(tenant, text, f, value=v) for text in dict.fromkeys([v, *aliases])]
     for r in tenant.ground_truth:
         truth.append({"text": r.query, "tenant_id": tenant.id, "facet": "", "group": "", "kind": "segment",
                       "deprecated": False, "value": r.id,
                       "payload": json.dumps({"segment": r.expected.spec(), "asked": r.needs_clarification})})
-    return {"FACET_NAME": facets, "FACET_VALUE": values, "GROUND_TRUTH": truth}
+    return {"FACET_NAME": facets, "FACET_VALUE": values, "VALUE_NAME": names, "GROUND_TRUTH": truth}
 
 
 def _row(tenant: Tenant, text: str, f: Facet, value: str = "", payload: dict | None = None) -> dict[str, Any]:
@@ -411,6 +416,19 @@ class FacetIndex:
             e = h["entity"]
             hits.append(ValueHit(facet=e["facet"], value=e["value"], score=round(float(h["distance"]), 4), method="dense"))
         return hits[:k]
+
+    def nearest_values(self, phrases: list[str], facets: list[str], k: int = 3) -> list[list[ValueHit]]:
+        """For each phrase, the closest values of the given facets by meaning (one encode call, one search)."""
+        if not phrases or not facets:
+            return [[] for _ in phrases]
+        vecs = self.embedder.encode_queries(phrases)
+        names = ", ".join(f'"{_quote(f)}"' for f in facets)
+        with self._mv.lock:
+            res = self.client.search(self.names["VALUE_NAME"], data=[v.tolist() for v in vecs], limit=k * 3,
+                                     anns_field="dense", filter=f"{self._filter(None)} and facet in [{names}]",
+                                     output_fields=["facet", "value"], search_params={"metric_type": "COSINE"})
+        return [_dedupe([ValueHit(facet=h["entity"]["facet"], value=h["entity"]["value"], score=round(float(h["distance"]), 4),
+                                  method="dense") for h in hits])[:k] for hits in res]
 
     def similar_segments(self, query: str, k: int = 3) -> list[SimilarSegment]:
         """Past segments of this tenant whose request reads most like this one (few-shot)."""

@@ -30,9 +30,9 @@ AUDIENCE_WORDS = set("""people customers customer shoppers shopper buyers buyer 
 household families""".split())
 BASIC_STOP = STOP - AUDIENCE_WORDS
 AUDIENCE = r"(?:shoppers|customers|buyers|members|households|people|users|guests|families|clients)"
-NEGATION = re.compile(r"\b(excluding|exclude|except|but not|not|never|no|minus|without|aren't|isn't|don't|doesn't|"
+NEGATION = re.compile(r"\b(excluding|exclude|except|but not|not|never|no|neither|nor|minus|without|aren't|isn't|don't|doesn't|"
                       r"haven't|hasn't|non|who are not|who aren't|other than)\b", re.I)
-PURCHASE_CUES = re.compile(r"\b(bought|buy|buys|buying|buyers?|purchased|purchases?|purchasers?|customers of|shopped|"
+PURCHASE_CUES = re.compile(r"\b(bought|buy|buys|buying|buyers?|purchased|purchases?|purchasers?|customers of|shopped|picked up|"
                            r"spent|orders?|ordered)\b", re.I)
 PROPENSITY_CUES = re.compile(r"\b(likely|likelihood|propensity|interested|in the market|prospects?|affinity|"
                              r"top \d+|most likely|lookalikes?|in-market)\b", re.I)
@@ -40,6 +40,8 @@ BROWSE_CUES = re.compile(r"\b(browsed|browsing|viewed|looked at|window shop\w*)\
 VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|big|high|frequent(ly)?|often|regular(ly)?|many|much)\b", re.I)
 VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
 BANDS = (("top half", 0.5), ("top quarter", 0.25), ("top 10%", 0.1))  # shares of customers a vague amount may mean
+GROUND_MIN = 0.5      # cosine a product word must reach with its nearest value to be read as it...
+GROUND_MARGIN = 0.05  # ...and values closer than this to the nearest are offered as a question
 QUALITY = re.compile(r"\b(high|best|top|loyal|valuable|vip|most)\b", re.I)
 
 
@@ -102,6 +104,7 @@ class Understander:
         tier = self._tier(low, taken)
         dates = find_dates(text, self.today, self.cat.fiscal_year_start_month, self.cat.seasons, self.recently)
         self._ages(low, taken, conds)
+        self._ranges(low, taken, conds)
         self._numbers(low, taken, conds, r)
         self._phrasebook(low, taken, conds)
         self._reachability(low, taken, conds)
@@ -114,8 +117,10 @@ class Understander:
         self._fuzzy(flat, taken, conds, r)
         self._name_tokens(flat, taken, conds)
         self._partial_values(flat, taken, conds)
+        self._ground_products(flat, taken, conds, r)
         self._unknown_concepts(flat, taken, r)
         conds = self._dated_booleans(conds)
+        conds = self._own_windows(conds, r)
         conds = self._apply_tier(conds, tier)
         conds = self._specific_product_level(conds)
         conds = self._drop_implied(conds)
@@ -152,7 +157,7 @@ class Understander:
             r"fewer than|at most|up to|no more than|maximum|max)?\s*(?P<cur>\$)?(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<k>k\b)?"
             r"\s*(?P<pct>%|percent)?\s*(?P<post>\+|or more|or higher|or above|and up|plus|or less|or fewer|or under)?"
             r"(?P<unit>\s*(?:\w+[- ]){0,2}?(?:orders?|items?|trips?|visits?|points?|coupons?|sessions?|people|months?|"
-            r"redemptions?|fill-ups|days?))?")
+            r"redemptions?|fill-ups|days?|weeks?|years?))?")
         for m in pat.finditer(low):
             if not m.group("num") or _overlaps(m.start("num"), m.end("num"), taken):
                 continue
@@ -170,19 +175,52 @@ class Understander:
                               "maximum", "max", "or less", "or fewer", "or under")
             unit = (m.group("unit") or "").strip()
             money, pct = bool(m.group("cur")), bool(m.group("pct"))
+            if unit.split()[-1:] and unit.split()[-1].rstrip("s") in _DAYS_IN and \
+                    re.search(r"\b(haven't|hasn't|have not|has not|not|no|nothing)\b", low[max(0, m.start() - 40):m.start()]):
+                continue  # 'not bought in over 6 months': a gap, read by the date reader
+            facet = self._numeric_facet(low, m.start(), m.end(), unit, money, pct)
+            if facet is None:
+                continue
+            num = _in_unit(num, unit, facet.numeric_range.unit)
             counted = not money and not pct
             if counted and word in ("more than", "over", "above", "greater than", "exceeding"):
                 num += 1
             elif counted and word in ("fewer than", "less than", "under", "below"):
                 num -= 1
-            facet = self._numeric_facet(low, m.start(), m.end(), unit, money, pct)
-            if facet is None:
-                continue
             taken.append(_Span(m.start(), m.end()))
             val = int(num) if num.is_integer() else num
             c = Condition(facet=facet.name, op="between", **({"max": val} if is_max else {"min": val}),
                           provenance=_prov(low, m.start(), m.end(), "number"))
             conds.append(c)
+
+    def _ranges(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
+        """'between $1,000 and $3,000', 'from 10 to 20 coupons', '$75-$150 a week': both ends on one numeric facet."""
+        num = r"(\$)?\s*(\d[\d,]*(?:\.\d+)?)\s*(k\b)?"
+        pat = re.compile(rf"\b(?:between|from)\s+{num}\s*(%|percent)?\s*(?:and|to|-|–)\s*{num}\s*(%|percent)?"
+                         rf"|(\$)\s*(\d[\d,]*)\s*(k\b)?\s*(?:-|–|to)\s*\$\s*(\d[\d,]*)\s*(k\b)?")
+        unit_pat = re.compile(r"\s*((?:\w+[- ]){0,2}?(?:orders?|items?|trips?|visits?|points?|coupons?|sessions?|people|"
+                              r"redemptions?|fill-ups|days?|months?|years?))\b")
+        for m in pat.finditer(low):
+            if _overlaps(m.start(), m.end(), taken):
+                continue
+            g = m.groups()
+            if g[0] is not None or g[2] is not None or g[1] is not None:
+                money, lo, hi = bool(g[0] or g[4]), _amount(g[1], g[2]), _amount(g[5], g[6])
+                pct = bool(g[3] or g[7])
+            else:
+                money, pct, lo, hi = True, False, _amount(g[9], g[10]), _amount(g[11], g[12])
+            if lo is None or hi is None or lo > hi or (not money and not pct and 1900 <= lo <= 2100):
+                continue
+            um = unit_pat.match(low, m.end())
+            unit = um.group(1) if um else ""
+            if re.search(r"\b(days?|weeks?|months?|years?)$", unit) and not money:
+                continue  # a date window or an age, read elsewhere
+            facet = self._numeric_facet(low, m.start(), m.end() + len(unit) + 1, unit, money, pct)
+            if facet is None:
+                continue
+            taken.append(_Span(m.start(), m.end()))
+            conds.append(Condition(facet=facet.name, op="between", min=lo, max=hi,
+                                   provenance=_prov(low, m.start(), m.end(), "number", note="range")))
 
     def _numeric_facet(self, low: str, start: int, end: int, unit: str, money: bool, pct: bool) -> Facet | None:
         window = low[max(0, start - 60): end + 40]
@@ -201,7 +239,9 @@ class Understander:
                 score += 2 if u == "percent" else -3
             if unit and (u.rstrip("s") in unit or unit.split()[-1].rstrip("s") in u):
                 score += 3
-            score += _overlap(window, f.name + " " + " ".join(f.synonyms), BASIC_STOP) * 1.5
+            words = f.name + " " + " ".join(f.synonyms)
+            content, audience = _overlap(window, words), _overlap(window, words, BASIC_STOP)
+            score += 1.5 * content + 0.5 * (audience - content)  # 'shoppers' hints less than 'online' does
             fw = _facet_window(f.name)
             if fw and any(abs(fw - d) <= 0.1 * fw for d in windows):
                 score += 3  # 'spent $5,000 in the past year' is the 52-week spend
@@ -400,7 +440,10 @@ class Understander:
         before = low[max(0, pos - 70): pos]
         intent = _intent(before, clause)
         named = {f.replaced_by or f.name for f in self.cat.facets if f.name.lower() in low}
-        ranked = sorted(holders, key=lambda fv: -(_facet_fit(fv[0], intent, clause, self.cat) + 8 * (fv[0].name in named)))
+        cued = _intent(before, "") != "plain"  # 'bought a laptop': the verb itself says which kind of value
+        derived = _singular_only(self.cat)
+        ranked = sorted(holders, key=lambda fv: -(_facet_fit(fv[0], intent, clause, self.cat) + 8 * (fv[0].name in named)
+                                                  - (0 if cued or (phrase, fv[0].name) not in derived else 20)))
         return [ranked[0]] + [fv for fv in ranked[1:4] if fv[0].name != ranked[0][0].name]
 
     def _emit(self, low: str, m: re.Match, phrase: str, kind: str, cands: list[tuple[Facet, str | None]],
@@ -418,6 +461,7 @@ class Understander:
             conds.append(cond)
             return
         if facet.kind == "boolean":
+            neg = neg != _switched_off(low, m.start(), m.end())
             conds.append(Condition(facet=facet.name, op="is_false" if neg else "is_true", provenance=prov))
         elif facet.kind in ("categorical",) and facet.value_list:
             named = [v for v in facet.value_list
@@ -641,6 +685,55 @@ class Understander:
                                                options=opts, replaces=[f.name for _, f, _ in found[:3]]))
             conds.extend(opts[0][1])
 
+    def _own_windows(self, conds: list[Condition], r: Reading) -> list[Condition]:
+        """'8 online orders in the past 12 months': the window belongs to the windowed facet, not to a date facet.
+        Kept when another purchase condition (a product, a channel) is what the window dates."""
+        windows = {c.facet: w for c in conds if (w := _facet_window(c.facet))}
+        out = []
+        for c in conds:
+            f = self.cat.get(c.facet)
+            if c.op == "within_last_days" and f is not None and f.kind == "date" and c.days and windows:
+                dated = [o for o in conds if o is not c and (g := self.cat.get(o.facet)) and g.scope == "purchase"]
+                owner = next((n for n, w in windows.items() if abs(w - c.days) <= 0.1 * w), None)
+                if owner and not dated:
+                    r.notes.append(f"'{c.provenance.span if c.provenance else c.days}' is {owner}'s own window; "
+                                   "no separate date condition")
+                    continue
+            out.append(c)
+        return out
+
+    def _ground_products(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
+        """Everyday product words the catalog does not spell ('a treadmill', 'steaks'): the product value nearest
+        in meaning, from the index, when one value is clearly nearest; a question when two are close."""
+        levels = _level_order(self.cat)
+        if self.index is None or not levels:
+            return
+        spans = _product_phrases(low, taken, _facet_words(self.cat))
+        if not spans:
+            return
+        reps = {lvl: next(f.name for f in self.cat.active_facets if f.hierarchy_level == lvl) for lvl in levels}
+        hits = self.index.nearest_values([low[a:b] for a, b in spans], list(reps.values()), k=3)
+        for (a, b), cands in zip(spans, hits):
+            if not cands or cands[0].score < GROUND_MIN or _overlaps(a, b, taken):
+                continue
+            near = [cands[0]] + [h for h in cands[1:] if cands[0].score - h.score < GROUND_MARGIN and h.value != cands[0].value]
+            # A value and its own parent are one reading: keep the more specific ('treadmill' is Fitness Equipment).
+            near = [h for h in near if not any(o is not h and self._descends(o.value, h.value) for o in near)]
+            phrase = low[a:b]
+            picks = [self._facets_for(_norm(h.value), "value", self.cat.get(h.facet), low, a)[:1] for h in near]
+            picks = [p[0] for p in picks if p]
+            if not picks:
+                continue
+            taken.append(_Span(a, b))
+            opts = [(f"{f.name}: {v}", [Condition(facet=f.name, op="not_in" if _negated(low, a) else "in", values=[v],
+                                                  provenance=_prov(low, a, b, "meaning", matched=v,
+                                                                   note=f"nearest in meaning ({h.score:.2f})"))])
+                    for (f, v), h in zip(picks, near)]
+            if len(opts) > 1:
+                r.ambiguities.append(Ambiguity(phrase=phrase, question=f"Which products do you mean by '{phrase}'?",
+                                               options=opts, replaces=[f.name for f, _ in picks]))
+            conds.extend(opts[0][1])
+
     def _dated_booleans(self, conds: list[Condition]) -> list[Condition]:
         """A flag matched by words that a dated facet's synonyms also use ('expecting' + a due date)."""
         dated = [self.cat.get(c.facet) for c in conds if c.op in ("between", "on_or_after", "within_last_days")]
@@ -793,6 +886,37 @@ def _negated(low: str, pos: int) -> bool:
     return bool(NEGATION.search(window))
 
 
+def _product_phrases(low: str, taken: list[_Span], facet_words: frozenset[str]) -> list[tuple[int, int]]:
+    """Unread runs of content words that a purchase, likelihood or browsing cue governs ('bought [steaks]',
+    '[flower] buyers'), at most three words each; words of facet names ('store', 'aisle') are not products."""
+    out = []
+    for a, b in _clauses(low):
+        clause = low[a:b]
+        cues = [m.end() for rx in (PURCHASE_CUES, PROPENSITY_CUES, BROWSE_CUES) for m in rx.finditer(clause)]
+        run: list[re.Match] = []
+        for w in list(re.finditer(r"[a-z][a-z']+", clause)) + [None]:
+            free = w is not None and w.group(0) not in STOP and w.group(0) not in _CUE_WORDS and w.group(0) not in facet_words \
+                and not _overlaps(a + w.start(), a + w.end(), taken) and len(w.group(0)) >= 3
+            if free:
+                run.append(w)
+                continue
+            if run and len(run) <= 3:
+                s_, e_ = run[0].start(), run[-1].end()
+                buyer_after = w is not None and re.match(r"(buyers?|shoppers|purchasers|lovers|fans)\b", w.group(0))
+                if any(c <= s_ for c in cues) or buyer_after:
+                    out.append((a + s_, a + e_))
+            run = []
+    return out
+
+
+def _switched_off(low: str, start: int, end: int) -> bool:
+    """'turned auto renew off', 'switched off app notifications', 'opted out of texts': a setting that is off."""
+    after, before = low[end:end + 25], low[max(0, start - 30):start]
+    return bool(re.match(r"\s*(?:(?:turned|switched|set|is|are)\s+)?off\b", after)
+                or re.search(r"\b(?:turned|switched|shut|set) off\s+(?:their|the|his|her)?\s*$", before)
+                or re.search(r"\b(?:disabled|opted out of|unsubscribed from)\s+(?:their|the|his|her)?\s*$", before))
+
+
 def _negate(c: Condition) -> Condition:
     flip = {"in": "not_in", "not_in": "in", "is_true": "is_false", "is_false": "is_true"}
     return c.model_copy(update={"op": flip.get(c.op, c.op)})
@@ -895,6 +1019,28 @@ def _facet_window(name: str) -> int | None:
     return n * 30
 
 
+_DAYS_IN = {"day": 1, "week": 7, "month": 30, "year": 365}
+
+
+def _in_unit(num: float, said: str, facet_unit: str) -> float:
+    """A duration said in one unit, in the facet's unit: '2 years' on a months facet is 24."""
+    a = said.split()[-1].rstrip("s") if said else ""
+    b = facet_unit.lower().rstrip("s")
+    if a not in _DAYS_IN or b not in _DAYS_IN or a == b:
+        return num
+    if (a, b) == ("year", "month"):
+        return num * 12
+    return round(num * _DAYS_IN[a] / _DAYS_IN[b], 2)
+
+
+def _amount(digits: str | None, k: str | None) -> int | float | None:
+    """'1,000' -> 1000, '2.5' + 'k' -> 2500."""
+    if not digits:
+        return None
+    v = float(digits.replace(",", "")) * (1000 if k else 1)
+    return int(v) if v.is_integer() else v
+
+
 def _round_sig(x: float) -> float:
     """Two significant figures: 1267.8 -> 1300, 26 -> 26, 0.37 -> 0.37."""
     if x <= 0:
@@ -963,12 +1109,34 @@ def _vocab_table(catalog: Catalog) -> dict[str, list[tuple[Facet, str]]]:
             for ph in [v, *f.value_synonyms.get(v, [])]:
                 n = _norm(ph)
                 out.setdefault(n, []).append((f, v))
-    singular = {}
+    singular: dict[str, list[tuple[Facet, str]]] = {}
     for n, holders in list(out.items()):
-        if len(n) > 5 and n.endswith("s") and not n.endswith("ss") and n[:-1] not in out:
-            singular[n[:-1]] = list(holders)
-    out.update(singular)
+        if len(n) > 5 and n.endswith("s") and not n.endswith("ss"):
+            singular.setdefault(n[:-1], []).extend(holders)
+    for n, holders in singular.items():  # 'a laptop' is also the Laptops value, beside any value named 'laptop'
+        have = out.setdefault(n, [])
+        have.extend(h for h in holders if h not in have)
     return out
+
+
+@per_catalog
+def _facet_words(catalog: Catalog) -> frozenset[str]:
+    """Words of facet names and facet synonyms, singular and plural."""
+    words = {w for f in catalog.facets for t in [f.name, *f.synonyms] for w in re.findall(r"[a-z]+", t.lower())}
+    return frozenset(words | {w + "s" for w in words} | {w[:-1] for w in words if w.endswith("s")})
+
+
+@per_catalog
+def _singular_only(catalog: Catalog) -> frozenset[tuple[str, str]]:
+    """(phrase, facet) pairs that hold only by reading a plural value as singular, where the phrase is also
+    some value's own name or alias ('women' is Female; 'womens' is a product division)."""
+    exact: dict[str, set[str]] = {}
+    for f in catalog.facets:
+        for v in f.value_list:
+            for ph in [v, *f.value_synonyms.get(v, [])]:
+                exact.setdefault(_norm(ph), set()).add(f.name)
+    return frozenset((n, f.name) for n, holders in _vocab_table(catalog).items() if n in exact
+                     for f, _ in holders if f.name not in exact[n])
 
 
 _vocab = _vocab_table
@@ -1069,6 +1237,8 @@ def _typo_vocabulary(catalog: Catalog):
     words |= {"reachable", "contactable"}
     return vocabulary(words)
 
+
+_CUE_WORDS = frozenset(re.findall(r"[a-z]+", " ".join(rx.pattern for rx in (NEGATION, PURCHASE_CUES, PROPENSITY_CUES, BROWSE_CUES))))
 
 _CUES = (("intent cue: purchase", PURCHASE_CUES), ("intent cue: likelihood", PROPENSITY_CUES),
          ("intent cue: browsing", BROWSE_CUES), ("negation", NEGATION))

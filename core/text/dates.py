@@ -117,6 +117,9 @@ _LAST_N = re.compile(r"\b(?:in\s+|within\s+|over\s+|during\s+)?(?:the\s+)?(?:las
                      r"(\d[\d,]*|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|eighteen|thirty|sixty|ninety)?\s*"
                      r"(day|week|month|year)s?\b", re.I)
 _IN_N = re.compile(r"\b(?:in|within)\s+(?:the\s+)?(\d[\d,]*|two|three|four|five|six|seven|ten|thirty|sixty|ninety)\s+(day|week|month|year)s?\b", re.I)
+_GAP = re.compile(r"\b(?:haven't|hasn't|have not|has not|not|no|nothing)\b[^,.;]{0,30}?"
+                  r"\b((?:in|for)\s+(?:the\s+)?(?:(?:over|more than|at least)\s+)?"
+                  r"(\d[\d,]*|two|three|four|five|six|seven|eight|nine|ten|twelve|thirty|sixty|ninety)\s+(day|week|month|year)s?)\b", re.I)
 _SINCE = re.compile(r"\bsince\s+(?:the\s+)?(?:start\s+of\s+(?:the\s+|this\s+)?)?([a-z0-9 ,'-]+?)(?=$|[,.;]| and | who | with | but | that | in the )", re.I)
 _FISCAL = re.compile(r"\b(this|last|current|previous)\s+fiscal\s+(year|quarter)\b|\bfytd\b|\bfiscal\s+year\s+to\s+date\b", re.I)
 _QN = re.compile(r"\b(?:in\s+|during\s+)?(?:fiscal\s+)?q([1-4])\b", re.I)
@@ -195,6 +198,10 @@ def find_dates(text: str, today: dt.date, fiscal_start: int, seasons: dict[str, 
             add(DateSpan("within_last_days", m.start(), m.end(), m.group(0), days=30))
         else:
             add(DateSpan("month", m.start(), m.end(), m.group(0), months=[month]))
+    for m in _GAP.finditer(text):  # 'haven't been in for 45 days', 'not bought in over 6 months'
+        n = _num(m.group(2))
+        if n:
+            add(DateSpan("within_last_days", m.start(1), m.end(1), m.group(1), days=n * UNIT_DAYS[m.group(3).lower()]))
     for rx in (_LAST_N, _IN_N):
         for m in rx.finditer(text):
             n = _num(m.group(1)) if m.group(1) else 1

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 MIN_SCORE = 80.0   # rapidfuzz ratio a correction must reach...
 MIN_MARGIN = 8.0   # ...and by how much it must beat the next vocabulary word
@@ -108,23 +108,28 @@ def _closest(word: str, vocab: Vocabulary, targets: list[str]) -> tuple[str, flo
         return None
     if len(word) < 3 or word in vocab.known or _plural_known(word, vocab.known):
         return None
-    hits = process.extract(word, targets, scorer=fuzz.ratio, limit=3)
+    hits = process.extract(word, targets, scorer=fuzz.ratio, limit=6)
     hits = [h for h in hits if h[0][0] == word[0]]  # a typo rarely changes the first letter
     hits = [h for i, h in enumerate(hits)  # 'customer' and 'customers' are one reading
             if not any(_same_word(h[0], o[0]) for o in hits[:i])]
-    if not hits or hits[0][1] < MIN_SCORE:
-        return None
-    best, score = hits[0][0], hits[0][1]
-    if len(hits) > 1 and score - hits[1][1] < MIN_MARGIN:
-        return None
     limit = 1 if len(word) <= 4 else 2
-    if Levenshtein.distance(word, best) > limit:
+    # Swapped letters ('bougth', 'crad') are one edit, as a reader sees them.
+    ranked = sorted(((OSA.distance(word, h[0]), -h[1], h[0]) for h in hits), key=lambda t: t[:2])
+    ranked = [t for t in ranked if t[0] <= limit and abs(len(t[2]) - len(word)) <= 1  # 'yogurt' is not 'your'
+              and -t[1] >= MIN_SCORE - 10 * t[0] * (len(word) <= 4)]
+    if not ranked:
+        return None
+    dist, score, best = ranked[0][0], -ranked[0][1], ranked[0][2]
+    if len(ranked) > 1 and ranked[1][0] == dist and score - (-ranked[1][1]) < MIN_MARGIN:
+        return None
+    if score < MIN_SCORE and not (len(word) <= 4 and dist == 1):
         return None
     return best, score
 
 
 def _same_word(a: str, b: str) -> bool:
-    return a.rstrip("s") == b.rstrip("s")
+    """One word in two numbers: 'customer'/'customers', 'dress'/'dresses'."""
+    return a.rstrip("s") == b.rstrip("s") or a in (b + "es", b[:-2]) or b in (a + "es", a[:-2])
 
 
 def _plural_known(word: str, known: frozenset[str]) -> bool:
