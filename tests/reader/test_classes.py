@@ -1,0 +1,108 @@
+"""Classes of wording the reader handles, each checked on requests written from the catalog.
+
+Each case is one class (not one probe row): the same rule must hold on both tenants where the catalog
+allows it.
+"""
+from __future__ import annotations
+
+import pytest
+
+from core.reader.understand import Understander
+from core.retrieval import FacetIndex, get_index
+
+
+def _read(tenant, today, text, index=True):
+    return Understander(tenant.catalog, today, get_index(tenant) if index else None).read(text)
+
+
+def _conds(reading) -> set[str]:
+    return {c.render() for c in reading.conditions}
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("northstar", "Customers whose average order is between $40 and $90", "Average Order Value between 40 and 90"),
+    ("northstar", "Customers who redeemed from 5 to 15 coupons", "Coupon Redemptions 12M between 5 and 15"),
+    ("harbor", "Shoppers spending $60-$120 a week", "Weekly Spend Average between 60 and 120"),
+])
+def test_a_bounded_range_keeps_both_ends(request, today, tenant_id, text, want):
+    assert want in _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("northstar", "Shoppers with more than 4 online orders in the past 12 months", "Online Order Count 12M at least 5"),
+    ("harbor", "Shoppers with at least 10 trips in the last 13 weeks", "Trips 13 Weeks at least 10"),
+])
+def test_a_windowed_facet_keeps_its_own_window(request, today, tenant_id, text, want):
+    r = _read(request.getfixturevalue(tenant_id), today, text, index=False)
+    assert _conds(r) == {want}, "no separate date condition for the facet's own window"
+
+
+def test_a_window_that_dates_a_product_stays(northstar, today):
+    r = _read(northstar, today, "Customers who bought a TV in the last 12 months and spent over $5,000", index=False)
+    assert any(c.op == "within_last_days" for c in r.conditions)
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("northstar", "Customers who are neither students nor grandparents", {"not Student", "not Grandparent"}),
+    ("harbor", "Shoppers who are neither pet owners nor wellness members", {"not Pet Household", "not Wellness Program Member"}),
+    ("harbor", "Shoppers who switched text messages off", {"not Text Allowed"}),
+    ("northstar", "Customers who turned push notifications off", {"not Push Opt In"}),
+])
+def test_neither_nor_and_switched_off_negate(request, today, tenant_id, text, want):
+    assert want <= _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
+
+
+@pytest.mark.parametrize("text, want", [
+    ("Plus members for more than 4 years", "Membership Tenure Months at least 49"),
+    ("Plus members with under 1 year of tenure", "Membership Tenure Months at most 11"),
+])
+def test_a_duration_is_converted_to_the_facets_unit(northstar, today, text, want):
+    assert want in _conds(_read(northstar, today, text, index=False))
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("northstar", "customers who have not bought in over 3 months", "Days Since Last Purchase at least 90"),
+    ("harbor", "Shoppers who haven't been in for 30 days", "Days Since Last Visit at least 30"),
+])
+def test_a_gap_is_read_as_days_since(request, today, tenant_id, text, want):
+    assert want in _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("northstar", "Custmoers who bougth a televison", "Purchased Category is Televisions"),
+    ("harbor", "Gold memebrs who shoped the bakrey aisle", "Aisles Shopped 13 Weeks is Bakery"),
+])
+def test_swapped_and_dropped_letters_are_read(request, today, tenant_id, text, want):
+    r = _read(request.getfixturevalue(tenant_id), today, text, index=False)
+    assert want in _conds(r)
+    assert any(n.startswith("read '") for n in r.notes)
+
+
+def test_a_word_is_not_rewritten_into_a_much_shorter_one(harbor, today):
+    r = _read(harbor, today, "Shoppers who bought yogurt", index=False)
+    assert "yogurt" in r.normalised.text
+
+
+@pytest.mark.parametrize("tenant_id, text, facet, value", [
+    ("harbor", "Shoppers who bought salmon", "Aisles Shopped 13 Weeks", "Seafood"),
+    ("harbor", "Shoppers likely to buy roses", "Likelihood To Buy Aisle", "Floral"),
+    ("northstar", "Customers who bought a treadmill", "Purchased Category", "Fitness Equipment"),
+    ("northstar", "Shoppers likely to buy sunscreen", "Propensity Category", "Sun Care"),
+])
+def test_everyday_product_words_are_grounded_by_meaning(request, today, tenant_id, text, facet, value):
+    r = _read(request.getfixturevalue(tenant_id), today, text)
+    got = [(c.facet, c.values) for c in r.conditions]
+    assert (facet, [value]) in got, got
+    c = next(c for c in r.conditions if c.facet == facet)
+    assert c.provenance.evidence.method == "meaning"
+
+
+def test_grounding_by_meaning_comes_from_the_index(northstar, today, monkeypatch):
+    monkeypatch.setattr(FacetIndex, "nearest_values", lambda self, phrases, facets, k=3: [[] for _ in phrases])
+    r = _read(northstar, today, "Customers who bought a treadmill")
+    assert not any(c.facet == "Purchased Category" for c in r.conditions)
+
+
+def test_a_word_far_from_every_product_is_not_forced(northstar, today):
+    r = _read(northstar, today, "Customers who bought zapatos")
+    assert not any(c.provenance and c.provenance.evidence.method == "meaning" for c in r.conditions)
