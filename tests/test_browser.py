@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,12 +16,10 @@ from playwright.sync_api import expect
 
 from core.segment import Segment
 from core.store import Store
+from tests.browser_kit import CHROMIUM, ROOT, TURN, choose, chromium, say, settle, streamlit_app
 
-ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "tests" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
 WIDTHS = (1280, 1440)
-TURN = 120_000  # ms; the first turn on a cold server waits for the model and index
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (.ci/run installs it)")]
 
@@ -38,47 +31,19 @@ CLIPPED = """() => [...document.querySelectorAll('button, [role=tab], [role=tabl
   .map(e => (e.closest('button, [role=tab]') || e).innerText.trim().slice(0, 60))"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(settings, northstar, harbor):
-    port = _free_port()
     env = {**os.environ, "SEGWORK_DATA_DIR": str(settings.data_dir), "SEGWORK_INDEX_DIR": str(settings.index_dir),
            "SEGWORK_STORE": str(settings.store_path), "HF_HUB_OFFLINE": "1"}
     env.pop("ANTHROPIC_API_KEY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.25)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with streamlit_app(env) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -93,15 +58,8 @@ def _open(browser, url: str, width: int):
     return page
 
 
-def _settle(page) -> None:
-    """Wait until Streamlit has finished the current run (no stale elements left)."""
-    page.wait_for_timeout(150)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=TURN)
-    page.wait_for_timeout(150)
-
-
 def _not_clipped(page, where: str) -> None:
-    _settle(page)
+    settle(page)
     clipped = page.evaluate(CLIPPED)
     assert not clipped, f"{where}: clipped labels {clipped}"
 
@@ -114,28 +72,6 @@ def _shot(page, name: str) -> None:
         page.set_viewport_size({"width": width, "height": height})
         _not_clipped(page, f"{name} at {width}")
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
-
-
-def _say(page, text: str) -> None:
-    box = page.locator("textarea").first
-    box.fill(text)
-    box.press("Enter")
-
-
-def _choose(page, label: str, option: str, multi: bool = False) -> None:
-    """Pick `option` in a selectbox or multiselect by typing into its search box."""
-    try:
-        widget = page.locator('[data-testid="stSelectbox"], [data-testid="stMultiSelect"]')
-        widget.filter(has=page.get_by_text(label, exact=True)).first.locator("input").click()
-        page.keyboard.type(option)
-        page.get_by_role("option", name=re.compile(re.escape(option))).first.wait_for(timeout=10_000)
-        page.keyboard.press("Enter")
-        if multi:  # a multiselect stays open for more values
-            page.keyboard.press("Escape")
-        _settle(page)
-    except Exception:
-        page.screenshot(path=str(ROOT / "tests" / "artifacts-choose.png"), full_page=True)
-        raise
 
 
 def _draft(page) -> str:
@@ -152,13 +88,13 @@ def test_library_shows_size_owner_and_tags(server, browser, store, width):
     page.get_by_text("Segment library", exact=False).first.wait_for(timeout=60_000)
     grid = page.locator('[data-testid="stDataFrame"]').first
     grid.wait_for(timeout=30_000)
-    _settle(page)
+    settle(page)
     headers = grid.locator('[role="columnheader"]').all_inner_texts()
     assert any("size" in h for h in headers) and any("owner" in h for h in headers)
     page.get_by_label("Search by name, tag, owner or facet").fill(f"spring{width} ana")
     page.keyboard.press("Enter")
-    _settle(page)
-    _settle(page)
+    settle(page)
+    settle(page)
     page.wait_for_function("() => document.querySelector('[data-testid=stDataFrame]').querySelectorAll('[role=row]').length === 2",
                            timeout=30_000)  # a header row and the one match
     assert "Workbench" in page.locator('[data-testid="stSidebarNav"]').inner_text()  # app.py's navigation
@@ -174,13 +110,13 @@ def test_new_or_edit_question_and_an_answer_typed_in_the_chat_box(server, browse
     page = _open(browser, f"{server}/?tenant=harbor", width)
     _not_clipped(page, "start")
     _shot(page, "workbench-start")
-    _say(page, "Our best customers")
+    say(page, "Our best customers")
     page.get_by_text("Pick one, or type your answer", exact=False).wait_for(timeout=TURN)
     _not_clipped(page, "question")
-    _say(page, "best")  # typed, not clicked: it answers the pending question
+    say(page, "best")  # typed, not clicked: it answers the pending question
     page.get_by_text("Household Value Tier is Best", exact=False).first.wait_for(timeout=TURN)
     assert any(c["request"] == "Our best customers" and c["answer"] == "Household Value Tier: Best" for c in store.list_clarifications("harbor"))
-    _say(page, "Weekend shoppers who are email reachable")
+    say(page, "Weekend shoppers who are email reachable")
     page.get_by_text("Start a new segment or change this one?").wait_for(timeout=30_000)
     _not_clipped(page, "new or edit")
     page.get_by_role("button", name="Start a new segment").click()
@@ -188,7 +124,7 @@ def test_new_or_edit_question_and_an_answer_typed_in_the_chat_box(server, browse
     expect(conditions).to_contain_text("Preferred Shopping Day", timeout=TURN)
     expect(conditions).not_to_contain_text("Household Value Tier")  # a new draft, not an edit of the old one
     expect(page.locator(".st-key-draft_summary")).to_contain_text("customers")
-    _say(page, "also Gold rewards members")  # an edit instruction: no question, the draft changes
+    say(page, "also Gold rewards members")  # an edit instruction: no question, the draft changes
     expect(conditions).to_contain_text("Rewards Level is Gold", timeout=TURN)
     expect(conditions).to_contain_text("Preferred Shopping Day")
     assert page.get_by_text("Start a new segment or change this one?").count() == 0
@@ -202,22 +138,22 @@ def test_builder_condition_cohort_and_excluded_saved_segment_survive_reload_and_
     silver = store.save_segment("harbor", "Silver members (browser)", Segment.from_spec(
         [{"facet": "Rewards Level", "op": "in", "values": ["Silver"]}]))
     page = _open(browser, f"{server}/?tenant=harbor", width)
-    _choose(page, "Facet", "Rewards Level")
-    _choose(page, "Values", "Gold", multi=True)
+    choose(page, "Facet", "Rewards Level")
+    choose(page, "Values", "Gold", multi=True)
     page.get_by_role("button", name="Add condition").click()
     page.get_by_text("Added Rewards Level is Gold", exact=False).wait_for(timeout=30_000)
-    _choose(page, "Facet", "Rewards Level")
-    _choose(page, "Values", "Silver", multi=True)
-    _choose(page, "Add to", "A new cohort")
+    choose(page, "Facet", "Rewards Level")
+    choose(page, "Values", "Silver", multi=True)
+    choose(page, "Add to", "A new cohort")
     page.get_by_role("button", name="Add condition").click()
     page.get_by_text("Cohort 2", exact=True).wait_for(timeout=30_000)
     page.get_by_role("tab", name="Saved segment").click()
-    _choose(page, "Saved segment", "Silver members (browser)")
+    choose(page, "Saved segment", "Silver members (browser)")
     page.get_by_role("radiogroup", name="Rule").get_by_text("Exclude its members").first.click()
-    _settle(page)
+    settle(page)
     page.get_by_role("button", name="Add rule").click()
     page.get_by_text("Excluded members of 'Silver members (browser)'", exact=False).wait_for(timeout=30_000)
-    _settle(page)
+    settle(page)
     text = _draft(page)
     assert text.count("not a member of saved segment 'Silver members (browser)'") >= 2  # in both cohorts
     assert "2 cohorts" in text
@@ -238,7 +174,7 @@ def test_builder_condition_cohort_and_excluded_saved_segment_survive_reload_and_
     other.set_viewport_size({"width": width, "height": 1000})
     other.goto(url)
     other.get_by_text("Cohort 2", exact=True).wait_for(timeout=60_000)
-    _settle(other)
+    settle(other)
     expect(other.locator('[data-testid="stMainBlockContainer"]')).to_contain_text(
         "Excluded members of 'Silver members (browser)'", timeout=30_000)
     other.context.close()
