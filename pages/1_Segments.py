@@ -100,7 +100,8 @@ if chosen.status == "needs_repair":
     st.download_button("JSON", json.dumps(latest.segment.spec(), indent=2), file_name=f"{chosen.name}.json")
     st.caption("SQL and customer ids are available once the segment is repaired.")
     st.stop()
-dialect = st.selectbox("SQL dialect", DIALECTS)
+engine = tenant.config.engine.type  # the SQL that runs where this tenant's customers live comes first
+dialect = st.selectbox("SQL dialect", DIALECTS, index=DIALECTS.index(engine) if engine in DIALECTS else 0)
 try:
     segment = resolve_members(latest.segment, lambda i: store().get_version(i).segment, (chosen.id,))
     sql = compile_segment(segment, tenant, dialect=dialect)

@@ -370,7 +370,11 @@ class Understander:
 
     def _date_facet(self, clause: str, low: str, d: DateSpan) -> Facet | None:
         text = (clause.replace(d.text.lower(), " ") + " ").strip()
+        if cue := re.match(r"(due|arriving|expected|expecting)\b", d.text.lower()):
+            text += " " + cue.group(1)  # the date's own verb names the facet ('due next spring')
         cands = [f for f in self.cat.active_facets if f.kind == "date"]
+        if not any(_overlap(text, " ".join([f.name, *f.synonyms])) for f in cands):
+            text = low[max(0, d.start - 50):d.start]  # 'whose first trip with us was last winter' spans two clauses
         scored = sorted(((_overlap(text, " ".join([f.name, *f.synonyms])), i, f) for i, f in enumerate(cands)),
                         key=lambda t: (-t[0], t[1]))
         if scored and scored[0][0] > 0:

@@ -86,6 +86,23 @@ def fiscal_quarter(today: dt.date, start_month: int, offset: int = 0) -> tuple[d
     return dt.date(q_start[0], q_start[1], 1), _month_end(*q_end)
 
 
+def fiscal_part(today: dt.date, start_month: int, years_back: int, offset: int, months: int) -> tuple[dt.date, dt.date]:
+    """`months` months starting `offset` months into the fiscal year `years_back` years before the current one."""
+    fy = fiscal_year_start(today, start_month)
+    start = _add_months(fy.year - years_back, fy.month, offset)
+    end = _add_months(*start, months - 1)
+    return dt.date(start[0], start[1], 1), _month_end(*end)
+
+
+def next_season(months: list[int], today: dt.date) -> tuple[dt.date, dt.date]:
+    """The next season of these months that has not started yet ('due next spring')."""
+    start = dt.date(today.year, months[0], 1)
+    if start <= today:
+        start = dt.date(today.year + 1, months[0], 1)
+    end_year = start.year + (1 if months[-1] < months[0] else 0)
+    return start, _month_end(end_year, months[-1])
+
+
 def named_quarter(today: dt.date, start_month: int, q: int) -> tuple[dt.date, dt.date]:
     """Fiscal quarter Qq of the current fiscal year (the most recent one that has started)."""
     fy = fiscal_year_start(today, start_month)
@@ -122,8 +139,11 @@ _GAP = re.compile(r"\b(?:haven't|hasn't|have not|has not|not|no|nothing)\b[^,.;]
                   r"(\d[\d,]*|two|three|four|five|six|seven|eight|nine|ten|twelve|thirty|sixty|ninety)\s+(day|week|month|year)s?)\b", re.I)
 _SINCE = re.compile(r"\bsince\s+(?:the\s+)?(?:start\s+of\s+(?:the\s+|this\s+)?)?([a-z0-9 ,'-]+?)(?=$|[,.;]| and | who | with | but | that | in the )", re.I)
 _FISCAL = re.compile(r"\b(this|last|current|previous)\s+fiscal\s+(year|quarter)\b|\bfytd\b|\bfiscal\s+year\s+to\s+date\b", re.I)
+_FISCAL_PART = re.compile(r"\b(?:(?:fiscal\s+)?q([1-4])|(first|second)\s+half|h([12]))\s+(?:of\s+)?(?:the\s+)?"
+                          r"(this|last|previous|current|prior)\s+fiscal\s+year\b", re.I)
+_NEXT_SEASON = re.compile(r"\b(?:due|arriving|expected|expecting)\s+(?:in\s+)?(?:the\s+)?next\s+([a-z' -]+?)(?:\s+season)?\b(?=$|[,.;]| and | who | with )", re.I)
 _QN = re.compile(r"\b(?:in\s+|during\s+)?(?:fiscal\s+)?q([1-4])\b", re.I)
-_SEASON = re.compile(r"\b(last|this|past)\s+([a-z' -]+?)\s*(season)?\b", re.I)
+_SEASON = re.compile(r"\b(last|this|past)\s+(?:year's\s+)?([a-z' -]+?)\s*(season)?\b", re.I)
 _YEAR_SEASON = re.compile(r"\b(spring|summer|fall|autumn|winter)\s+(20\d\d)\b", re.I)
 _THIS_YEAR = re.compile(r"\b(this\s+(?:calendar\s+)?year|year\s+to\s+date|ytd)\b", re.I)
 _THIS_MONTH = re.compile(r"\b(this|next|last)\s+month\b", re.I)
@@ -151,6 +171,14 @@ def find_dates(text: str, today: dt.date, fiscal_start: int, seasons: dict[str, 
             m_end = m2 or m1
             y2 = y1 if m_end >= m1 else y1 + 1
             add(DateSpan("between", m.start(), m.end(), m.group(0), min=lo.isoformat(), max=_month_end(y2, m_end).isoformat()))
+    for m in _FISCAL_PART.finditer(text):  # 'Q2 of last fiscal year', 'the first half of this fiscal year'
+        back = 0 if m.group(4).lower() in ("this", "current") else 1
+        if m.group(1):
+            lo, hi = fiscal_part(today, fiscal_start, back, (int(m.group(1)) - 1) * 3, 3)
+        else:
+            second = (m.group(2) or "").lower() == "second" or m.group(3) == "2"
+            lo, hi = fiscal_part(today, fiscal_start, back, 6 if second else 0, 6)
+        add(DateSpan("between", m.start(), m.end(), m.group(0), min=lo.isoformat(), max=hi.isoformat()))
     for m in _FISCAL.finditer(text):
         word = (m.group(1) or "this").lower()
         unit = (m.group(2) or "year").lower()
@@ -183,13 +211,25 @@ def find_dates(text: str, today: dt.date, fiscal_start: int, seasons: dict[str, 
             y = int(m.group(2))
             add(DateSpan("between", m.start(), m.end(), m.group(0), min=dt.date(y, months[0], 1).isoformat(),
                          max=_month_end(y + (1 if months[-1] < months[0] else 0), months[-1]).isoformat()))
-    for m in _SEASON.finditer(text):
-        name = m.group(2).lower().strip()
+    for m in _NEXT_SEASON.finditer(text):
+        months = season_names.get(m.group(1).lower().strip()) or season_names.get(m.group(1).lower().strip() + " season")
+        if months:
+            lo, hi = next_season(months, today)
+            add(DateSpan("between", m.start(), m.end(), m.group(0), min=lo.isoformat(), max=hi.isoformat()))
+    names = "|".join(re.escape(n) for n in sorted(season_names, key=len, reverse=True))
+    season_rx = re.compile(rf"\b(last|this|past)\s+(year's\s+)?(?:the\s+)?({names})(\s+season)?\b", re.I) if names else _SEASON
+    for m in season_rx.finditer(text):
+        name = (m.group(3) if names else m.group(2)).lower().strip()
         name = re.sub(r"^(the)\s+", "", name)
         key = name if name in season_names else (name + " season" if name + " season" in season_names else None)
         if key is None:
             continue
-        lo, hi = season_window(season_names[key], today, "last" if m.group(1).lower() in ("last", "past") else "this")
+        months = season_names[key]
+        if names and m.group(2):  # 'last year's holiday season': the one that started last calendar year
+            lo = dt.date(today.year - 1, months[0], 1)
+            hi = _month_end(today.year - 1 + (1 if months[-1] < months[0] else 0), months[-1])
+        else:
+            lo, hi = season_window(months, today, "last" if m.group(1).lower() in ("last", "past") else "this")
         add(DateSpan("between", m.start(), m.end(), m.group(0), min=lo.isoformat(), max=hi.isoformat()))
     for m in _THIS_MONTH.finditer(text):
         shift = {"this": 0, "next": 1, "last": -1}[m.group(1).lower()]

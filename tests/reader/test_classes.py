@@ -106,3 +106,18 @@ def test_grounding_by_meaning_comes_from_the_index(northstar, today, monkeypatch
 def test_a_word_far_from_every_product_is_not_forced(northstar, today):
     r = _read(northstar, today, "Customers who bought zapatos")
     assert not any(c.provenance and c.provenance.evidence.method == "meaning" for c in r.conditions)
+
+
+@pytest.mark.parametrize("tenant_id, text, facet, lo, hi", [
+    ("northstar", "Customers who bought grills during last year's holiday season", "Purchase Date R2D2", "2025-11-01", "2025-12-31"),
+    ("northstar", "Shoppers who bought backpacks in last year's back to school season", "Purchase Date R2D2", "2025-07-01", "2025-08-31"),
+    ("northstar", "Customers with a baby due next spring", "Baby Due Date", "2027-03-01", "2027-05-31"),
+    ("northstar", "Customers who bought a tent in Q1 of last fiscal year", "Purchase Date R2D2", "2025-02-01", "2025-04-30"),
+    ("harbor", "Shoppers who joined rewards in the second half of last fiscal year", "Rewards Member Since", "2025-07-01", "2025-12-31"),
+    ("harbor", "Shoppers who joined rewards in the first half of this fiscal year", "Rewards Member Since", "2026-01-01", "2026-06-30"),
+    ("harbor", "Shoppers whose first trip with us was last summer", "First Visit Date", "2026-06-01", "2026-08-31"),
+])
+def test_dated_seasons_and_fiscal_parts(request, today, tenant_id, text, facet, lo, hi):
+    r = _read(request.getfixturevalue(tenant_id), today, text, index=False)
+    got = [(c.facet, c.op, c.min, c.max) for c in r.conditions if c.op == "between"]
+    assert (facet, "between", lo, hi) in [(f, o, str(a), str(b)) for f, o, a, b in got], got
