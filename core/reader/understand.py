@@ -1102,7 +1102,7 @@ def _variants(phrase: str) -> list[str]:
         out += [phrase[: -len(last)] + n for n in nouns if n != last]
     if phrase.startswith("has "):
         out.append("have " + phrase[4:])
-    if m := re.match(r"(.{5,}) (?:on|enabled|allowed)$", phrase):
+    if m := re.match(r"(\S{3,} \S{3,}) (?:on|enabled|allowed)$", phrase):
         out.append(m.group(1))  # 'push notifications on' names the setting, which may be 'off'
     return out
 
