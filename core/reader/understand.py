@@ -18,7 +18,7 @@ from core.text.dates import DateSpan, find_dates
 from core.text.phrasebook import Entry, build_phrasebook
 from core.segment import Condition, Evidence, Provenance
 from core.reader.account import Coverage, Use, account
-from core.text.normalise import Normalised, correct_typos, norm, vocabulary
+from core.text.normalise import Normalised, correct_typos, english_words, norm, vocabulary
 
 STOP = set("""a an the and or of for to in on at by with who whose that which are is was were be been being have has had
 do does did it its their them they this these those from as into than then also any all some our my me we us i you your
@@ -42,6 +42,7 @@ VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
 BANDS = (("top half", 0.5), ("top quarter", 0.25), ("top 10%", 0.1))  # shares of customers a vague amount may mean
 GROUND_MIN = 0.5      # cosine a product word must reach with its nearest value to be read as it...
 GROUND_MARGIN = 0.05  # ...and values closer than this to the nearest are offered as a question
+FOREIGN_MAX = 0.42    # an unknown word no product value comes near is asked about, not dropped
 QUALITY = re.compile(r"\b(high|best|top|loyal|valuable|vip|most)\b", re.I)
 
 
@@ -237,11 +238,17 @@ class Understander:
                 score += 2 if u == "usd" else -3
             if pct:
                 score += 2 if u == "percent" else -3
-            if unit and (u.rstrip("s") in unit or unit.split()[-1].rstrip("s") in u):
+            said = unit.split()[-1].rstrip("s") if unit else ""
+            if unit and (u.rstrip("s") in unit or said in u):
                 score += 3
+            elif said in _DAYS_IN:  # '4 years' fits a duration facet in months, never a money one
+                score += 3 if u.rstrip("s") in _DAYS_IN else -3
             words = f.name + " " + " ".join(f.synonyms)
             content, audience = _overlap(window, words), _overlap(window, words, BASIC_STOP)
-            score += 1.5 * content + 0.5 * (audience - content)  # 'shoppers' hints less than 'online' does
+            in_name = _overlap(window, f.name, BASIC_STOP) - _overlap(window, f.name)
+            # An audience noun counts fully when it is in the facet's name ('households of 5' -> Household Size),
+            # little when only a synonym has it ('shoppers' vs 'times shopped').
+            score += 1.5 * content + 1.5 * in_name + 0.5 * max(0.0, audience - content - in_name)
             fw = _facet_window(f.name)
             if fw and any(abs(fw - d) <= 0.1 * fw for d in windows):
                 score += 3  # 'spent $5,000 in the past year' is the 52-week spend
@@ -459,6 +466,8 @@ class Understander:
                      matched=phrase, alternatives=alts)
         if value is not None:
             amb = self._value_collision(facet, value, phrase)
+            if amb and self._listed_with_sibling(low, m.start(), m.end(), facet):
+                amb = None  # 'Oregon or Washington': listed beside another state, it is the state
             if amb:
                 r.ambiguities.append(amb)
             cond = Condition(facet=facet.name, op="not_in" if neg else "in", values=[value], provenance=prov)
@@ -482,6 +491,16 @@ class Understander:
             if amb:
                 r.ambiguities.append(amb)
                 conds.extend(amb.options[0][1])
+
+    def _listed_with_sibling(self, low: str, start: int, end: int, facet: Facet) -> bool:
+        """True when another value of the same facet is listed right beside this one ('X or Y', 'X, Y and Z')."""
+        names = [n for v in facet.value_list for n in [v, *facet.value_synonyms.get(v, [])]]
+        around = [low[max(0, start - 30):start], low[end:end + 30]]
+        for n in names:
+            n = re.escape(n.lower())
+            if re.search(rf"\b{n}\s*(?:,|or|and|&)\s*$", around[0]) or re.match(rf"\s*(?:,|or|and|&)\s*{n}\b", around[1]):
+                return True
+        return False
 
     def _value_collision(self, facet: Facet, value: str, phrase: str) -> Ambiguity | None:
         """A value whose name is also part of another value's longer name or alias (a state vs a city of the same name)."""
@@ -718,7 +737,11 @@ class Understander:
         reps = {lvl: next(f.name for f in self.cat.active_facets if f.hierarchy_level == lvl) for lvl in levels}
         hits = self.index.nearest_values([low[a:b] for a, b in spans], list(reps.values()), k=3)
         for (a, b), cands in zip(spans, hits):
-            if not cands or cands[0].score < GROUND_MIN or _overlaps(a, b, taken):
+            if _overlaps(a, b, taken):
+                continue
+            if not cands or cands[0].score < GROUND_MIN:
+                if not cands or cands[0].score < FOREIGN_MAX:
+                    self._foreign_product(low[a:b], r)
                 continue
             near = [cands[0]] + [h for h in cands[1:] if cands[0].score - h.score < GROUND_MARGIN and h.value != cands[0].value]
             # A value and its own parent are one reading: keep the more specific ('treadmill' is Fitness Equipment).
@@ -737,6 +760,16 @@ class Understander:
                 r.ambiguities.append(Ambiguity(phrase=phrase, question=f"Which products do you mean by '{phrase}'?",
                                                options=opts, replaces=[f.name for f, _ in picks]))
             conds.extend(opts[0][1])
+
+    def _foreign_product(self, phrase: str, r: Reading) -> None:
+        """A bought word that is neither English nor the catalog's ('zapatos'): ask, never drop it silently."""
+        words = re.findall(r"[a-z]+", phrase)
+        english = english_words()
+        if not english or any(w in english or w in self.known_words for w in words):
+            return
+        r.ambiguities.append(Ambiguity(
+            phrase=phrase, question=f"The catalog has no product called '{phrase}'. Build the segment without it?",
+            options=[(f"Build without '{phrase}'", []), ("Cancel and rephrase", [])], replaces=[]))
 
     def _dated_booleans(self, conds: list[Condition]) -> list[Condition]:
         """A flag matched by words that a dated facet's synonyms also use ('expecting' + a due date)."""

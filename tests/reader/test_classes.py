@@ -121,3 +121,23 @@ def test_dated_seasons_and_fiscal_parts(request, today, tenant_id, text, facet, 
     r = _read(request.getfixturevalue(tenant_id), today, text, index=False)
     got = [(c.facet, c.op, c.min, c.max) for c in r.conditions if c.op == "between"]
     assert (facet, "between", lo, hi) in [(f, o, str(a), str(b)) for f, o, a, b in got], got
+
+
+def test_a_bought_word_from_another_language_is_asked_about(northstar, today):
+    r = _read(northstar, today, "Customers who bought zapatos in the last 30 days")
+    assert any("zapatos" in a.question for a in r.ambiguities)
+
+
+@pytest.mark.parametrize("text, values", [
+    ("Oregon or Washington customers", {"Oregon", "Washington"}),
+    ("Customers in Idaho, Washington and Montana", {"Idaho", "Washington", "Montana"}),
+])
+def test_a_value_listed_beside_its_siblings_is_not_asked_about(northstar, today, text, values):
+    r = _read(northstar, today, text, index=False)
+    state = next(c for c in r.conditions if c.facet == "State")
+    assert set(state.values) == values and not r.ambiguities
+
+
+def test_a_lone_value_that_shares_a_name_is_still_asked_about(northstar, today):
+    r = _read(northstar, today, "Customers in Washington", index=False)
+    assert r.ambiguities and "washington" in r.ambiguities[0].question.lower()
