@@ -135,7 +135,7 @@ class Understander:
         prop = next((f for f in self.cat.active_facets if f.kind == "propensity"), None)
         if prop is None:
             return None
-        m = re.search(r"\btop\s+(\d+)\s*(%|percent|tier)?", low)
+        m = re.search(r"\btop[\s-]+(\d+)\s*(%|percent|tier)?", low)
         if m and not re.match(r"\s*(orders|items|trips)", low[m.end():]):
             taken.append(_Span(m.start(), m.end()))
             return self.cat.tier_for_percent(prop, float(m.group(1)))
@@ -162,6 +162,8 @@ class Understander:
         for m in pat.finditer(low):
             if not m.group("num") or _overlaps(m.start("num"), m.end("num"), taken):
                 continue
+            if _inside_value_name(low, m.start("num"), self.cat):
+                continue  # 'under 2 miles' is a value of a banded facet, read by the lexicon
             if not (m.group("pre") or m.group("post") or m.group("cur") or m.group("pct")):
                 if not re.match(r"\s+(or more|\+)", low[m.end("num"):]) and not re.search(
                         r"(score|share|balance|of)\s*(of\s*)?$", low[:m.start("num")]):
@@ -202,7 +204,7 @@ class Understander:
         unit_pat = re.compile(r"\s*((?:\w+[- ]){0,2}?(?:orders?|items?|trips?|visits?|points?|coupons?|sessions?|people|"
                               r"redemptions?|fill-ups|days?|months?|years?))\b")
         for m in pat.finditer(low):
-            if _overlaps(m.start(), m.end(), taken):
+            if _overlaps(m.start(), m.end(), taken) or _inside_value_name(low, m.start() + 1, self.cat):
                 continue
             g = m.groups()
             if g[0] is not None or g[2] is not None or g[1] is not None:
@@ -294,6 +296,8 @@ class Understander:
                 continue
             if self._propensity_value(e) and _intent(low[max(0, m[0] - 70):m[0]], _clause_at(low, m[0])) == "propensity":
                 continue  # 'likely to try delivery': the propensity facet, read by the lexical pass
+            if self._value_named_before(e, low, m[0]):
+                continue  # 'Basic members': the value named wins over what 'members' alone means
             taken.append(_Span(*m))
             neg = _negated(low, m[0])
             for c in e.conditions:
@@ -303,6 +307,11 @@ class Understander:
                 cond.provenance = _prov(low, m[0], m[1], "phrasebook", matched=e.phrase)
                 conds.append(cond)
 
+    def _value_named_before(self, e: Entry, low: str, start: int) -> bool:
+        facets = {c.get("facet") for c in e.conditions if c.get("op") == "in"}
+        prev = re.findall(r"[a-z]+", low[max(0, start - 25):start])[-1:]
+        return bool(prev) and any(f.name in facets for f, _ in self.vocab.get(prev[0], []))
+
     def _propensity_value(self, e: Entry) -> bool:
         if len(e.conditions) != 1 or e.conditions[0].get("op") != "in":
             return False
@@ -310,7 +319,7 @@ class Understander:
         return any(f.kind == "propensity" and vals & set(f.value_list) for f in self.cat.active_facets)
 
     def _reachability(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
-        channels = _channel_words(self.cat)
+        channels = channel_words(self.cat)
         if not channels:
             return
         words = "|".join(re.escape(w) for w in sorted(channels, key=len, reverse=True))
@@ -1117,13 +1126,20 @@ def _lexicon_table(catalog: Catalog) -> list[tuple[str, str, str]]:
             for ph in [v, *f.value_synonyms.get(v, [])]:
                 n = _norm(ph)
                 if len(n) >= 2:
-                    pairs[(n, f.name)] = "value"
+                    for form in _number_forms(n):
+                        pairs[(form, f.name)] = "value"
                 if len(n) > 5 and n.endswith("s") and not n.endswith("ss") and n[:-1] not in names:
                     pairs.setdefault((n[:-1], f.name), "value")  # 'a game console' names Game Consoles
     return sorted(((p, f, k) for (p, f), k in pairs.items()), key=lambda t: (-len(t[0]), t[2] != "value"))
 
 
 _lexicon = _lexicon_table
+
+
+def _number_forms(name: str) -> list[str]:
+    """A banded value as people say it: '3 7 miles' (from '3-7 Miles') is also '3 to 7 miles'."""
+    m = re.match(r"^(.*?\b)(\d+) (\d+)(\b.*)$", name)
+    return [name, f"{m.group(1)}{m.group(2)} to {m.group(3)}{m.group(4)}"] if m else [name]
 
 
 def _variants(phrase: str) -> list[str]:
@@ -1146,8 +1162,8 @@ def _vocab_table(catalog: Catalog) -> dict[str, list[tuple[Facet, str]]]:
     for f in catalog.facets:
         for v in f.value_list:
             for ph in [v, *f.value_synonyms.get(v, [])]:
-                n = _norm(ph)
-                out.setdefault(n, []).append((f, v))
+                for n in _number_forms(_norm(ph)):
+                    out.setdefault(n, []).append((f, v))
     singular: dict[str, list[tuple[Facet, str]]] = {}
     for n, holders in list(out.items()):
         if len(n) > 5 and n.endswith("s") and not n.endswith("ss"):
@@ -1156,6 +1172,21 @@ def _vocab_table(catalog: Catalog) -> dict[str, list[tuple[Facet, str]]]:
         have = out.setdefault(n, [])
         have.extend(h for h in holders if h not in have)
     return out
+
+
+@per_catalog
+def _numbered_values(catalog: Catalog) -> tuple[str, ...]:
+    """Value names and aliases with a number in them ('Under 2 Miles', '1-3 Miles'), lowercased."""
+    return tuple(sorted({n.lower() for f in catalog.active_facets for v in f.value_list
+                         for n in [v, *f.value_synonyms.get(v, [])] if re.search(r"\d", n)}, key=len, reverse=True))
+
+
+def _inside_value_name(low: str, pos: int, catalog: Catalog) -> bool:
+    for name in _numbered_values(catalog):
+        for m in re.finditer(rf"(?<![\w$]){re.escape(name)}(?![\w])", low):
+            if m.start() <= pos < m.end():
+                return True
+    return False
 
 
 @per_catalog
@@ -1219,7 +1250,7 @@ def _recently_days(catalog: Catalog) -> int:
 
 
 @per_catalog
-def _channel_words(catalog: Catalog) -> dict[str, str]:
+def channel_words(catalog: Catalog) -> dict[str, str]:
     """Word -> reachability channel: the channel's name, and the first words of its rule facets' names and
     synonyms that no other channel uses ('text' from 'text opt in' -> sms)."""
     seen: dict[str, set[str]] = {}
