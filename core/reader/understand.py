@@ -323,7 +323,8 @@ class Understander:
         if not channels:
             return
         words = "|".join(re.escape(w) for w in sorted(channels, key=len, reverse=True))
-        pat = re.compile(rf"\b(?:can be|who can be|reachable by|reachable via|reachable on)\s+({words})(?:ed)?\b"
+        pat = re.compile(rf"\b(?:can be|who can be|reach(?:able)?\s+(?:them\s+)?(?:by|via|on|through)|"
+                         rf"contactable\s+(?:by|via|on))\s+({words})(?:ed)?\b"
                          rf"|\b({words})[- ]?(?:reachable|contactable)\b"
                          rf"|\b({words})\s+(?:notifications\s+)?(?:turned on|switched on|enabled|on)\b")
         for m in pat.finditer(low):
@@ -1182,11 +1183,16 @@ def _numbered_values(catalog: Catalog) -> tuple[str, ...]:
 
 
 def _inside_value_name(low: str, pos: int, catalog: Catalog) -> bool:
+    """True when the number at `pos` is part of a banded value's name as written ('under 2 miles'), and not
+    followed by a unit the value does not have ('under 2 years' is no 'Under 2' age band)."""
     for name in _numbered_values(catalog):
         for m in re.finditer(rf"(?<![\w$]){re.escape(name)}(?![\w])", low):
-            if m.start() <= pos < m.end():
+            if m.start() <= pos < m.end() and not _UNIT_AFTER.match(low, m.end()):
                 return True
     return False
+
+
+_UNIT_AFTER = re.compile(r"\s*(years?|months?|weeks?|days?|miles?|minutes?|hours?|orders?|trips?|visits?|items?|%|percent)\b")
 
 
 @per_catalog
