@@ -34,7 +34,7 @@ NEGATION = re.compile(r"\b(excluding|exclude|except|but not|not|never|no|neither
                       r"haven't|hasn't|non|who are not|who aren't|other than)\b", re.I)
 PURCHASE_CUES = re.compile(r"\b(bought|buy|buys|buying|buyers?|purchased|purchases?|purchasers?|customers of|shopped|picked up|"
                            r"spent|orders?|ordered)\b", re.I)
-PROPENSITY_CUES = re.compile(r"\b(likely|likelihood|propensity|interested|in the market|prospects?|affinity|"
+PROPENSITY_CUES = re.compile(r"\b(likely|likelihood|propensity|interested|interest in|in the market|prospects?|affinity|"
                              r"top \d+|most likely|lookalikes?|in-market)\b", re.I)
 BROWSE_CUES = re.compile(r"\b(browsed|browsing|viewed|looked at|window shop\w*)\b", re.I)
 VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|big|high|frequent(ly)?|often|regular(ly)?|many|much)\b", re.I)
@@ -145,7 +145,7 @@ class Understander:
             taken.append(_Span(m.start(), m.end()))
             return self.cat.tier_for_percent(prop, pct)
         for e in self.book:
-            if e.tier and (m := _find(e.phrase, low, taken)):
+            if e.tier and (m := _find(e.phrase, low, taken) or _find_apart(e.phrase, low, taken)):
                 if e.phrase in ("likely", "interested in", "in the market for"):
                     continue  # plain intent words: the default tier, and they cue propensity
                 taken.append(_Span(*m))
@@ -919,6 +919,17 @@ def _find(phrase: str, low: str, taken: list[_Span]) -> tuple[int, int] | None:
     for m in re.finditer(rf"(?<![\w']){re.escape(phrase)}(?:s)?(?![\w])", low.replace("-", " ")):
         if not _overlaps(m.start(), m.end(), taken):
             return (m.start(), m.end())
+    return None
+
+
+def _find_apart(phrase: str, low: str, taken: list[_Span]) -> tuple[int, int] | None:
+    """A two-word phrase with a name between its words ('best Brightline prospects'); only the words are taken."""
+    words = phrase.split()
+    if len(words) != 2 or any(w in STOP for w in words):
+        return None
+    m = re.search(rf"(?<![\w']){re.escape(words[0])}\s+(?:[a-z0-9&'-]+\s+){{1,3}}?{re.escape(words[1])}s?(?![\w])", low)
+    if m and not _overlaps(m.start(), m.start() + len(words[0]), taken):
+        return (m.start(), m.start() + len(words[0]))
     return None
 
 

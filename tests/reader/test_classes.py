@@ -179,3 +179,14 @@ def test_a_value_named_before_a_generic_word_wins(northstar, harbor, today):
 def test_a_hyphenated_top_n_is_a_tier(harbor, today):
     r = _read(harbor, today, "the top-10 prospects for Blue Heron Bread", index=False)
     assert {c.tier for c in r.conditions if c.tier} == {"TOP 10"}
+
+
+@pytest.mark.parametrize("tenant_id, text, tier", [
+    ("northstar", "Best Scoop prospects", "TOP 10"),
+    ("harbor", "Best Lowtide Keto prospects", "TOP 10"),
+    ("northstar", "Anyone with any interest in tents", "TOP 50"),
+])
+def test_tier_words_around_a_name_and_interest(request, today, tenant_id, text, tier):
+    r = _read(request.getfixturevalue(tenant_id), today, text, index=False)
+    tiers = {c.tier for c in r.conditions if c.tier}
+    assert tiers == {tier}, [c.render() for c in r.conditions]
