@@ -91,7 +91,7 @@ class OfflinePolicy:
         hints = []
         for o, seg in zip(options, segs):
             obs = yield ToolCall("check_customer_count", {"segment": _spec(seg)}, thought=f"Size the option '{o.label}'.")
-            hints.append(f"~{obs[0].result.estimate:,} customers" if obs and obs[0].ok else "")
+            hints.append(_size_hint(obs[0].result) if obs and obs[0].ok else "")
         yield Clarify(question=f"No words in '{turn.request}' name a catalog facet directly. The nearest are below; "
                                "which did you mean?", default=0,
                       options=[ClarifyOption(label=o.label, value=o.label, segment_hint=h) for o, h in zip(options, hints)],
@@ -121,18 +121,19 @@ class OfflinePolicy:
                  turn: TurnContext) -> Generator[Action, list[Observation], Segment]:
         for amb in ambiguities[:1]:
             readings = [(label, self._apply(segment, amb, conds)) for label, conds in amb.options]
-            counts = []
+            counts, sized = [], []
             if all(conds for _, conds in amb.options[:2]):
                 for label, seg in readings[:3]:
                     obs = yield ToolCall("check_customer_count", {"segment": _spec(seg)},
                                          thought=f"Size the reading '{label}'.")
                     counts.append(obs[0].result.estimate if obs and obs[0].ok else 0)
+                    sized.append(_size_hint(obs[0].result) if obs and obs[0].ok else "")
                 lo, hi = min(counts), max(counts)
                 if lo > 0 and hi / lo < MATERIAL_RATIO and self._same_people(readings[0][1], readings[1][1]):
                     yield Gate("mapping", readings[0][1], thought=f"'{amb.phrase}' is ambiguous but the readings size alike "
                                f"({lo:,}–{hi:,}) and reach the same customers; using '{amb.options[0][0]}' without asking.")
                     return readings[0][1]
-            hint = [f"~{n:,} customers" for n in counts] + [""] * len(readings)
+            hint = sized + [""] * len(readings)
             yield Clarify(question=amb.question, default=0,
                           options=[ClarifyOption(label=label, value=label, segment_hint=h)
                                    for (label, _), h in zip(readings, hint)],
@@ -166,7 +167,7 @@ class OfflinePolicy:
 
     def _finish(self, segment: Segment, coverage: Coverage | None = None) -> Plan:
         obs = yield ToolCall("check_customer_count", {"segment": _spec(segment)}, thought="Shadow dry-run of the final segment.")
-        size = f" — ~{obs[0].result.estimate:,} customers" if obs and obs[0].ok else ""
+        size = f" — {_size_hint(obs[0].result)}" if obs and obs[0].ok else ""
         unused = f" Not used: {', '.join(repr(w) for w in coverage.unused)}." if coverage and coverage.unused else ""
         yield Finish(segment=segment, summary=segment.render() + size + unused, coverage=coverage,
                      thought="The segment is valid and sized." + unused)
@@ -219,6 +220,13 @@ class OfflinePolicy:
 
 
 # ---- helpers -----------------------------------------------------------------------------------
+
+def _size_hint(result) -> str:
+    """`34 customers (exact)` when the dry-run counted exactly, else `~1,240 customers` (a sample estimate)."""
+    if getattr(result, "exact", False):
+        return f"{result.estimate:,} customers (exact)"
+    return f"~{result.estimate:,} customers"
+
 
 def _spec(segment: Segment) -> list | dict:
     return segment.spec()
