@@ -18,7 +18,7 @@ from core.text.dates import DateSpan, find_dates
 from core.text.phrasebook import Entry, build_phrasebook
 from core.segment import Condition, Evidence, Provenance
 from core.reader.account import Coverage, Use, account
-from core.text.normalise import Normalised, correct_typos, english_words, norm, vocabulary
+from core.text.normalise import Normalised, correct_typos, is_foreign, norm, vocabulary
 
 STOP = set("""a an the and or of for to in on at by with who whose that which are is was were be been being have has had
 do does did it its their them they this these those from as into than then also any all some our my me we us i you your
@@ -773,9 +773,8 @@ class Understander:
 
     def _foreign_product(self, phrase: str, r: Reading) -> None:
         """A bought word that is neither English nor the catalog's ('zapatos'): ask, never drop it silently."""
-        words = re.findall(r"[a-z]+", phrase)
-        english = english_words()
-        if not english or any(w in english or w in self.known_words for w in words):
+        words = re.findall(r"[a-z]{3,}", phrase)
+        if not words or not all(is_foreign(w) and w not in self.known_words for w in words):
             return
         r.ambiguities.append(Ambiguity(
             phrase=phrase, question=f"The catalog has no product called '{phrase}'. Build the segment without it?",
