@@ -251,6 +251,8 @@ class Understander:
             # An audience noun counts fully when it is in the facet's name ('households of 5' -> Household Size),
             # little when only a synonym has it ('shoppers' vs 'times shopped').
             score += 1.5 * content + 1.5 * in_name + 0.5 * max(0.0, audience - content - in_name)
+            if any(" " in sy and re.search(rf"\b{re.escape(sy.lower())}\b", window) for sy in f.synonyms):
+                score += 3  # a whole synonym as written ('web sessions') outweighs a shared unit word
             fw = _facet_window(f.name)
             if fw and any(abs(fw - d) <= 0.1 * fw for d in windows):
                 score += 3  # 'spent $5,000 in the past year' is the 52-week spend
@@ -432,6 +434,8 @@ class Understander:
             return True
         clause = _clause_at(low, pos)
         intent = _intent(low[max(0, pos - 70):pos], clause)
+        if intent == "plain" and re.match(r"[\s,]*(excluding|except|but not|minus|other than|without)\b", clause):
+            intent = _intent(low[:pos], low[:pos])  # '..., excluding Kindred Kids' excludes from what came before
         if facet.hierarchy_level in _product_levels(self.cat) and facet.kind in ("propensity", "categorical") \
                 and intent == "plain":
             return bool(re.search(r"\b(buyers?|shoppers|purchasers?|fans|lovers|customers of)\b", clause))

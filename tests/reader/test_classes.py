@@ -190,3 +190,24 @@ def test_tier_words_around_a_name_and_interest(request, today, tenant_id, text, 
     r = _read(request.getfixturevalue(tenant_id), today, text, index=False)
     tiers = {c.tier for c in r.conditions if c.tier}
     assert tiers == {tier}, [c.render() for c in r.conditions]
+
+
+@pytest.mark.parametrize("tenant_id, text, facet, date", [
+    ("northstar", "Customers who bought grills since Easter", "Purchase Date R2D2", "2026-04-05"),
+    ("northstar", "People who signed up for Plus on or after Labor Day", "Membership Start Date", "2026-09-07"),
+    ("harbor", "Shoppers who joined rewards after Good Friday", "Rewards Member Since", "2026-04-03"),
+    ("northstar", "Customers who bought tents this fiscal yr", "Purchase Date R2D2", "2026-02-01"),
+])
+def test_holidays_including_easter_and_abbreviated_years(request, today, tenant_id, text, facet, date):
+    r = _read(request.getfixturevalue(tenant_id), today, text, index=False)
+    assert (facet, "on_or_after", date) in [(c.facet, c.op, str(c.date)) for c in r.conditions]
+
+
+def test_an_exclusion_clause_excludes_from_what_came_before(northstar, today):
+    r = _read(northstar, today, "Boots buyers from this year's back-to-school season, excluding Pacewell", index=False)
+    assert "Purchased Brand is not Pacewell" in _conds(r)
+    assert ("Purchase Date R2D2", "2026-07-01") in [(c.facet, str(c.min)) for c in r.conditions]
+
+
+def test_a_whole_synonym_beats_a_shared_unit_word(northstar, today):
+    assert "Web Visits 30D at least 20" in _conds(_read(northstar, today, "Customers with 20 or more web sessions", index=False))
