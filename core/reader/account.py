@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from core.text.normalise import Normalised
 
 Kind = Literal["used", "stop", "ignored", "unused"]
+Role = Literal["condition", "rule", "cue", "asked"]  # what a used stretch became, for showing the map
 _TOKEN = re.compile(r"\$?\d[\d,]*(?:\.\d+)?[kK]?%?\+?|[A-Za-z][A-Za-z']*")
 
 
@@ -19,6 +20,7 @@ class CoverageSpan(BaseModel):
     text: str
     kind: Kind
     became: str = ""  # the condition or reading it is part of, or why it was ignored
+    role: Role | None = None  # for a used word: a condition, a tier/window/rule, an intent cue or a question
 
 
 class Coverage(BaseModel):
@@ -42,6 +44,7 @@ class Use(BaseModel):
     end: int
     became: str
     kind: Literal["used", "ignored"] = "used"
+    role: Role = "condition"
 
 
 def account(normalised: Normalised, uses: list[Use], stop_words: frozenset[str] | set[str]) -> Coverage:
@@ -52,7 +55,8 @@ def account(normalised: Normalised, uses: list[Use], stop_words: frozenset[str] 
         word = normalised.original[a:b]
         hit = next((u for u in uses if u.start < m.end() and m.start() < u.end), None)
         if hit is not None:
-            spans.append(CoverageSpan(start=a, end=b, text=word, kind=hit.kind, became=hit.became))
+            spans.append(CoverageSpan(start=a, end=b, text=word, kind=hit.kind, became=hit.became,
+                                      role=hit.role if hit.kind == "used" else None))
         elif m.group(0).lower().strip("'") in stop_words or m.group(0).lower().endswith("'s") and \
                 m.group(0).lower()[:-2] in stop_words:
             spans.append(CoverageSpan(start=a, end=b, text=word, kind="stop"))
