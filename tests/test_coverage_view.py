@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 
+from core.agent import Agent
 from core.coverage_view import legend, not_used_line, pieces
-from core.reader.account import Coverage, CoverageSpan
+from core.policies.offline import OfflinePolicy
+from core.reader.account import Coverage, CoverageSpan, combine
 from core.reader.understand import Understander
 from pages.common.coverage import coverage_html
 from pages.common.session import WorkbenchState
@@ -92,3 +94,36 @@ def test_the_map_is_saved_with_its_chat_message_and_old_saves_still_load():
     assert pieces(Coverage.model_validate(back.chat[0].coverage)) == pieces(cov)
     del data["chat"][0]["coverage"]  # a draft autosaved before maps were kept
     assert WorkbenchState.from_dict("t", wb.draft_id, data).chat[0].coverage is None
+
+
+def test_combine_finds_each_part_in_the_request_and_keeps_the_most_telling_outcome():
+    req = "Likely to buy Alpha or Beta, email reachable"
+    one = "Likely to buy Alpha, email reachable"
+    two = "Likely to buy Beta, email reachable"
+    part = lambda text, word, unused_email=False: _cov(text, _span(text, "Likely", "used", "intent cue: likelihood", "cue"),  # noqa: E731
+                                                       _span(text, "to", "stop"), _span(text, "buy", "used", "intent cue: purchase", "cue"),
+                                                       _span(text, word, "used", f"Brand is {word}", "condition"),
+                                                       _span(text, "email", "unused" if unused_email else "used", "" if unused_email else "Email Opt In",
+                                                             None if unused_email else "condition"),
+                                                       _span(text, "reachable", "used", "Email Opt In", "condition"))
+    cov = combine(req, [part(one, "Alpha", unused_email=True), part(two, "Beta")], {"to"}, {"or": "joins two audiences"})
+    assert [(s.text, s.kind, s.role, s.became) for s in cov.spans] == [
+        ("Likely", "used", "cue", "intent cue: likelihood"), ("to", "stop", None, ""), ("buy", "used", "cue", "intent cue: purchase"),
+        ("Alpha", "used", "condition", "Brand is Alpha"), ("or", "used", "rule", "joins two audiences"),
+        ("Beta", "used", "condition", "Brand is Beta"), ("email", "used", "condition", "Email Opt In"),
+        ("reachable", "used", "condition", "Email Opt In")]
+    assert all(req[s.start:s.end] == s.text for s in cov.spans)
+
+
+def test_an_or_request_and_an_edit_get_a_map_of_the_whole_message(northstar, today):
+    agent = Agent(northstar, lambda: OfflinePolicy(northstar))
+    req = "Free Assembly women's clothing buyers or Scoop footwear buyers who juggle"
+    res = agent.run_turn(req, today=today, mode="new")
+    assert res.status == "done" and len(res.segment.cohorts) == 2 and res.coverage is not None
+    shown = {p.text: p for p in pieces(res.coverage)}
+    assert "".join(p.text for p in pieces(res.coverage)) == req
+    assert shown["or"].kind == "rule" and shown["juggle"].kind == "unused"
+    assert shown["Scoop"].kind == "condition" and "Scoop" in shown["Scoop"].became
+    edit = agent.run_turn("only Florida", today=today, mode="edit", draft=res.segment)
+    shown = {p.text: p for p in pieces(edit.coverage)}
+    assert shown["only"].kind == "rule" and shown["Florida"].kind == "condition" and "Florida" in shown["Florida"].became
