@@ -11,7 +11,7 @@ from core.reader.split import split_cohorts
 from core.reader.understand import STOP, Ambiguity, Understander, _overlap, _typo_vocabulary
 from core.policies.base import (Action, Clarify, ClarifyOption, Finish, Gate, LLMUsage, Observation, SplitCohorts,
                                 ToolCall, TurnContext)
-from core.reader.account import Coverage
+from core.reader.account import Coverage, combine
 from core.reader.clarify import NothingGrounded, nearest_facet_options, readable_content_words
 from core.rules import autofix
 from core.segment import Cohort, Condition, Segment
@@ -180,10 +180,12 @@ class OfflinePolicy:
         reader = Understander(self.tenant.catalog, turn.today, self._index(), self._quantiles)
         m_cohort = re.search(r"\b(?:as|for) (?:a |an )?(?:second|another|new|separate|2nd) (?:cohort|audience|group)\b", low)
         m_remove = re.match(r"^\s*(?:please\s+)?(drop|remove|delete|take out|forget|without|no longer (?:need|want))\s+(?:the\s+)?(.+)$", low)
+        coverage = None  # the edit's own words and what each became, for the workbench's map
         if m_cohort:
             body = (text[: m_cohort.start()] + text[m_cohort.end():]).strip()
             body = re.sub(r"^\s*(add|also add|include|plus)\s+", "", body, flags=re.I)
             new = reader.read(body)
+            coverage = _edit_coverage(text, body, new.coverage, "adds a cohort")
             thought = f"Add a cohort: {body}"
             draft = Segment(cohorts=[*draft.cohorts, Cohort(conditions=new.conditions, label=body)])
         elif m_remove:
@@ -194,13 +196,14 @@ class OfflinePolicy:
             body = re.sub(r"^\s*(also|and also|plus|add|include|make it|make that|change it to|change to|instead|now|"
                           r"just|only|but|set|use)\s+", "", text, flags=re.I)
             new = reader.read(body)
+            coverage = _edit_coverage(text, body, new.coverage, "says how to change the draft")
             only = bool(re.match(r"^\s*(only|just)\b", low))
             draft = _apply_edit(draft, new.conditions, self.tenant, body, only)
             draft = _apply_dates(draft, body, self.tenant, turn, [c for c in new.conditions])
             thought = f"Edit the draft with: {[c.render() for c in new.conditions] or body}"
         yield Gate("decomposition", [text], thought=thought)
         segment = yield from self._fix(draft, [])
-        yield from self._finish(segment)
+        yield from self._finish(segment, coverage)
 
     def _quantiles(self, facet: str, shares: list[float]) -> list[float]:
         """A numeric facet's values at `shares` of the tenant's sample; none without a sample."""
@@ -226,6 +229,15 @@ def _size_hint(result) -> str:
     if getattr(result, "exact", False):
         return f"{result.estimate:,} customers (exact)"
     return f"~{result.estimate:,} customers"
+
+
+def _edit_coverage(text: str, body: str, read: Coverage | None, instruction: str) -> Coverage | None:
+    """The map of an edit message: the words of its body as read; the words cut off the body ('only', 'as a new
+    cohort') as what they did."""
+    if read is None:
+        return None
+    words = lambda t: {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z']*", t)}  # noqa: E731
+    return combine(text, [read], STOP, {w: instruction for w in words(text) - words(body)})
 
 
 def _spec(segment: Segment) -> list | dict:

@@ -1340,8 +1340,12 @@ def _uses(low: str, conds: list[Condition], taken: list[_Span], r: Reading) -> l
             for c in conds if c.provenance and c.provenance.start is not None and c.provenance.end is not None]
     for amb in r.ambiguities:
         for m in re.finditer(rf"\b{re.escape(amb.phrase.lower())}\b", low):
-            uses.append(Use(start=m.start(), end=m.end(), became=f"asked: {amb.question}"))
-    uses += [Use(start=t.start, end=t.end, became="read as a tier, window or rule") for t in taken]
-    for label, rx in _CUES:
-        uses += [Use(start=m.start(), end=m.end(), became=label) for m in rx.finditer(low)]
+            uses.append(Use(start=m.start(), end=m.end(), became=f"asked: {amb.question}", role="asked"))
+    # The first use that covers a word names it: a verb cue inside a date window ('bought in the last 90
+    # days') says more than the window, while 'top 10%' is a tier before it is a likelihood cue.
+    cues = [(rx is PROPENSITY_CUES, Use(start=m.start(), end=m.end(), became=label, role="cue"))
+            for label, rx in _CUES for m in rx.finditer(low)]
+    uses += [u for likely, u in cues if not likely]
+    uses += [Use(start=t.start, end=t.end, became="read as a tier, window or rule", role="rule") for t in taken]
+    uses += [u for likely, u in cues if likely]
     return uses
