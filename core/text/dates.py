@@ -40,8 +40,8 @@ def _num(word: str) -> int | None:
 
 def _holiday(rule: dict, year: int) -> dt.date:
     """One year's date of a calendar.yaml holiday rule."""
-    if "easter" in rule:
-        return _easter(year) + dt.timedelta(days=rule["easter"])
+    if "from_easter" in rule:
+        return _easter(year) + dt.timedelta(days=rule["from_easter"])
     if "day" in rule:
         return dt.date(year, rule["month"], rule["day"])
     month, weekday, nth = rule["month"], rule["weekday"], rule["nth"]
