@@ -181,7 +181,9 @@ class Understander:
             if unit.split()[-1:] and unit.split()[-1].rstrip("s") in _DAYS_IN and \
                     re.search(r"\b(haven't|hasn't|have not|has not|not|no|nothing)\b", low[max(0, m.start() - 40):m.start()]):
                 continue  # 'not bought in over 6 months': a gap, read by the date reader
-            facet = self._numeric_facet(low, m.start(), m.end(), unit, money, pct)
+            said = unit.split()[-1].rstrip("s") if unit else ""
+            facet = self._numeric_facet(low, m.start(), m.end(), unit, money, pct,
+                                        value=None if said in _DAYS_IN else num)
             if facet is None:
                 continue
             num = _in_unit(num, unit, facet.numeric_range.unit)
@@ -225,15 +227,16 @@ class Understander:
             conds.append(Condition(facet=facet.name, op="between", min=lo, max=hi,
                                    provenance=_prov(low, m.start(), m.end(), "number", note="range")))
 
-    def _numeric_facet(self, low: str, start: int, end: int, unit: str, money: bool, pct: bool) -> Facet | None:
+    def _numeric_facet(self, low: str, start: int, end: int, unit: str, money: bool, pct: bool,
+                       value: float | None = None) -> Facet | None:
         window = low[max(0, start - 60): end + 40]
         spans = find_dates(window, self.today, self.cat.fiscal_year_start_month, self.cat.seasons)
         windows = [d.days for d in spans if d.op == "within_last_days" and d.days]
         best, best_score = None, 0.0
         for f in self.cat.active_facets:
             rng = f.numeric_range
-            if rng is None:
-                continue
+            if rng is None or (value is not None and not rng.min <= value <= rng.max):
+                continue  # '65+' is no household size of 1 to 10
             score = 0.0
             u = rng.unit.lower()
             if money:
@@ -329,17 +332,22 @@ class Understander:
                          rf"contactable\s+(?:by|via|on))\s+({words})(?:ed)?\b"
                          rf"|\b({words})[- ]?(?:reachable|contactable)\b"
                          rf"|\b({words})\s+(?:notifications\s+)?(?:turned on|switched on|enabled|on)\b")
+        more = re.compile(rf"\s*(?:,\s*|\s+)(?:and|&)\s+(?:(?:by|via|through|on)\s+)?(?:the\s+)?({words})(?:ed)?\b")
         for m in pat.finditer(low):
             if _overlaps(m.start(), m.end(), taken):
                 continue
-            ch = channels.get(m.group(1) or m.group(2) or m.group(3))
-            rule = self.cat.rules.reachability.get(ch or "")
-            if not rule:
-                continue
-            taken.append(_Span(m.start(), m.end()))
-            for rc in rule:
-                conds.append(Condition(facet=rc.facet, op=rc.op, values=rc.values,
-                                       provenance=_prov(low, m.start(), m.end(), "rule", note=f"{ch} reachability rule")))
+            found = [(m.start(), m.end(), m.group(1) or m.group(2) or m.group(3))]
+            while m.group(1) and (n := more.match(low, found[-1][1])):  # 'reach by text and through the app'
+                found.append((n.start(1), n.end(), n.group(1)))
+            for a, b, word in found:
+                ch = channels.get(word)
+                rule = self.cat.rules.reachability.get(ch or "")
+                if not rule:
+                    continue
+                taken.append(_Span(a, b))
+                for rc in rule:
+                    conds.append(Condition(facet=rc.facet, op=rc.op, values=rc.values,
+                                           provenance=_prov(low, a, b, "rule", note=f"{ch} reachability rule")))
 
     def _dates(self, low: str, dates: list[DateSpan], taken: list[_Span], conds: list[Condition], r: Reading) -> None:
         for d in dates:
@@ -651,7 +659,8 @@ class Understander:
                     continue
                 toks = {_stem(w) for w in re.findall(r"[a-z]+", f.name.lower()) if w not in STOP}
                 if len(toks) >= 2 and toks <= {_stem(w) for w in free.split()}:
-                    conds.append(Condition(facet=f.name, op="is_false" if _negated(low, a + 1) and "not" in clause else "is_true",
+                    neg = bool(NEGATION.search(clause.replace(" buy", " ")))  # "don't buy beer or wine", "not"
+                    conds.append(Condition(facet=f.name, op="is_false" if neg else "is_true",
                                            provenance=_prov(low, a, b, "name words")))
                     have.add(f.name)
 
@@ -1002,7 +1011,7 @@ def _intent(before: str, clause: str) -> str:
     cues = [(m.end(), "browse") for m in BROWSE_CUES.finditer(near)]
     cues += [(m.end(), "propensity") for m in PROPENSITY_CUES.finditer(near)]
     cues += [(m.end(), "purchase") for m in PURCHASE_CUES.finditer(near)
-             if not re.search(r"(likely|likelihood|propensity|chance)\s+to\s*$", near[:m.start()])]
+             if not re.search(r"(likely|likelihood|propensity|chance)\s+(?:to\s*)?$", near[:m.start()])]
     if cues:
         return max(cues)[1]
     if PROPENSITY_CUES.search(clause) or re.search(r"\btop \d+", before):

@@ -211,3 +211,24 @@ def test_an_exclusion_clause_excludes_from_what_came_before(northstar, today):
 
 def test_a_whole_synonym_beats_a_shared_unit_word(northstar, today):
     assert "Web Visits 30D at least 20" in _conds(_read(northstar, today, "Customers with 20 or more web sessions", index=False))
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("harbor", "Shoppers we can reach by email and by mail", {"Email Allowed", "not Email Bounced", "Mail Allowed"}),
+    ("northstar", "Customers we can reach by text and through push", {"SMS Opt In", "Push Opt In"}),
+])
+def test_reach_by_a_and_b_reads_both_channels(request, today, tenant_id, text, want):
+    assert want <= _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
+
+
+def test_a_number_outside_a_facets_range_is_not_that_facet(harbor, today):
+    assert not any(c.facet == "Household Size" for c in _read(harbor, today, "Households with someone 70+", index=False).conditions)
+
+
+def test_likely_purchasers_are_prospects(harbor, today):
+    r = _read(harbor, today, "Likely purchasers of Dockside Bakery", index=False)
+    assert {c.facet for c in r.conditions} == {"Likelihood To Buy Brand"}
+
+
+def test_a_flag_named_by_its_words_under_dont(harbor, today):
+    assert "not Beer & Wine Buyer" in _conds(_read(harbor, today, "Gold shoppers who don't buy beer or wine", index=False))
