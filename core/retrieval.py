@@ -314,7 +314,7 @@ class FacetIndex:
     def _hybrid(self, collection: str, texts: list[str], limit: int, filters: dict | None = None) -> list[list[dict]]:
         from pymilvus import AnnSearchRequest, RRFRanker
 
-        vecs = [self.embedder.encode_query(t).tolist() for t in texts]
+        vecs = self.embedder.encode_queries(texts).tolist()  # every chunk in one model call
         expr = self._filter(filters)
         reqs = [AnnSearchRequest(data=vecs, anns_field="dense", param={"metric_type": "COSINE"}, limit=limit, expr=expr),
                 AnnSearchRequest(data=texts, anns_field="sparse", param={"metric_type": "BM25"}, limit=limit, expr=expr)]
@@ -324,7 +324,7 @@ class FacetIndex:
 
     def search_facets(self, query: str, k: int = 10, filters: dict[str, Any] | None = None) -> list[FacetHit]:
         """Ranked facets for a request: per-clause hybrid search fused with catalog phrase matches (no reader inside)."""
-        chunks = _chunks(query)
+        chunks = search_chunks(query)
         results = self._hybrid("FACET_NAME", chunks, limit=max(k, 10), filters=filters)
         scores: dict[str, float] = {}
         dense_rank: dict[str, int] = {}
@@ -389,8 +389,27 @@ class FacetIndex:
 
     def search_values(self, phrase: str, facet: str | None = None, k: int = 5) -> list[ValueHit]:
         """Values for a phrase: exact, then value synonym, then fuzzy, then dense."""
+        facets = self._value_facets(facet)
+        hits = self._lexical_values(phrase, facets, k)
+        if hits:
+            return hits
+        results = self._hybrid("FACET_VALUE", [phrase], limit=k, filters={"facet": facets[0].name} if facet else None)
+        for h in results[0]:
+            e = h["entity"]
+            hits.append(ValueHit(facet=e["facet"], value=e["value"], score=round(float(h["distance"]), 4), method="dense"))
+        return hits[:k]
+
+    def expect_value_search(self, phrase: str, facet: str | None = None) -> None:
+        """A `search_values` call is coming: when no name matches the phrase, it is embedded with the next model call."""
+        if not self._lexical_values(phrase, self._value_facets(facet), 1):
+            self.embedder.expect([phrase])
+
+    def _value_facets(self, facet: str | None) -> list[Facet]:
         facets = [self.catalog.resolve(facet)] if facet else [f for f in self.catalog.active_facets if f.value_list]
-        facets = [f for f in facets if f is not None]
+        return [f for f in facets if f is not None]
+
+    def _lexical_values(self, phrase: str, facets: list[Facet], k: int) -> list[ValueHit]:
+        """Exact, value-synonym, then fuzzy matches of the phrase among the facets' values (no model)."""
         want = _norm(phrase)
         hits: list[ValueHit] = []
         for f in facets:
@@ -409,13 +428,7 @@ class FacetIndex:
                 if score >= VALUE_FUZZY_FLOOR:
                     hits.append(ValueHit(facet=f.name, value=choices[text], score=round(score / 100, 3), method="fuzzy",
                                          matched_synonym=text if text != choices[text] else None))
-        if hits:
-            return _dedupe(sorted(hits, key=lambda h: -h.score))[:k]
-        results = self._hybrid("FACET_VALUE", [phrase], limit=k, filters={"facet": facets[0].name} if facet else None)
-        for h in results[0]:
-            e = h["entity"]
-            hits.append(ValueHit(facet=e["facet"], value=e["value"], score=round(float(h["distance"]), 4), method="dense"))
-        return hits[:k]
+        return _dedupe(sorted(hits, key=lambda h: -h.score))[:k] if hits else []
 
     def nearest_values(self, phrases: list[str], facets: list[str], k: int = 3) -> list[list[ValueHit]]:
         """For each phrase, the closest values of the given facets by meaning (one encode call, one search)."""
@@ -429,6 +442,10 @@ class FacetIndex:
                                      output_fields=["facet", "value"], search_params={"metric_type": "COSINE"})
         return [_dedupe([ValueHit(facet=h["entity"]["facet"], value=h["entity"]["value"], score=round(float(h["distance"]), 4),
                                   method="dense") for h in hits])[:k] for hits in res]
+
+    def expect_request(self, request: str) -> None:
+        """A turn on this request is starting: the chunks its facet search will embed join the turn's first model call."""
+        self.embedder.expect(search_chunks(request))
 
     def similar_segments(self, query: str, k: int = 3) -> list[SimilarSegment]:
         """Past segments of this tenant whose request reads most like this one (few-shot)."""
@@ -461,7 +478,8 @@ def _quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _chunks(query: str) -> list[str]:
+def search_chunks(query: str) -> list[str]:
+    """The texts `search_facets` embeds for a query: the whole query, then its clauses (at most 8)."""
     parts = [p.strip() for p in _SPLIT.split(query) if p and len(p.strip()) > 2]
     seen: list[str] = [query.strip()]
     for p in parts:
