@@ -50,55 +50,59 @@ class BertEncoder:
         self.eps = float(config.get("layer_norm_eps", 1e-12))
         self.dim = int(config["hidden_size"])
         w = {k.removeprefix("bert."): v.astype(np.float32, copy=False) for k, v in load_file(str(path / "model.safetensors")).items()}
-        # Dense weights stored transposed and contiguous once, so each product is one plain GEMM.
+        # Dense weights stored transposed and contiguous once, so each product is one plain GEMM; the query,
+        # key and value projections joined into one.
         self.w = {k: np.ascontiguousarray(v.T) if k.endswith(".weight") and v.ndim == 2 and "embeddings" not in k else v
                   for k, v in w.items()}
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}.attention.self."
+            parts = [p + n for n in ("query", "key", "value")]
+            self.w[p + "qkv.weight"] = np.ascontiguousarray(np.concatenate([self.w.pop(n + ".weight") for n in parts], axis=1))
+            self.w[p + "qkv.bias"] = np.concatenate([self.w.pop(n + ".bias") for n in parts])
         self.tok = Tokenizer.from_file(str(path / "tokenizer.json"))
-        # As sentence-transformers calls it: pad to the longest text of the batch, truncate at max_seq_length.
+        # Truncated at max_seq_length as sentence-transformers does; never padded (texts are packed).
         self.tok.enable_truncation(min(int(max_len), int(config["max_position_embeddings"])))
-        self.tok.enable_padding(pad_id=int(config.get("pad_token_id", 0)), pad_token="[PAD]")
+        self.tok.no_padding()
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """One row per text. Each text runs alone: no padding to compute, and a text's vector never depends
-        on which texts it was sent with (a batch pads every text to the longest, several times the work for queries)."""
-        out = np.empty((len(texts), self.dim), np.float32)
-        with _blas().limit(limits=1, user_api="blas"):  # products of a few rows: threads cost more than they give
-            for i, text in enumerate(texts):
-                out[i] = self._forward([text])[0]
-        return out
+        """One row per text. Texts are packed, not padded: the position-wise layers run on all their
+        tokens at once and attention runs within each text, so no work goes to padding."""
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        with _blas().limit(limits=1, user_api="blas"):  # products of a few dozen rows: threads cost more than they give
+            return self._forward(texts)
 
     def _forward(self, texts: list[str]) -> np.ndarray:
-        """The model on a padded batch (padding masked out of attention and pooling)."""
         enc = self.tok.encode_batch(texts)
-        ids = np.array([e.ids for e in enc], dtype=np.int64)
-        types = np.array([e.type_ids for e in enc], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in enc], dtype=np.float32)
+        bounds = np.cumsum([0] + [len(e.ids) for e in enc])
+        ids = np.concatenate([e.ids for e in enc]).astype(np.int64)
+        types = np.concatenate([e.type_ids for e in enc]).astype(np.int64)
+        pos = np.concatenate([np.arange(len(e.ids)) for e in enc])
         w = self.w
-        n, t = ids.shape
-        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][np.arange(t)][None]
+        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][pos]
              + w["embeddings.token_type_embeddings.weight"][types])
         x = self._norm(x, "embeddings.LayerNorm")
-        bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]  # padded keys get no attention
         hd = self.dim // self.heads
         scale = np.float32(1.0 / np.sqrt(hd))
+        ctx = np.empty_like(x)
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
-            q, k, v = (self._dense(x, p + f"attention.self.{n_}").reshape(n, t, self.heads, hd).transpose(0, 2, 1, 3)
-                       for n_ in ("query", "key", "value"))
-            scores = (q @ k.transpose(0, 1, 3, 2)) * scale + bias
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            ctx = (scores / scores.sum(-1, keepdims=True)) @ v
-            ctx = ctx.transpose(0, 2, 1, 3).reshape(n, t, self.dim)
+            qkv = self._dense(x, p + "attention.self.qkv")
+            for a, b in zip(bounds[:-1], bounds[1:]):  # attention stays inside each text
+                q, k, v = (qkv[a:b, j * self.dim:(j + 1) * self.dim].reshape(b - a, self.heads, hd).transpose(1, 0, 2)
+                           for j in range(3))
+                scores = (q @ k.transpose(0, 2, 1)) * scale
+                scores = np.exp(scores - scores.max(-1, keepdims=True))
+                ctx[a:b] = ((scores / scores.sum(-1, keepdims=True)) @ v).transpose(1, 0, 2).reshape(b - a, self.dim)
             x = self._norm(self._dense(ctx, p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
             h = self._dense(x, p + "intermediate.dense")
             h = 0.5 * h * (1.0 + _erf(h * _SQRT_HALF))
             x = self._norm(self._dense(h, p + "output.dense") + x, p + "output.LayerNorm")
-        pooled = (x * mask[:, :, None]).sum(1) / np.clip(mask.sum(1, keepdims=True), 1e-9, None)
+        pooled = np.add.reduceat(x, bounds[:-1], axis=0) / np.diff(bounds)[:, None].astype(np.float32)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
     def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
-        w = self.w[name + ".weight"]
-        return (x.reshape(-1, x.shape[-1]) @ w + self.w[name + ".bias"]).reshape(*x.shape[:-1], w.shape[1])
+        return x @ self.w[name + ".weight"] + self.w[name + ".bias"]
 
     def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
         mu = x.mean(-1, keepdims=True)
