@@ -295,13 +295,22 @@ class FacetIndex:
 
     @property
     def client(self):
-        client = self._mv.open()
-        if getattr(self, "_loaded_on", None) is not client:
-            with self._mv.lock:
-                for name in self.names.values():
-                    client.load_collection(name)  # a copied database starts released
-            self._loaded_on = client
-        return client
+        """This process's client, with every collection loaded."""
+        for kind in self.names:
+            self._client_for(kind)
+        return self._mv.open()
+
+    def _client_for(self, kind: str):
+        """The client with the `kind` collection loaded; a copied database starts released, and a cold
+        `segwork ask` searches two of the four collections, so each is loaded on its first search."""
+        with self._mv.lock:
+            client = self._mv.open()
+            if getattr(self, "_loaded_on", None) is not client:
+                self._loaded_on, self._loaded = client, set()
+            if kind not in self._loaded:
+                client.load_collection(self.names[kind])
+                self._loaded.add(kind)
+            return client
 
     def _filter(self, filters: dict[str, Any] | None) -> str:
         parts = [f'tenant_id == "{_quote(self.tenant.id)}"']
@@ -319,8 +328,8 @@ class FacetIndex:
         reqs = [AnnSearchRequest(data=vecs, anns_field="dense", param={"metric_type": "COSINE"}, limit=limit, expr=expr),
                 AnnSearchRequest(data=texts, anns_field="sparse", param={"metric_type": "BM25"}, limit=limit, expr=expr)]
         with self._mv.lock:
-            return self.client.hybrid_search(self.names[collection], reqs, RRFRanker(RRF_K), limit=limit,
-                                             output_fields=OUT_FIELDS)
+            return self._client_for(collection).hybrid_search(self.names[collection], reqs, RRFRanker(RRF_K),
+                                                              limit=limit, output_fields=OUT_FIELDS)
 
     def search_facets(self, query: str, k: int = 10, filters: dict[str, Any] | None = None) -> list[FacetHit]:
         """Ranked facets for a request: per-clause hybrid search fused with catalog phrase matches (no reader inside)."""
@@ -437,7 +446,7 @@ class FacetIndex:
         vecs = self.embedder.encode_queries(phrases)
         names = ", ".join(f'"{_quote(f)}"' for f in facets)
         with self._mv.lock:
-            res = self.client.search(self.names["VALUE_NAME"], data=[v.tolist() for v in vecs], limit=k * 3,
+            res = self._client_for("VALUE_NAME").search(self.names["VALUE_NAME"], data=[v.tolist() for v in vecs], limit=k * 3,
                                      anns_field="dense", filter=f"{self._filter(None)} and facet in [{names}]",
                                      output_fields=["facet", "value"], search_params={"metric_type": "COSINE"})
         return [_dedupe([ValueHit(facet=h["entity"]["facet"], value=h["entity"]["value"], score=round(float(h["distance"]), 4),
@@ -451,7 +460,7 @@ class FacetIndex:
         """Past segments of this tenant whose request reads most like this one (few-shot)."""
         vec = self.embedder.encode_query(query).tolist()
         with self._mv.lock:
-            res = self.client.search(self.names["GROUND_TRUTH"], data=[vec], limit=k, anns_field="dense",
+            res = self._client_for("GROUND_TRUTH").search(self.names["GROUND_TRUTH"], data=[vec], limit=k, anns_field="dense",
                                      filter=self._filter(None), output_fields=["text", "value", "payload"],
                                      search_params={"metric_type": "COSINE"})
         out = []

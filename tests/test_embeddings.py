@@ -17,6 +17,19 @@ def model_path():
     return _local_path(DEFAULT_MODEL)
 
 
+def _count_model_calls(monkeypatch) -> list[list[str]]:
+    """Record the texts of every `Embedder.encode` call (each is one model call)."""
+    calls: list[list[str]] = []
+    real = Embedder.encode
+
+    def counted(self, texts, *args, **kwargs):
+        calls.append(list(texts))
+        return real(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(Embedder, "encode", counted)
+    return calls
+
+
 def test_numpy_encoder_matches_sentence_transformers(model_path):
     from sentence_transformers import SentenceTransformer
 
@@ -42,9 +55,7 @@ def test_unsupported_model_folder_is_refused(tmp_path):
 
 def test_expected_phrases_ride_along_with_the_next_call(monkeypatch):
     emb = Embedder(DEFAULT_MODEL)
-    calls: list[list[str]] = []
-    real = Embedder.encode
-    monkeypatch.setattr(Embedder, "encode", lambda self, texts, *a, **k: calls.append(list(texts)) or real(self, texts, *a, **k))
+    calls = _count_model_calls(monkeypatch)
     emb.expect(["Lapsed Buyers", "texted"])
     first = emb.encode_queries(["cookware"])
     assert calls == [["cookware", "lapsed buyers", "texted"]]
@@ -60,9 +71,7 @@ def test_an_offline_turn_makes_at_most_one_model_call(harbor, today, monkeypatch
 
     get_index(harbor)
     agent = make_agent(harbor, "offline")
-    calls: list[list[str]] = []
-    real = Embedder.encode
-    monkeypatch.setattr(Embedder, "encode", lambda self, texts, *a, **k: calls.append(list(texts)) or real(self, texts, *a, **k))
+    calls = _count_model_calls(monkeypatch)
     # Words nothing has embedded yet in this process: one request, one 'or' of two audiences, a misspelt value.
     for request in ["Gold rewards members who bought smoked trout and can be emailed, zebra 41",
                     "stock-up shoppers on weekends or quick-trip shoppers on weekday evenings in mystic zebra 42",
