@@ -2,7 +2,8 @@
 
 Warm turns: each tenant's dev ground truth and probe set run through `core.eval.run_eval` (what
 `segwork eval` does, offline policy) after the model, index and dry-run sample are loaded. Reported:
-p50 / p95 / max turn time, and embedding-model calls per request - `Embedder.encode` is wrapped here
+p50 / p95 / max turn time, CPU time per turn (all threads of the process: cohort workers, the
+in-process Milvus Lite server, DuckDB), and embedding-model calls per request - `Embedder.encode` is wrapped here
 (counting calls, not phrases) and read after each row through run_eval's progress callback.
 
 Cold ask: a fresh `segwork ask --policy offline` process per run, from start to exit, with the index
@@ -77,19 +78,22 @@ def warm_turns(tenant_id: str) -> list[dict]:
     for label, path in ground_truth_files(tenant).items():
         rows = load_ground_truth(path)
         per_row: list[int] = []
+        cpu_ms: list[float] = []
         with CallCounter() as counter:
-            seen = [0]
+            seen = [0, time.process_time()]
 
             def progress(i: int, n: int, rid: str) -> None:
                 per_row.append(counter.calls - seen[0])
-                seen[0] = counter.calls
+                cpu_ms.append((time.process_time() - seen[1]) * 1000)  # every thread of this process
+                seen[0], seen[1] = counter.calls, time.process_time()
 
             run = run_eval(tenant, rows, "offline", dt.date.fromisoformat(TODAY), progress=progress, tags=read_tags(path))
         ms = [r.ms for r in run.rows]
         out.append({"tenant": tenant_id, "set": label.split(" ")[0], "file": str(path.relative_to(ROOT)), "rows": len(ms),
                     "p50_ms": round(statistics.median(ms), 1), "p95_ms": round(_pct(ms, 0.95), 1),
                     "max_ms": round(max(ms), 1), "calls_p50": statistics.median(per_row), "calls_max": max(per_row),
-                    "calls_total": sum(per_row), "errors": sum(1 for r in run.rows if r.error)})
+                    "calls_total": sum(per_row), "errors": sum(1 for r in run.rows if r.error),
+                    "cpu_p50_ms": round(statistics.median(cpu_ms), 1), "cpu_p95_ms": round(_pct(cpu_ms, 0.95), 1)})
     return out
 
 
@@ -128,6 +132,7 @@ def table(turns: list[dict], asks: list[dict], load: tuple[float, float]) -> str
         lines += [f"| warm turn p50 / p95 / max ms | {name} | {r['rows']} | {r['p50_ms']:.0f} / {r['p95_ms']:.0f} / {r['max_ms']:.0f} "
                   f"| ≤ {t['turn_p50_ms']} / ≤ {t['turn_p95_ms']} | "
                   f"{_mark(r['p50_ms'] <= t['turn_p50_ms'] and r['p95_ms'] <= t['turn_p95_ms'])} |",
+                  f"| warm turn CPU p50 / p95 ms | {name} | {r['rows']} | {r['cpu_p50_ms']:.0f} / {r['cpu_p95_ms']:.0f} | - | info |",
                   f"| model calls per request p50 / max | {name} | {r['rows']} | {r['calls_p50']:g} / {r['calls_max']} "
                   f"| ≤ {t['calls_per_request']} | {_mark(r['calls_max'] <= t['calls_per_request'])} |"]
     for a in asks:
