@@ -18,6 +18,7 @@ from core.segment import Segment, resolve_members
 from core.store import SaveConflict
 from pages.common import dryrunner_for, pick_tenant, store, tenant_for
 from pages.common import warmup
+from pages.common.coverage import show as show_coverage
 from pages.common.format import plural, reach_line, relative_time
 from pages.common.session import WorkbenchState
 
@@ -227,7 +228,8 @@ def settle(wb: WorkbenchState, result) -> None:
         meter += f" · {tokens[0]:,} in / {tokens[1]:,} out tokens · ${result.trace.cost_usd:.4f}"
     text = f"**{result.segment.render()}**\n\nAudience: **{size}**{change}."
     text += "".join(f"\n\n_{a}_" for a in result.assumptions)
-    wb.say(text, diff=diff.lines() if diff else [], meter=meter)
+    wb.say(text, diff=diff.lines() if diff else [], meter=meter,
+           coverage=result.coverage.model_dump(mode="json") if result.coverage is not None else None)
 
 
 def log_turn(wb: WorkbenchState, result) -> int | None:
@@ -313,6 +315,8 @@ def chat_column(tenant, wb: WorkbenchState) -> None:
     for msg in wb.chat:
         with st.chat_message(msg.role):
             st.markdown(msg.text)
+            if msg.coverage:
+                show_coverage(msg.coverage)
             if msg.diff:
                 st.markdown("Changes:\n" + "\n".join(f"- `{line}`" for line in msg.diff))
             if msg.meter:

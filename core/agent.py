@@ -286,7 +286,7 @@ class Agent:
 
     def _cohorts(self, state: TurnState, split: SplitCohorts) -> Iterator[TraceStep | TurnResult]:
         """Build each cohort in its own worker concurrently, then merge and validate once."""
-        from core.cohorts import build_cohorts
+        from core.cohorts import build_cohorts, cohort_coverage
         from core.rules import autofix
 
         trace = state.result.trace
@@ -309,6 +309,7 @@ class Agent:
             state.last_finish = (merged, problems)
             return (yield from self._attention(state))
         summary = " OR ".join(w.summary for w in worker_results if w.summary)
+        state.result.coverage = cohort_coverage(state.result.request, worker_results)
         yield from self._end(state, "done", segment=merged, summary=summary)
 
     @staticmethod

@@ -9,6 +9,7 @@ from core.segment import Cohort, Segment
 if TYPE_CHECKING:
     from core.agent import Agent, TurnResult, TurnState
     from core.policies.base import SplitCohorts
+    from core.reader.account import Coverage
 
 
 def cohort_request(text: str, shared: list[str]) -> str:
@@ -35,3 +36,14 @@ def build_cohorts(agent: "Agent", state: "TurnState", split: "SplitCohorts") -> 
                 if co.conditions:
                     cohorts.append(co.model_copy(update={"label": co.label or text.strip()}))
     return Segment(cohorts=cohorts or [Cohort()]), results
+
+
+def cohort_coverage(request: str, results: list["TurnResult"]) -> "Coverage | None":
+    """The whole request's word map from the workers' maps; None when a worker's policy keeps no map."""
+    from core.reader.account import combine
+    from core.reader.understand import STOP
+
+    parts = [r.coverage for r in results]
+    if not parts or any(p is None for p in parts):
+        return None
+    return combine(request, parts, STOP, {"or": "joins two audiences: one cohort each"})

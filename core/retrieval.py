@@ -312,6 +312,18 @@ class FacetIndex:
                 self._loaded.add(kind)
             return client
 
+    def _search(self, method: str, kind: str, *args, **kwargs):
+        """One search call on the `kind` collection; a dropped connection to the embedded server is reopened
+        and the call tried once more."""
+        for attempt in (1, 2):
+            try:
+                with self._mv.lock:
+                    return getattr(self._client_for(kind), method)(self.names[kind], *args, **kwargs)
+            except Exception as e:  # noqa: BLE001 - pymilvus raises MilvusException or raw grpc errors
+                if attempt == 2 or not _connection_lost(e):
+                    raise
+                self._mv.reopen()
+
     def _filter(self, filters: dict[str, Any] | None) -> str:
         parts = [f'tenant_id == "{_quote(self.tenant.id)}"']
         for key, val in (filters or {}).items():
@@ -327,9 +339,7 @@ class FacetIndex:
         expr = self._filter(filters)
         reqs = [AnnSearchRequest(data=vecs, anns_field="dense", param={"metric_type": "COSINE"}, limit=limit, expr=expr),
                 AnnSearchRequest(data=texts, anns_field="sparse", param={"metric_type": "BM25"}, limit=limit, expr=expr)]
-        with self._mv.lock:
-            return self._client_for(collection).hybrid_search(self.names[collection], reqs, RRFRanker(RRF_K),
-                                                              limit=limit, output_fields=OUT_FIELDS)
+        return self._search("hybrid_search", collection, reqs, RRFRanker(RRF_K), limit=limit, output_fields=OUT_FIELDS)
 
     def search_facets(self, query: str, k: int = 10, filters: dict[str, Any] | None = None) -> list[FacetHit]:
         """Ranked facets for a request: per-clause hybrid search fused with catalog phrase matches (no reader inside)."""
@@ -445,10 +455,9 @@ class FacetIndex:
             return [[] for _ in phrases]
         vecs = self.embedder.encode_queries(phrases)
         names = ", ".join(f'"{_quote(f)}"' for f in facets)
-        with self._mv.lock:
-            res = self._client_for("VALUE_NAME").search(self.names["VALUE_NAME"], data=[v.tolist() for v in vecs], limit=k * 3,
-                                     anns_field="dense", filter=f"{self._filter(None)} and facet in [{names}]",
-                                     output_fields=["facet", "value"], search_params={"metric_type": "COSINE"})
+        res = self._search("search", "VALUE_NAME", data=[v.tolist() for v in vecs], limit=k * 3,
+                           anns_field="dense", filter=f"{self._filter(None)} and facet in [{names}]",
+                           output_fields=["facet", "value"], search_params={"metric_type": "COSINE"})
         return [_dedupe([ValueHit(facet=h["entity"]["facet"], value=h["entity"]["value"], score=round(float(h["distance"]), 4),
                                   method="dense") for h in hits])[:k] for hits in res]
 
@@ -459,16 +468,20 @@ class FacetIndex:
     def similar_segments(self, query: str, k: int = 3) -> list[SimilarSegment]:
         """Past segments of this tenant whose request reads most like this one (few-shot)."""
         vec = self.embedder.encode_query(query).tolist()
-        with self._mv.lock:
-            res = self._client_for("GROUND_TRUTH").search(self.names["GROUND_TRUTH"], data=[vec], limit=k, anns_field="dense",
-                                     filter=self._filter(None), output_fields=["text", "value", "payload"],
-                                     search_params={"metric_type": "COSINE"})
+        res = self._search("search", "GROUND_TRUTH", data=[vec], limit=k, anns_field="dense",
+                           filter=self._filter(None), output_fields=["text", "value", "payload"],
+                           search_params={"metric_type": "COSINE"})
         out = []
         for h in res[0]:
             e = h["entity"]
             seg = Segment.from_spec(json.loads(e["payload"])["segment"])
             out.append(SimilarSegment(id=e["value"], query=e["text"], segment=seg, score=round(float(h["distance"]), 4)))
         return out
+
+
+def _connection_lost(e: Exception) -> bool:
+    text = f"{type(e).__name__} {e}".lower()
+    return any(w in text for w in ("unavailable", "fail connecting", "goaway", "too_many_pings", "connection"))
 
 
 def _dedupe(hits: list[ValueHit]) -> list[ValueHit]:

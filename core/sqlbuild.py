@@ -276,6 +276,9 @@ def _none_of(table: str, alias: str, where: exp.Expression) -> exp.Expression:
     Same rows as the correlated NOT EXISTS (COALESCE absorbs the NULL of NOT IN), but DuckDB plans
     it as one mark join instead of a decorrelated delim join: 0.43 s instead of 1.27 s for
     "no Electronics purchase" over 10M customers x 50M purchases (benchmarks/dryrun.py data).
+    benchmarks/negation.py times the alternatives on that data: ANTI JOIN, EXCEPT of id sets, a
+    DISTINCT build side, "all minus a semi-join" and id bitmaps all cost as much or more CPU than
+    this mark join (which is also what a hand-written NOT IN gets), the correlated NOT EXISTS 3x.
     Other engines get NOT EXISTS (for_dialect).
     """
     sub = (select(exp.column("customer_id", table=alias))

@@ -3,7 +3,8 @@
 Covers, at 1280 and 1440 wide: new-vs-edit question, an answer typed in the chat box, F5 and a pasted
 link restoring the draft, the rule builder (condition, cohort, "exclude saved segment"), a save
 conflict and its choices, the library's size column; every step checks that no button or tab label
-is clipped, and the README screenshots are refreshed under tests/screenshots/.
+is clipped, the request map under an answer is painted and fits its message, and the README screenshots are
+refreshed under tests/screenshots/.
 """
 from __future__ import annotations
 
@@ -29,6 +30,30 @@ CLIPPED = """() => [...document.querySelectorAll('button, [role=tab], [role=tabl
   .flatMap(b => [b, ...b.querySelectorAll('*')])
   .filter(e => e.scrollWidth > e.clientWidth + 1)
   .map(e => (e.closest('button, [role=tab]') || e).innerText.trim().slice(0, 60))"""
+
+
+# Every "how I read your request" map: its highlights, whether one is painted and whether any runs out of its message.
+HIGHLIGHTS = """() => [...document.querySelectorAll('.cov-read')].map(r => {
+  const box = r.closest('[data-testid="stChatMessage"]').getBoundingClientRect();
+  const marks = [...r.querySelectorAll('.cov-text .cov')];
+  return {kinds: marks.map(m => m.classList[1]),
+          painted: marks.filter(m => getComputedStyle(m).backgroundColor !== 'rgba(0, 0, 0, 0)').length,
+          wider: r.scrollWidth > r.clientWidth + 1,
+          outside: marks.filter(m => [...m.getClientRects()].some(q => q.width === 0 || q.right > box.right + 1
+                                                                   || q.left < box.left - 1)).map(m => m.textContent)};
+})"""
+
+
+def _highlights_fit(page, where: str) -> None:
+    """The last answer's map is on screen, painted by kind, and no highlighted word is cut or outside its message."""
+    settle(page)
+    last = page.locator(".cov-read").last
+    expect(last.locator(".cov-condition").first).to_be_visible()
+    maps = page.evaluate(HIGHLIGHTS)
+    assert maps, f"{where}: no request map shown"
+    for m in maps:
+        assert "cov-condition" in m["kinds"] and m["painted"] >= m["kinds"].count("cov-condition"), f"{where}: {m}"
+        assert not m["wider"] and not m["outside"], f"{where}: clipped highlights {m}"
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +154,9 @@ def test_new_or_edit_question_and_an_answer_typed_in_the_chat_box(server, browse
     expect(conditions).to_contain_text("Preferred Shopping Day")
     assert page.get_by_text("Start a new segment or change this one?").count() == 0
     _not_clipped(page, "after edit")
+    for w in WIDTHS:
+        page.set_viewport_size({"width": w, "height": 1000})
+        _highlights_fit(page, f"request map at {w}")
     _shot(page, "workbench-conversation")
     page.close()
 

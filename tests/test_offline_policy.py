@@ -1,7 +1,9 @@
 """OfflinePolicy through the real loop: quality floor on the dev sets, dates, cohorts, clarification, edits."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 
 import pytest
 
@@ -67,6 +69,28 @@ def test_ambiguous_request_asks_and_the_answer_resumes(harbor, today):
     done = agent.resume(res.state, labels[1])
     assert done.status == "done"
     assert "Household Value Tier" not in {c.facet for c in done.segment.all_conditions()}
+
+
+def test_sizes_say_exact_only_when_the_dry_run_counted_exactly(northstar, today):
+    from core.dryrun import get_dryrunner
+
+    # a real 2,000-customer sample of the 20,000 fixture customers (else the whole table is counted, all exact)
+    dryrun = northstar.config.dryrun.model_copy(update={"sample_percent": 1, "min_sample_rows": 2_000})
+    northstar = dataclasses.replace(northstar, config=northstar.config.model_copy(update={"dryrun": dryrun}))
+    agent = _agent(northstar)
+    asked = agent.run_turn("shoppers who love the outdoors", today=today, mode="new")
+    hints = [o.segment_hint for o in asked.pending.options]
+    assert hints and all(re.fullmatch(r"~[\d,]+ customers|[\d,]+ customers \(exact\)", h) for h in hints), hints
+    finished = [(northstar, agent.resume(asked.state, asked.pending.options[0].label)),
+                (northstar, _agent(northstar).run_turn(  # a thin audience: the dry-run counts it exactly
+                    "Plus members in Texas likely to buy a TV, email reachable", today=today, mode="new"))]
+    kinds = set()
+    for tenant, done in finished:
+        dry = get_dryrunner(tenant).run(done.segment)
+        shown = f"{dry.estimate:,} customers (exact)" if dry.exact else f"~{dry.estimate:,} customers"
+        assert f" — {shown}" in done.summary and ("~" in done.summary) != dry.exact, (done.summary, dry.exact)
+        kinds.add(dry.exact)
+    assert kinds == {True, False}
 
 
 def test_provenance_names_the_words(northstar, today):

@@ -89,3 +89,39 @@ def test_noop_rebuild_and_two_processes_search_at_once(northstar, settings):
 def test_unavailable_model_says_how_to_provide_it():
     with pytest.raises(ModelUnavailable, match="embedding.model"):
         get_embedder("BAAI/bge-small-en-v1.5", "Represent this sentence for searching relevant passages: ")
+
+
+def test_a_dropped_connection_is_reopened_and_the_search_tried_again(ns_index):
+    """A dropped gRPC connection cannot be provoked on purpose here, so the first call is made to fail the way
+    pymilvus reports it; the retry goes to the real embedded server, reopened."""
+    calls = []
+
+    class Dropped:
+        def search(self, *a, **kw):
+            calls.append("search")
+            raise RuntimeError("<_InactiveRpcError: StatusCode.UNAVAILABLE GOAWAY too_many_pings>")
+
+        def close(self):
+            calls.append("close")
+
+    ns_index._mv.client = ns_index._loaded_on = Dropped()
+    ns_index._loaded = set(ns_index.names)  # as if its collections were loaded
+    hits = ns_index.nearest_values(["a treadmill"], ["Purchased Category"])
+    assert calls == ["search", "close"] and hits[0][0].value == "Fitness Equipment"
+
+
+def test_other_search_errors_are_not_retried(ns_index):
+    class Broken:
+        def search(self, *a, **kw):
+            raise ValueError("collection not found")
+
+        def close(self):
+            pass
+
+    ns_index._mv.client = ns_index._loaded_on = Broken()
+    ns_index._loaded = set(ns_index.names)  # as if its collections were loaded
+    try:
+        with pytest.raises(ValueError, match="collection not found"):
+            ns_index.nearest_values(["a treadmill"], ["Purchased Category"])
+    finally:
+        ns_index._mv.reopen()

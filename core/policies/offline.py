@@ -11,7 +11,7 @@ from core.reader.split import split_cohorts
 from core.reader.understand import STOP, Ambiguity, Understander, _overlap, _typo_vocabulary
 from core.policies.base import (Action, Clarify, ClarifyOption, Finish, Gate, LLMUsage, Observation, SplitCohorts,
                                 ToolCall, TurnContext)
-from core.reader.account import Coverage
+from core.reader.account import Coverage, combine
 from core.reader.clarify import NothingGrounded, nearest_facet_options, readable_content_words
 from core.cohorts import cohort_request
 from core.rules import autofix
@@ -102,7 +102,7 @@ class OfflinePolicy:
         hints = []
         for o, seg in zip(options, segs):
             obs = yield ToolCall("check_customer_count", {"segment": _spec(seg)}, thought=f"Size the option '{o.label}'.")
-            hints.append(f"~{obs[0].result.estimate:,} customers" if obs and obs[0].ok else "")
+            hints.append(_size_hint(obs[0].result) if obs and obs[0].ok else "")
         yield Clarify(question=f"No words in '{turn.request}' name a catalog facet directly. The nearest are below; "
                                "which did you mean?", default=0,
                       options=[ClarifyOption(label=o.label, value=o.label, segment_hint=h) for o, h in zip(options, hints)],
@@ -132,18 +132,19 @@ class OfflinePolicy:
                  turn: TurnContext) -> Generator[Action, list[Observation], Segment]:
         for amb in ambiguities[:1]:
             readings = [(label, self._apply(segment, amb, conds)) for label, conds in amb.options]
-            counts = []
+            counts, sized = [], []
             if all(conds for _, conds in amb.options[:2]):
                 for label, seg in readings[:3]:
                     obs = yield ToolCall("check_customer_count", {"segment": _spec(seg)},
                                          thought=f"Size the reading '{label}'.")
                     counts.append(obs[0].result.estimate if obs and obs[0].ok else 0)
+                    sized.append(_size_hint(obs[0].result) if obs and obs[0].ok else "")
                 lo, hi = min(counts), max(counts)
                 if lo > 0 and hi / lo < MATERIAL_RATIO and self._same_people(readings[0][1], readings[1][1]):
                     yield Gate("mapping", readings[0][1], thought=f"'{amb.phrase}' is ambiguous but the readings size alike "
                                f"({lo:,}–{hi:,}) and reach the same customers; using '{amb.options[0][0]}' without asking.")
                     return readings[0][1]
-            hint = [f"~{n:,} customers" for n in counts] + [""] * len(readings)
+            hint = sized + [""] * len(readings)
             yield Clarify(question=amb.question, default=0,
                           options=[ClarifyOption(label=label, value=label, segment_hint=h)
                                    for (label, _), h in zip(readings, hint)],
@@ -177,7 +178,7 @@ class OfflinePolicy:
 
     def _finish(self, segment: Segment, coverage: Coverage | None = None) -> Plan:
         obs = yield ToolCall("check_customer_count", {"segment": _spec(segment)}, thought="Shadow dry-run of the final segment.")
-        size = f" — ~{obs[0].result.estimate:,} customers" if obs and obs[0].ok else ""
+        size = f" — {_size_hint(obs[0].result)}" if obs and obs[0].ok else ""
         unused = f" Not used: {', '.join(repr(w) for w in coverage.unused)}." if coverage and coverage.unused else ""
         yield Finish(segment=segment, summary=segment.render() + size + unused, coverage=coverage,
                      thought="The segment is valid and sized." + unused)
@@ -190,10 +191,12 @@ class OfflinePolicy:
         reader = Understander(self.tenant.catalog, turn.today, self._index(), self._quantiles)
         m_cohort = re.search(r"\b(?:as|for) (?:a |an )?(?:second|another|new|separate|2nd) (?:cohort|audience|group)\b", low)
         m_remove = re.match(r"^\s*(?:please\s+)?(drop|remove|delete|take out|forget|without|no longer (?:need|want))\s+(?:the\s+)?(.+)$", low)
+        coverage = None  # the edit's own words and what each became, for the workbench's map
         if m_cohort:
             body = (text[: m_cohort.start()] + text[m_cohort.end():]).strip()
             body = re.sub(r"^\s*(add|also add|include|plus)\s+", "", body, flags=re.I)
             new = reader.read(body)
+            coverage = _edit_coverage(text, body, new.coverage, "adds a cohort")
             thought = f"Add a cohort: {body}"
             draft = Segment(cohorts=[*draft.cohorts, Cohort(conditions=new.conditions, label=body)])
         elif m_remove:
@@ -204,13 +207,14 @@ class OfflinePolicy:
             body = re.sub(r"^\s*(also|and also|plus|add|include|make it|make that|change it to|change to|instead|now|"
                           r"just|only|but|set|use)\s+", "", text, flags=re.I)
             new = reader.read(body)
+            coverage = _edit_coverage(text, body, new.coverage, "says how to change the draft")
             only = bool(re.match(r"^\s*(only|just)\b", low))
             draft = _apply_edit(draft, new.conditions, self.tenant, body, only)
             draft = _apply_dates(draft, body, self.tenant, turn, [c for c in new.conditions])
             thought = f"Edit the draft with: {[c.render() for c in new.conditions] or body}"
         yield Gate("decomposition", [text], thought=thought)
         segment = yield from self._fix(draft, [])
-        yield from self._finish(segment)
+        yield from self._finish(segment, coverage)
 
     def _quantiles(self, facet: str, shares: list[float]) -> list[float]:
         """A numeric facet's values at `shares` of the tenant's sample; none without a sample."""
@@ -230,6 +234,22 @@ class OfflinePolicy:
 
 
 # ---- helpers -----------------------------------------------------------------------------------
+
+def _size_hint(result) -> str:
+    """`34 customers (exact)` when the dry-run counted exactly, else `~1,240 customers` (a sample estimate)."""
+    if getattr(result, "exact", False):
+        return f"{result.estimate:,} customers (exact)"
+    return f"~{result.estimate:,} customers"
+
+
+def _edit_coverage(text: str, body: str, read: Coverage | None, instruction: str) -> Coverage | None:
+    """The map of an edit message: the words of its body as read; the words cut off the body ('only', 'as a new
+    cohort') as what they did."""
+    if read is None:
+        return None
+    words = lambda t: {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z']*", t)}  # noqa: E731
+    return combine(text, [read], STOP, {w: instruction for w in words(text) - words(body)})
+
 
 def _spec(segment: Segment) -> list | dict:
     return segment.spec()

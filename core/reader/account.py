@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from core.text.normalise import Normalised
 
 Kind = Literal["used", "stop", "ignored", "unused"]
+Role = Literal["condition", "rule", "cue", "asked"]  # what a used stretch became, for showing the map
 _TOKEN = re.compile(r"\$?\d[\d,]*(?:\.\d+)?[kK]?%?\+?|[A-Za-z][A-Za-z']*")
 
 
@@ -19,6 +20,7 @@ class CoverageSpan(BaseModel):
     text: str
     kind: Kind
     became: str = ""  # the condition or reading it is part of, or why it was ignored
+    role: Role | None = None  # for a used word: a condition, a tier/window/rule, an intent cue or a question
 
 
 class Coverage(BaseModel):
@@ -42,6 +44,7 @@ class Use(BaseModel):
     end: int
     became: str
     kind: Literal["used", "ignored"] = "used"
+    role: Role = "condition"
 
 
 def account(normalised: Normalised, uses: list[Use], stop_words: frozenset[str] | set[str]) -> Coverage:
@@ -52,10 +55,61 @@ def account(normalised: Normalised, uses: list[Use], stop_words: frozenset[str] 
         word = normalised.original[a:b]
         hit = next((u for u in uses if u.start < m.end() and m.start() < u.end), None)
         if hit is not None:
-            spans.append(CoverageSpan(start=a, end=b, text=word, kind=hit.kind, became=hit.became))
+            spans.append(CoverageSpan(start=a, end=b, text=word, kind=hit.kind, became=hit.became,
+                                      role=hit.role if hit.kind == "used" else None))
         elif m.group(0).lower().strip("'") in stop_words or m.group(0).lower().endswith("'s") and \
                 m.group(0).lower()[:-2] in stop_words:
             spans.append(CoverageSpan(start=a, end=b, text=word, kind="stop"))
         else:
             spans.append(CoverageSpan(start=a, end=b, text=word, kind="unused"))
     return Coverage(request=normalised.original, spans=spans)
+
+
+# A word read by several parts (a clause every cohort shares) shows its most telling outcome.
+_RANK = {"condition": 0, "rule": 1, "asked": 2, "cue": 3, "ignored": 4, "stop": 5, "unused": 6}
+
+
+def _rank(span: CoverageSpan) -> int:
+    return _RANK[span.role or "condition"] if span.kind == "used" else _RANK[span.kind]
+
+
+def combine(request: str, parts: list[Coverage], stop_words: frozenset[str] | set[str],
+            joined_by: dict[str, str] | None = None) -> Coverage:
+    """One map of `request` from the maps of texts cut out of it (cohorts of an 'or', an edit's body).
+
+    Each part's words are found again in the request in order (a part may repeat an earlier clause,
+    like an intent shared by two cohorts); a word no part read is a stop word, a word that did the
+    cutting (`joined_by`: word -> what it did, e.g. 'or'), or plainly not used.
+    """
+    joined_by = joined_by or {}
+    words = [(m.start(), m.end()) for m in _TOKEN.finditer(request)]
+    best: dict[int, CoverageSpan] = {}
+    for part in parts:
+        cursor = 0
+        for span in part.spans:
+            at = _find(words, request, span.text, cursor)
+            if at is None:
+                continue
+            cursor = at + 1
+            a, b = words[at]
+            placed = span.model_copy(update={"start": a, "end": b, "text": request[a:b]})
+            if at not in best or _rank(placed) < _rank(best[at]):
+                best[at] = placed
+    spans = []
+    for i, (a, b) in enumerate(words):
+        word = request[a:b]
+        if i in best:
+            spans.append(best[i])
+        elif word.lower() in joined_by:
+            spans.append(CoverageSpan(start=a, end=b, text=word, kind="used", became=joined_by[word.lower()], role="rule"))
+        elif word.lower().strip("'") in stop_words:
+            spans.append(CoverageSpan(start=a, end=b, text=word, kind="stop"))
+        else:
+            spans.append(CoverageSpan(start=a, end=b, text=word, kind="unused"))
+    return Coverage(request=request, spans=spans)
+
+
+def _find(words: list[tuple[int, int]], request: str, text: str, cursor: int) -> int | None:
+    """The index of the word `text` in the request: the first from `cursor` on, else the first anywhere."""
+    hits = [i for i, (a, b) in enumerate(words) if request[a:b] == text]
+    return next((i for i in hits if i >= cursor), hits[0] if hits else None)

@@ -19,12 +19,24 @@ class CohortSplit:
 def split_cohorts(text: str, catalog: Catalog) -> CohortSplit | None:
     """Two unrelated audiences joined by 'or' become two cohorts; 'Texas or Florida' stays one."""
     body = re.sub(r"^[^:]{0,60}:\s*", "", text.strip()) if re.match(r"^[^:]{0,60}:", text) else text.strip()
+    channels = _channel_or(body, catalog)
+    if channels:
+        return channels
+    shared: list[str] = []
+    both = re.search(r"\b(?:either way|for both|in both cases)\s*[.!]?\s*$", body, re.I)
+    seps = list(re.finditer(r",|;|\s[-–]\s", body[: both.start()])) if both else []
+    if seps:  # '..., or Y - mailable either way': the last clause applies to both audiences
+        shared.append(body[seps[-1].end(): both.start()].strip())
+        body = body[: seps[-1].start()].strip()
     explicit = re.search(r",\s*or\s+|\bor\s+(?=anyone\b)|\bor\s+(?=everyone\b)", body)
+    if explicit is None and re.match(r"\s*either\b", body, re.I):
+        explicit = re.search(r"\s+or\s+", body)
+        body = re.sub(r"^\s*either\s+", "", body, flags=re.I)
+        explicit = re.search(r"\s+or\s+", body) if explicit else None
     cut = explicit or _paired_or(body, catalog)
     if cut is None:
         return None
     left, right = body[: cut.start()].strip(" ,"), body[cut.end():].strip(" ,")
-    shared: list[str] = []
     right, suffix = _split_suffix(right, catalog)
     if suffix:
         shared.append(suffix)
@@ -34,6 +46,23 @@ def split_cohorts(text: str, catalog: Catalog) -> CohortSplit | None:
     if not left or not right:
         return None
     return CohortSplit(cohorts=[left, right], shared=shared)
+
+
+def _channel_or(body: str, catalog: Catalog) -> CohortSplit | None:
+    """'reach by text or by email': one cohort per channel, the rest of the request in each."""
+    from core.reader.understand import channel_words  # the reader's own channel vocabulary
+
+    words = channel_words(catalog)
+    if len(set(words.values())) < 2:
+        return None
+    alt = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    m = re.search(rf"\b(reach(?:able)?|contact(?:able)?)\s+(?:them\s+)?(?:by|via|on|through)\s+({alt})\s+or\s+"
+                  rf"(?:by\s+|via\s+|on\s+|through\s+)?({alt})\b", body, re.I)
+    if not m or words[m.group(2).lower()] == words[m.group(3).lower()]:
+        return None
+    head, tail = body[: m.start()], body[m.end():]
+    make = lambda ch: f"{head}{m.group(1)} by {ch}{tail}".strip()  # noqa: E731
+    return CohortSplit(cohorts=[make(m.group(2)), make(m.group(3))])
 
 
 def _mentions(text: str, catalog: Catalog) -> list[tuple[int, int, str, str]]:

@@ -18,7 +18,7 @@ from core.text.dates import DateSpan, find_dates
 from core.text.phrasebook import Entry, build_phrasebook
 from core.segment import Condition, Evidence, Provenance
 from core.reader.account import Coverage, Use, account
-from core.text.normalise import Normalised, correct_typos, english_words, norm, vocabulary
+from core.text.normalise import Normalised, correct_typos, is_foreign, norm, vocabulary
 
 STOP = set("""a an the and or of for to in on at by with who whose that which are is was were be been being have has had
 do does did it its their them they this these those from as into than then also any all some our my me we us i you your
@@ -34,7 +34,7 @@ NEGATION = re.compile(r"\b(excluding|exclude|except|but not|not|never|no|neither
                       r"haven't|hasn't|non|who are not|who aren't|other than)\b", re.I)
 PURCHASE_CUES = re.compile(r"\b(bought|buy|buys|buying|buyers?|purchased|purchases?|purchasers?|customers of|shopped|picked up|"
                            r"spent|orders?|ordered)\b", re.I)
-PROPENSITY_CUES = re.compile(r"\b(likely|likelihood|propensity|interested|in the market|prospects?|affinity|"
+PROPENSITY_CUES = re.compile(r"\b(likely|likelihood|propensity|interested|interest in|in the market|prospects?|affinity|"
                              r"top \d+|most likely|lookalikes?|in-market)\b", re.I)
 BROWSE_CUES = re.compile(r"\b(browsed|browsing|viewed|looked at|window shop\w*)\b", re.I)
 VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|big|high|frequent(ly)?|often|regular(ly)?|many|much)\b", re.I)
@@ -135,7 +135,7 @@ class Understander:
         prop = next((f for f in self.cat.active_facets if f.kind == "propensity"), None)
         if prop is None:
             return None
-        m = re.search(r"\btop\s+(\d+)\s*(%|percent|tier)?", low)
+        m = re.search(r"\btop[\s-]+(\d+)\s*(%|percent|tier)?", low)
         if m and not re.match(r"\s*(orders|items|trips)", low[m.end():]):
             taken.append(_Span(m.start(), m.end()))
             return self.cat.tier_for_percent(prop, float(m.group(1)))
@@ -145,7 +145,7 @@ class Understander:
             taken.append(_Span(m.start(), m.end()))
             return self.cat.tier_for_percent(prop, pct)
         for e in self.book:
-            if e.tier and (m := _find(e.phrase, low, taken)):
+            if e.tier and (m := _find(e.phrase, low, taken) or _find_apart(e.phrase, low, taken)):
                 if e.phrase in ("likely", "interested in", "in the market for"):
                     continue  # plain intent words: the default tier, and they cue propensity
                 taken.append(_Span(*m))
@@ -162,6 +162,8 @@ class Understander:
         for m in pat.finditer(low):
             if not m.group("num") or _overlaps(m.start("num"), m.end("num"), taken):
                 continue
+            if _inside_value_name(low, m.start("num"), self.cat):
+                continue  # 'under 2 miles' is a value of a banded facet, read by the lexicon
             if not (m.group("pre") or m.group("post") or m.group("cur") or m.group("pct")):
                 if not re.match(r"\s+(or more|\+)", low[m.end("num"):]) and not re.search(
                         r"(score|share|balance|of)\s*(of\s*)?$", low[:m.start("num")]):
@@ -202,7 +204,7 @@ class Understander:
         unit_pat = re.compile(r"\s*((?:\w+[- ]){0,2}?(?:orders?|items?|trips?|visits?|points?|coupons?|sessions?|people|"
                               r"redemptions?|fill-ups|days?|months?|years?))\b")
         for m in pat.finditer(low):
-            if _overlaps(m.start(), m.end(), taken):
+            if _overlaps(m.start(), m.end(), taken) or _inside_value_name(low, m.start() + 1, self.cat):
                 continue
             g = m.groups()
             if g[0] is not None or g[2] is not None or g[1] is not None:
@@ -249,6 +251,8 @@ class Understander:
             # An audience noun counts fully when it is in the facet's name ('households of 5' -> Household Size),
             # little when only a synonym has it ('shoppers' vs 'times shopped').
             score += 1.5 * content + 1.5 * in_name + 0.5 * max(0.0, audience - content - in_name)
+            if any(" " in sy and re.search(rf"\b{re.escape(sy.lower())}\b", window) for sy in f.synonyms):
+                score += 3  # a whole synonym as written ('web sessions') outweighs a shared unit word
             fw = _facet_window(f.name)
             if fw and any(abs(fw - d) <= 0.1 * fw for d in windows):
                 score += 3  # 'spent $5,000 in the past year' is the 52-week spend
@@ -294,6 +298,8 @@ class Understander:
                 continue
             if self._propensity_value(e) and _intent(low[max(0, m[0] - 70):m[0]], _clause_at(low, m[0])) == "propensity":
                 continue  # 'likely to try delivery': the propensity facet, read by the lexical pass
+            if self._value_named_before(e, low, m[0]):
+                continue  # 'Basic members': the value named wins over what 'members' alone means
             taken.append(_Span(*m))
             neg = _negated(low, m[0])
             for c in e.conditions:
@@ -303,6 +309,11 @@ class Understander:
                 cond.provenance = _prov(low, m[0], m[1], "phrasebook", matched=e.phrase)
                 conds.append(cond)
 
+    def _value_named_before(self, e: Entry, low: str, start: int) -> bool:
+        facets = {c.get("facet") for c in e.conditions if c.get("op") == "in"}
+        prev = re.findall(r"[a-z]+", low[max(0, start - 25):start])[-1:]
+        return bool(prev) and any(f.name in facets for f, _ in self.vocab.get(prev[0], []))
+
     def _propensity_value(self, e: Entry) -> bool:
         if len(e.conditions) != 1 or e.conditions[0].get("op") != "in":
             return False
@@ -310,11 +321,12 @@ class Understander:
         return any(f.kind == "propensity" and vals & set(f.value_list) for f in self.cat.active_facets)
 
     def _reachability(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
-        channels = _channel_words(self.cat)
+        channels = channel_words(self.cat)
         if not channels:
             return
         words = "|".join(re.escape(w) for w in sorted(channels, key=len, reverse=True))
-        pat = re.compile(rf"\b(?:can be|who can be|reachable by|reachable via|reachable on)\s+({words})(?:ed)?\b"
+        pat = re.compile(rf"\b(?:can be|who can be|reach(?:able)?\s+(?:them\s+)?(?:by|via|on|through)|"
+                         rf"contactable\s+(?:by|via|on))\s+({words})(?:ed)?\b"
                          rf"|\b({words})[- ]?(?:reachable|contactable)\b"
                          rf"|\b({words})\s+(?:notifications\s+)?(?:turned on|switched on|enabled|on)\b")
         for m in pat.finditer(low):
@@ -422,6 +434,8 @@ class Understander:
             return True
         clause = _clause_at(low, pos)
         intent = _intent(low[max(0, pos - 70):pos], clause)
+        if intent == "plain" and re.match(r"[\s,]*(excluding|except|but not|minus|other than|without)\b", clause):
+            intent = _intent(low[:pos], low[:pos])  # '..., excluding Kindred Kids' excludes from what came before
         if facet.hierarchy_level in _product_levels(self.cat) and facet.kind in ("propensity", "categorical") \
                 and intent == "plain":
             return bool(re.search(r"\b(buyers?|shoppers|purchasers?|fans|lovers|customers of)\b", clause))
@@ -763,9 +777,8 @@ class Understander:
 
     def _foreign_product(self, phrase: str, r: Reading) -> None:
         """A bought word that is neither English nor the catalog's ('zapatos'): ask, never drop it silently."""
-        words = re.findall(r"[a-z]+", phrase)
-        english = english_words()
-        if not english or any(w in english or w in self.known_words for w in words):
+        words = re.findall(r"[a-z]{3,}", phrase)
+        if not words or not all(is_foreign(w) and w not in self.known_words for w in words):
             return
         r.ambiguities.append(Ambiguity(
             phrase=phrase, question=f"The catalog has no product called '{phrase}'. Build the segment without it?",
@@ -909,6 +922,17 @@ def _find(phrase: str, low: str, taken: list[_Span]) -> tuple[int, int] | None:
     for m in re.finditer(rf"(?<![\w']){re.escape(phrase)}(?:s)?(?![\w])", low.replace("-", " ")):
         if not _overlaps(m.start(), m.end(), taken):
             return (m.start(), m.end())
+    return None
+
+
+def _find_apart(phrase: str, low: str, taken: list[_Span]) -> tuple[int, int] | None:
+    """A two-word phrase with a name between its words ('best Brightline prospects'); only the words are taken."""
+    words = phrase.split()
+    if len(words) != 2 or any(w in STOP for w in words):
+        return None
+    m = re.search(rf"(?<![\w']){re.escape(words[0])}\s+(?:[a-z0-9&'-]+\s+){{1,3}}?{re.escape(words[1])}s?(?![\w])", low)
+    if m and not _overlaps(m.start(), m.start() + len(words[0]), taken):
+        return (m.start(), m.start() + len(words[0]))
     return None
 
 
@@ -1117,13 +1141,20 @@ def _lexicon_table(catalog: Catalog) -> list[tuple[str, str, str]]:
             for ph in [v, *f.value_synonyms.get(v, [])]:
                 n = _norm(ph)
                 if len(n) >= 2:
-                    pairs[(n, f.name)] = "value"
+                    for form in _number_forms(n):
+                        pairs[(form, f.name)] = "value"
                 if len(n) > 5 and n.endswith("s") and not n.endswith("ss") and n[:-1] not in names:
                     pairs.setdefault((n[:-1], f.name), "value")  # 'a game console' names Game Consoles
     return sorted(((p, f, k) for (p, f), k in pairs.items()), key=lambda t: (-len(t[0]), t[2] != "value"))
 
 
 _lexicon = _lexicon_table
+
+
+def _number_forms(name: str) -> list[str]:
+    """A banded value as people say it: '3 7 miles' (from '3-7 Miles') is also '3 to 7 miles'."""
+    m = re.match(r"^(.*?\b)(\d+) (\d+)(\b.*)$", name)
+    return [name, f"{m.group(1)}{m.group(2)} to {m.group(3)}{m.group(4)}"] if m else [name]
 
 
 def _variants(phrase: str) -> list[str]:
@@ -1146,8 +1177,8 @@ def _vocab_table(catalog: Catalog) -> dict[str, list[tuple[Facet, str]]]:
     for f in catalog.facets:
         for v in f.value_list:
             for ph in [v, *f.value_synonyms.get(v, [])]:
-                n = _norm(ph)
-                out.setdefault(n, []).append((f, v))
+                for n in _number_forms(_norm(ph)):
+                    out.setdefault(n, []).append((f, v))
     singular: dict[str, list[tuple[Facet, str]]] = {}
     for n, holders in list(out.items()):
         if len(n) > 5 and n.endswith("s") and not n.endswith("ss"):
@@ -1156,6 +1187,26 @@ def _vocab_table(catalog: Catalog) -> dict[str, list[tuple[Facet, str]]]:
         have = out.setdefault(n, [])
         have.extend(h for h in holders if h not in have)
     return out
+
+
+@per_catalog
+def _numbered_values(catalog: Catalog) -> tuple[str, ...]:
+    """Value names and aliases with a number in them ('Under 2 Miles', '1-3 Miles'), lowercased."""
+    return tuple(sorted({n.lower() for f in catalog.active_facets for v in f.value_list
+                         for n in [v, *f.value_synonyms.get(v, [])] if re.search(r"\d", n)}, key=len, reverse=True))
+
+
+def _inside_value_name(low: str, pos: int, catalog: Catalog) -> bool:
+    """True when the number at `pos` is part of a banded value's name as written ('under 2 miles'), and not
+    followed by a unit the value does not have ('under 2 years' is no 'Under 2' age band)."""
+    for name in _numbered_values(catalog):
+        for m in re.finditer(rf"(?<![\w$]){re.escape(name)}(?![\w])", low):
+            if m.start() <= pos < m.end() and not _UNIT_AFTER.match(low, m.end()):
+                return True
+    return False
+
+
+_UNIT_AFTER = re.compile(r"\s*(years?|months?|weeks?|days?|miles?|minutes?|hours?|orders?|trips?|visits?|items?|%|percent)\b")
 
 
 @per_catalog
@@ -1219,7 +1270,7 @@ def _recently_days(catalog: Catalog) -> int:
 
 
 @per_catalog
-def _channel_words(catalog: Catalog) -> dict[str, str]:
+def channel_words(catalog: Catalog) -> dict[str, str]:
     """Word -> reachability channel: the channel's name, and the first words of its rule facets' names and
     synonyms that no other channel uses ('text' from 'text opt in' -> sms)."""
     seen: dict[str, set[str]] = {}
@@ -1289,8 +1340,12 @@ def _uses(low: str, conds: list[Condition], taken: list[_Span], r: Reading) -> l
             for c in conds if c.provenance and c.provenance.start is not None and c.provenance.end is not None]
     for amb in r.ambiguities:
         for m in re.finditer(rf"\b{re.escape(amb.phrase.lower())}\b", low):
-            uses.append(Use(start=m.start(), end=m.end(), became=f"asked: {amb.question}"))
-    uses += [Use(start=t.start, end=t.end, became="read as a tier, window or rule") for t in taken]
-    for label, rx in _CUES:
-        uses += [Use(start=m.start(), end=m.end(), became=label) for m in rx.finditer(low)]
+            uses.append(Use(start=m.start(), end=m.end(), became=f"asked: {amb.question}", role="asked"))
+    # The first use that covers a word names it: a verb cue inside a date window ('bought in the last 90
+    # days') says more than the window, while 'top 10%' is a tier before it is a likelihood cue.
+    cues = [(rx is PROPENSITY_CUES, Use(start=m.start(), end=m.end(), became=label, role="cue"))
+            for label, rx in _CUES for m in rx.finditer(low)]
+    uses += [u for likely, u in cues if not likely]
+    uses += [Use(start=t.start, end=t.end, became="read as a tier, window or rule", role="rule") for t in taken]
+    uses += [u for likely, u in cues if likely]
     return uses

@@ -40,6 +40,8 @@ def _num(word: str) -> int | None:
 
 def _holiday(rule: dict, year: int) -> dt.date:
     """One year's date of a calendar.yaml holiday rule."""
+    if "easter" in rule:
+        return _easter(year) + dt.timedelta(days=rule["easter"])
     if "day" in rule:
         return dt.date(year, rule["month"], rule["day"])
     month, weekday, nth = rule["month"], rule["weekday"], rule["nth"]
@@ -50,6 +52,19 @@ def _holiday(rule: dict, year: int) -> dt.date:
         last = _month_end(year, month)
         day = last - dt.timedelta(days=(last.weekday() - weekday) % 7)
     return day + dt.timedelta(days=rule.get("offset", 0))
+
+
+def _easter(year: int) -> dt.date:
+    """Easter Sunday of a Gregorian year (the anonymous Gregorian computus)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = b // 4, b % 4
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = c // 4, c % 4
+    l_ = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * l_) // 451
+    month = (h + l_ - 7 * m + 114) // 31
+    return dt.date(year, month, (h + l_ - 7 * m + 114) % 31 + 1)
 
 
 @functools.lru_cache(maxsize=1)
@@ -137,8 +152,8 @@ _IN_N = re.compile(r"\b(?:in|within)\s+(?:the\s+)?(\d[\d,]*|two|three|four|five|
 _GAP = re.compile(r"\b(?:haven't|hasn't|have not|has not|not|no|nothing)\b[^,.;]{0,30}?"
                   r"\b((?:in|for)\s+(?:the\s+)?(?:(?:over|more than|at least)\s+)?"
                   r"(\d[\d,]*|two|three|four|five|six|seven|eight|nine|ten|twelve|thirty|sixty|ninety)\s+(day|week|month|year)s?)\b", re.I)
-_SINCE = re.compile(r"\bsince\s+(?:the\s+)?(?:start\s+of\s+(?:the\s+|this\s+)?)?([a-z0-9 ,'-]+?)(?=$|[,.;?!]| and | who | with | but | that | in the )", re.I)
-_FISCAL = re.compile(r"\b(this|last|current|previous)\s+fiscal\s+(year|quarter)\b|\bfytd\b|\bfiscal\s+year\s+to\s+date\b", re.I)
+_SINCE = re.compile(r"\b(?:since|on or after|after)\s+(?:the\s+)?(?:start\s+of\s+(?:the\s+|this\s+)?)?([a-z0-9 ,'-]+?)(?=$|[,.;?!]| and | who | with | but | that | in the )", re.I)
+_FISCAL = re.compile(r"\b(this|last|current|previous)\s+fiscal\s+(year|yr|quarter)\b|\bfytd\b|\bfiscal\s+year\s+to\s+date\b", re.I)
 _FISCAL_PART = re.compile(r"\b(?:(?:fiscal\s+)?q([1-4])|(first|second)\s+half|h([12]))\s+(?:of\s+)?(?:the\s+)?"
                           r"(this|last|previous|current|prior)\s+fiscal\s+year\b", re.I)
 _NEXT_SEASON = re.compile(r"\b(?:due|arriving|expected|expecting)\s+(?:in\s+)?(?:the\s+)?next\s+([a-z' -]+?)(?:\s+season)?\b(?=$|[,.;]| and | who | with )", re.I)
@@ -181,7 +196,7 @@ def find_dates(text: str, today: dt.date, fiscal_start: int, seasons: dict[str, 
         add(DateSpan("between", m.start(), m.end(), m.group(0), min=lo.isoformat(), max=hi.isoformat()))
     for m in _FISCAL.finditer(text):
         word = (m.group(1) or "this").lower()
-        unit = (m.group(2) or "year").lower()
+        unit = (m.group(2) or "year").lower().replace("yr", "year")
         if unit == "year" and word in ("this", "current"):
             add(DateSpan("on_or_after", m.start(), m.end(), m.group(0), date=fiscal_year_start(today, fiscal_start).isoformat()))
         elif unit == "year":
@@ -217,17 +232,19 @@ def find_dates(text: str, today: dt.date, fiscal_start: int, seasons: dict[str, 
             lo, hi = next_season(months, today)
             add(DateSpan("between", m.start(), m.end(), m.group(0), min=lo.isoformat(), max=hi.isoformat()))
     names = "|".join(re.escape(n) for n in sorted(season_names, key=len, reverse=True))
+    names = names.replace("\\ ", "[\\s-]+")  # 'back-to-school season' as written
     season_rx = re.compile(rf"\b(last|this|past)\s+(year's\s+)?(?:the\s+)?({names})(\s+season)?\b", re.I) if names else _SEASON
     for m in season_rx.finditer(text):
-        name = (m.group(3) if names else m.group(2)).lower().strip()
+        name = re.sub(r"[\s-]+", " ", (m.group(3) if names else m.group(2)).lower().strip())
         name = re.sub(r"^(the)\s+", "", name)
         key = name if name in season_names else (name + " season" if name + " season" in season_names else None)
         if key is None:
             continue
         months = season_names[key]
         if names and m.group(2):  # 'last year's holiday season': the one that started last calendar year
-            lo = dt.date(today.year - 1, months[0], 1)
-            hi = _month_end(today.year - 1 + (1 if months[-1] < months[0] else 0), months[-1])
+            year = today.year - (0 if m.group(1).lower() == "this" else 1)
+            lo = dt.date(year, months[0], 1)
+            hi = _month_end(year + (1 if months[-1] < months[0] else 0), months[-1])
         else:
             lo, hi = season_window(months, today, "last" if m.group(1).lower() in ("last", "past") else "this")
         add(DateSpan("between", m.start(), m.end(), m.group(0), min=lo.isoformat(), max=hi.isoformat()))

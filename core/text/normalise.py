@@ -79,6 +79,27 @@ def english_words() -> frozenset[str]:
         return frozenset()
 
 
+COMMON_ZIPF = 3.0        # wordfreq Zipf frequency from which an English word is common ('yogurt' 3.6)...
+FOREIGN_GAP = 2.0        # ...and how much more frequent in another language a word must be to read as foreign
+OTHER_LANGUAGES = ("es", "pt", "fr", "de", "it")  # wordfreq's large Latin-script lists
+
+
+def is_common_english(word: str) -> bool:
+    """A word people use often in English ('yogurt', 'treadmill'): never rewritten as a typo."""
+    from wordfreq import zipf_frequency  # a frequency list loads on first use
+
+    return len(word) >= 4 and zipf_frequency(word, "en") >= COMMON_ZIPF
+
+
+def is_foreign(word: str) -> bool:
+    """A word clearly from another language ('zapatos', 'verduras', 'obrigado'), not a rare English word."""
+    from wordfreq import zipf_frequency
+
+    en = zipf_frequency(word, "en")
+    other = max(zipf_frequency(word, lang) for lang in OTHER_LANGUAGES)
+    return other >= 3.5 and other - en >= FOREIGN_GAP
+
+
 def vocabulary(words: set[str], extra_known: set[str] = frozenset()) -> Vocabulary:
     """A vocabulary from a tenant's words and the reader's own words; English words are never corrected."""
     tenant = frozenset(w for w in set(words) | set(extra_known) if len(w) >= 3 and w.isalpha())
@@ -106,7 +127,7 @@ def correct_typos(text: str, vocab: Vocabulary) -> Normalised:
 def _closest(word: str, vocab: Vocabulary, targets: list[str]) -> tuple[str, float] | None:
     if "'" in word:  # contractions and possessives ("haven't", "kids'") are read as written
         return None
-    if len(word) < 3 or word in vocab.known or _plural_known(word, vocab.known):
+    if len(word) < 3 or word in vocab.known or _plural_known(word, vocab.known) or is_common_english(word):
         return None
     hits = process.extract(word, targets, scorer=fuzz.ratio, limit=6)
     hits = [h for h in hits if h[0][0] == word[0]]  # a typo rarely changes the first letter

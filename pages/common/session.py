@@ -14,6 +14,7 @@ class ChatMessage:
     text: str
     diff: list[str] = field(default_factory=list)
     meter: str = ""
+    coverage: dict | None = None  # the turn's coverage map (Coverage as JSON): saved with the message, so F5 keeps it
 
 
 @dataclass

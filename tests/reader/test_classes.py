@@ -141,3 +141,73 @@ def test_a_value_listed_beside_its_siblings_is_not_asked_about(northstar, today,
 def test_a_lone_value_that_shares_a_name_is_still_asked_about(northstar, today):
     r = _read(northstar, today, "Customers in Washington", index=False)
     assert r.ambiguities and "washington" in r.ambiguities[0].question.lower()
+
+
+@pytest.mark.parametrize("tenant_id, text, cohorts", [
+    ("northstar", "Texas customers we can reach by text or by push", ["Texas customers we can reach by text",
+                                                                       "Texas customers we can reach by push"]),
+    ("harbor", "Gold members reachable via email or text", ["Gold members reachable by email", "Gold members reachable by text"]),
+])
+def test_or_between_channels_makes_one_cohort_per_channel(request, tenant_id, text, cohorts):
+    from core.reader.split import split_cohorts
+
+    assert split_cohorts(text, request.getfixturevalue(tenant_id).catalog).cohorts == cohorts
+
+
+def test_either_or_and_a_tail_for_both_cohorts(northstar):
+    from core.reader.split import split_cohorts
+
+    s = split_cohorts("Either students in Ohio or veterans in Utah - email reachable either way", northstar.catalog)
+    assert s.cohorts == ["students in Ohio", "veterans in Utah"] and s.shared == ["email reachable"]
+    assert split_cohorts("Texas or Florida customers", northstar.catalog) is None
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("northstar", "Customers who live 10 to 20 miles from a store", "Distance To Store Band is 10-20 Miles"),
+    ("northstar", "Customers who live under 2 miles from a store", "Distance To Store Band is Under 2 Miles"),
+    ("harbor", "Shoppers 1 to 3 miles from their store", "Distance To Home Store is 1-3 Miles"),
+])
+def test_a_number_inside_a_banded_value_reads_as_the_value(request, today, tenant_id, text, want):
+    assert _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False)) == {want}
+
+
+def test_a_value_named_before_a_generic_word_wins(northstar, harbor, today):
+    assert "Membership Tier is Basic" in _conds(_read(northstar, today, "Basic members in Ohio", index=False))
+    assert "Rewards Level is Silver" in _conds(_read(harbor, today, "Silver members", index=False))
+
+
+def test_a_hyphenated_top_n_is_a_tier(harbor, today):
+    r = _read(harbor, today, "the top-10 prospects for Blue Heron Bread", index=False)
+    assert {c.tier for c in r.conditions if c.tier} == {"TOP 10"}
+
+
+@pytest.mark.parametrize("tenant_id, text, tier", [
+    ("northstar", "Best Scoop prospects", "TOP 10"),
+    ("harbor", "Best Lowtide Keto prospects", "TOP 10"),
+    ("northstar", "Anyone with any interest in tents", "TOP 50"),
+])
+def test_tier_words_around_a_name_and_interest(request, today, tenant_id, text, tier):
+    r = _read(request.getfixturevalue(tenant_id), today, text, index=False)
+    tiers = {c.tier for c in r.conditions if c.tier}
+    assert tiers == {tier}, [c.render() for c in r.conditions]
+
+
+@pytest.mark.parametrize("tenant_id, text, facet, date", [
+    ("northstar", "Customers who bought grills since Easter", "Purchase Date R2D2", "2026-04-05"),
+    ("northstar", "People who signed up for Plus on or after Labor Day", "Membership Start Date", "2026-09-07"),
+    ("harbor", "Shoppers who joined rewards after Good Friday", "Rewards Member Since", "2026-04-03"),
+    ("northstar", "Customers who bought tents this fiscal yr", "Purchase Date R2D2", "2026-02-01"),
+])
+def test_holidays_including_easter_and_abbreviated_years(request, today, tenant_id, text, facet, date):
+    r = _read(request.getfixturevalue(tenant_id), today, text, index=False)
+    assert (facet, "on_or_after", date) in [(c.facet, c.op, str(c.date)) for c in r.conditions]
+
+
+def test_an_exclusion_clause_excludes_from_what_came_before(northstar, today):
+    r = _read(northstar, today, "Boots buyers from this year's back-to-school season, excluding Pacewell", index=False)
+    assert "Purchased Brand is not Pacewell" in _conds(r)
+    assert ("Purchase Date R2D2", "2026-07-01") in [(c.facet, str(c.min)) for c in r.conditions]
+
+
+def test_a_whole_synonym_beats_a_shared_unit_word(northstar, today):
+    assert "Web Visits 30D at least 20" in _conds(_read(northstar, today, "Customers with 20 or more web sessions", index=False))

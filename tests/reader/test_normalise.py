@@ -35,3 +35,19 @@ def test_offsets_map_back_to_the_original():
     assert n.text == "by text now"
     assert n.original[n.to_original(n.text.index("now")):] == "now"
     assert n.to_original(n.text.index("text")) == n.original.index("txt")
+
+
+def test_common_english_words_are_never_rewritten():
+    from core.text.normalise import correct_typos
+    from core.reader.understand import _typo_vocabulary
+    from core.tenant import load_tenant
+
+    vocab = _typo_vocabulary(load_tenant("harbor").catalog)
+    assert correct_typos("shoppers who bought yogurt and shampoo", vocab).corrections == ()
+
+
+def test_foreign_words_are_told_from_rare_english_ones():
+    from core.text.normalise import is_foreign
+
+    assert all(is_foreign(w) for w in ("zapatos", "verduras", "obrigado", "gracias"))
+    assert not any(is_foreign(w) for w in ("shampoo", "treadmill", "lunchtime", "bagels", "laptp"))
