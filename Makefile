@@ -32,6 +32,7 @@ test: index
 bench: setup
 	$(PY) benchmarks/dryrun.py
 	$(PY) benchmarks/retrieval.py
+	$(PY) benchmarks/latency.py
 
 clean:
 	rm -rf .index sample_data/*.duckdb runs tests/artifacts

@@ -303,6 +303,11 @@ def load_catalog(path: Path) -> Catalog:
         raise TenantError(str(path), *_describe(exc, raw)) from None
 
 
+# libyaml's parser when PyYAML was built with it: the same safe documents, read ~10x faster (tenant load is
+# on every cold `segwork ask`).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(path: Path) -> Any:
     """Read a YAML file; a missing file or a syntax error names the file and the line."""
     if not path.exists():
@@ -312,7 +317,7 @@ def read_yaml(path: Path) -> Any:
     except InputFileError as exc:
         raise TenantError(str(path), "", str(exc)) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SAFE_LOADER)
     except RecursionError:
         raise TenantError(str(path), "", "nested too deeply to be a tenant file") from None
     except yaml.YAMLError as exc:

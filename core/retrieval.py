@@ -295,20 +295,30 @@ class FacetIndex:
 
     @property
     def client(self):
-        client = self._mv.open()
-        if getattr(self, "_loaded_on", None) is not client:
-            with self._mv.lock:
-                for name in self.names.values():
-                    client.load_collection(name)  # a copied database starts released
-            self._loaded_on = client
-        return client
+        """This process's client, with every collection loaded."""
+        for kind in self.names:
+            self._client_for(kind)
+        return self._mv.open()
 
-    def _search(self, method: str, *args, **kwargs):
-        """One search call; a dropped connection to the embedded server is reopened and the call tried once more."""
+    def _client_for(self, kind: str):
+        """The client with the `kind` collection loaded; a copied database starts released, and a cold
+        `segwork ask` searches two of the four collections, so each is loaded on its first search."""
+        with self._mv.lock:
+            client = self._mv.open()
+            if getattr(self, "_loaded_on", None) is not client:
+                self._loaded_on, self._loaded = client, set()
+            if kind not in self._loaded:
+                client.load_collection(self.names[kind])
+                self._loaded.add(kind)
+            return client
+
+    def _search(self, method: str, kind: str, *args, **kwargs):
+        """One search call on the `kind` collection; a dropped connection to the embedded server is reopened
+        and the call tried once more."""
         for attempt in (1, 2):
             try:
                 with self._mv.lock:
-                    return getattr(self.client, method)(*args, **kwargs)
+                    return getattr(self._client_for(kind), method)(self.names[kind], *args, **kwargs)
             except Exception as e:  # noqa: BLE001 - pymilvus raises MilvusException or raw grpc errors
                 if attempt == 2 or not _connection_lost(e):
                     raise
@@ -325,16 +335,15 @@ class FacetIndex:
     def _hybrid(self, collection: str, texts: list[str], limit: int, filters: dict | None = None) -> list[list[dict]]:
         from pymilvus import AnnSearchRequest, RRFRanker
 
-        vecs = [self.embedder.encode_query(t).tolist() for t in texts]
+        vecs = self.embedder.encode_queries(texts).tolist()  # every chunk in one model call
         expr = self._filter(filters)
         reqs = [AnnSearchRequest(data=vecs, anns_field="dense", param={"metric_type": "COSINE"}, limit=limit, expr=expr),
                 AnnSearchRequest(data=texts, anns_field="sparse", param={"metric_type": "BM25"}, limit=limit, expr=expr)]
-        return self._search("hybrid_search", self.names[collection], reqs, RRFRanker(RRF_K), limit=limit,
-                            output_fields=OUT_FIELDS)
+        return self._search("hybrid_search", collection, reqs, RRFRanker(RRF_K), limit=limit, output_fields=OUT_FIELDS)
 
     def search_facets(self, query: str, k: int = 10, filters: dict[str, Any] | None = None) -> list[FacetHit]:
         """Ranked facets for a request: per-clause hybrid search fused with catalog phrase matches (no reader inside)."""
-        chunks = _chunks(query)
+        chunks = search_chunks(query)
         results = self._hybrid("FACET_NAME", chunks, limit=max(k, 10), filters=filters)
         scores: dict[str, float] = {}
         dense_rank: dict[str, int] = {}
@@ -399,8 +408,27 @@ class FacetIndex:
 
     def search_values(self, phrase: str, facet: str | None = None, k: int = 5) -> list[ValueHit]:
         """Values for a phrase: exact, then value synonym, then fuzzy, then dense."""
+        facets = self._value_facets(facet)
+        hits = self._lexical_values(phrase, facets, k)
+        if hits:
+            return hits
+        results = self._hybrid("FACET_VALUE", [phrase], limit=k, filters={"facet": facets[0].name} if facet else None)
+        for h in results[0]:
+            e = h["entity"]
+            hits.append(ValueHit(facet=e["facet"], value=e["value"], score=round(float(h["distance"]), 4), method="dense"))
+        return hits[:k]
+
+    def expect_value_search(self, phrase: str, facet: str | None = None) -> None:
+        """A `search_values` call is coming: when no name matches the phrase, it is embedded with the next model call."""
+        if not self._lexical_values(phrase, self._value_facets(facet), 1):
+            self.embedder.expect([phrase])
+
+    def _value_facets(self, facet: str | None) -> list[Facet]:
         facets = [self.catalog.resolve(facet)] if facet else [f for f in self.catalog.active_facets if f.value_list]
-        facets = [f for f in facets if f is not None]
+        return [f for f in facets if f is not None]
+
+    def _lexical_values(self, phrase: str, facets: list[Facet], k: int) -> list[ValueHit]:
+        """Exact, value-synonym, then fuzzy matches of the phrase among the facets' values (no model)."""
         want = _norm(phrase)
         hits: list[ValueHit] = []
         for f in facets:
@@ -419,13 +447,7 @@ class FacetIndex:
                 if score >= VALUE_FUZZY_FLOOR:
                     hits.append(ValueHit(facet=f.name, value=choices[text], score=round(score / 100, 3), method="fuzzy",
                                          matched_synonym=text if text != choices[text] else None))
-        if hits:
-            return _dedupe(sorted(hits, key=lambda h: -h.score))[:k]
-        results = self._hybrid("FACET_VALUE", [phrase], limit=k, filters={"facet": facets[0].name} if facet else None)
-        for h in results[0]:
-            e = h["entity"]
-            hits.append(ValueHit(facet=e["facet"], value=e["value"], score=round(float(h["distance"]), 4), method="dense"))
-        return hits[:k]
+        return _dedupe(sorted(hits, key=lambda h: -h.score))[:k] if hits else []
 
     def nearest_values(self, phrases: list[str], facets: list[str], k: int = 3) -> list[list[ValueHit]]:
         """For each phrase, the closest values of the given facets by meaning (one encode call, one search)."""
@@ -433,16 +455,20 @@ class FacetIndex:
             return [[] for _ in phrases]
         vecs = self.embedder.encode_queries(phrases)
         names = ", ".join(f'"{_quote(f)}"' for f in facets)
-        res = self._search("search", self.names["VALUE_NAME"], data=[v.tolist() for v in vecs], limit=k * 3,
+        res = self._search("search", "VALUE_NAME", data=[v.tolist() for v in vecs], limit=k * 3,
                            anns_field="dense", filter=f"{self._filter(None)} and facet in [{names}]",
                            output_fields=["facet", "value"], search_params={"metric_type": "COSINE"})
         return [_dedupe([ValueHit(facet=h["entity"]["facet"], value=h["entity"]["value"], score=round(float(h["distance"]), 4),
                                   method="dense") for h in hits])[:k] for hits in res]
 
+    def expect_request(self, request: str) -> None:
+        """A turn on this request is starting: the chunks its facet search will embed join the turn's first model call."""
+        self.embedder.expect(search_chunks(request))
+
     def similar_segments(self, query: str, k: int = 3) -> list[SimilarSegment]:
         """Past segments of this tenant whose request reads most like this one (few-shot)."""
         vec = self.embedder.encode_query(query).tolist()
-        res = self._search("search", self.names["GROUND_TRUTH"], data=[vec], limit=k, anns_field="dense",
+        res = self._search("search", "GROUND_TRUTH", data=[vec], limit=k, anns_field="dense",
                            filter=self._filter(None), output_fields=["text", "value", "payload"],
                            search_params={"metric_type": "COSINE"})
         out = []
@@ -474,7 +500,8 @@ def _quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _chunks(query: str) -> list[str]:
+def search_chunks(query: str) -> list[str]:
+    """The texts `search_facets` embeds for a query: the whole query, then its clauses (at most 8)."""
     parts = [p.strip() for p in _SPLIT.split(query) if p and len(p.strip()) > 2]
     seen: list[str] = [query.strip()]
     for p in parts:

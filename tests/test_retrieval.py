@@ -105,6 +105,7 @@ def test_a_dropped_connection_is_reopened_and_the_search_tried_again(ns_index):
             calls.append("close")
 
     ns_index._mv.client = ns_index._loaded_on = Dropped()
+    ns_index._loaded = set(ns_index.names)  # as if its collections were loaded
     hits = ns_index.nearest_values(["a treadmill"], ["Purchased Category"])
     assert calls == ["search", "close"] and hits[0][0].value == "Fitness Equipment"
 
@@ -118,6 +119,7 @@ def test_other_search_errors_are_not_retried(ns_index):
             pass
 
     ns_index._mv.client = ns_index._loaded_on = Broken()
+    ns_index._loaded = set(ns_index.names)  # as if its collections were loaded
     try:
         with pytest.raises(ValueError, match="collection not found"):
             ns_index.nearest_values(["a treadmill"], ["Purchased Category"])

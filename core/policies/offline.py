@@ -13,6 +13,7 @@ from core.policies.base import (Action, Clarify, ClarifyOption, Finish, Gate, LL
                                 ToolCall, TurnContext)
 from core.reader.account import Coverage, combine
 from core.reader.clarify import NothingGrounded, nearest_facet_options, readable_content_words
+from core.cohorts import cohort_request
 from core.rules import autofix
 from core.segment import Cohort, Condition, Segment
 from core.tenant import Tenant
@@ -54,11 +55,22 @@ class OfflinePolicy:
         if turn.mode == "new":
             split = split_cohorts(turn.request, cat)
             if split is not None:
+                if (index := self._index()) is not None:  # every worker's facet search shares the first model call
+                    for text in split.cohorts:
+                        index.expect_request(cohort_request(text, split.shared))
                 yield SplitCohorts(cohorts=split.cohorts, shared=split.shared,
                                    thought=f"Two audiences joined by 'or': {split.cohorts}; shared: {split.shared}")
                 return
-        reader = Understander(cat, turn.today, self._index(), self._quantiles)
+        index = self._index()
+        if index is not None:
+            index.expect_request(turn.request)  # the search_facets call below then needs no model call of its own
+        reader = Understander(cat, turn.today, index, self._quantiles)
         reading = reader.read(turn.request)
+        checks = [c for c in reading.conditions
+                  if c.provenance and c.provenance.evidence.method in ("fuzzy", "partial") and c.values]
+        if index is not None:  # phrases the value checks below will embed join the search's model call
+            for c in checks:
+                index.expect_value_search(c.provenance.span, c.facet)
         yield Gate("decomposition", reading.phrases, thought=f"Phrases: {reading.phrases}")
         obs = yield ToolCall("search_facets", {"query": turn.request, "k": 10},
                              thought="Retrieve the catalog facets this request may name.")
@@ -67,10 +79,9 @@ class OfflinePolicy:
             yield from self._nothing_grounded(turn, [h.facet for h in hits], reading)
             return
         conds = [_with_evidence(c, hits) for c in reading.conditions]
-        for c in conds:
-            if c.provenance and c.provenance.evidence.method in ("fuzzy", "partial") and c.values:
-                yield ToolCall("get_facet_values", {"facet": c.facet, "phrase": c.provenance.span, "k": 3},
-                               thought=f"Check that '{c.provenance.span}' is a real {c.facet} value.")
+        for c in checks:
+            yield ToolCall("get_facet_values", {"facet": c.facet, "phrase": c.provenance.span, "k": 3},
+                           thought=f"Check that '{c.provenance.span}' is a real {c.facet} value.")
         yield Gate("shortlist", sorted({c.facet for c in conds}), thought="Facets chosen: " + ", ".join(sorted({c.facet for c in conds})))
         segment = yield from self._fix(Segment(cohorts=[Cohort(conditions=conds)]), reading.notes)
         segment = yield from self._clarify(segment, reading.ambiguities, reader, turn)
