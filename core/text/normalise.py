@@ -96,7 +96,7 @@ def is_foreign(word: str) -> bool:
     from wordfreq import zipf_frequency
 
     en = zipf_frequency(word, "en")
-    other = max(zipf_frequency(word, lang) for lang in OTHER_LANGUAGES)
+    other = max(zipf_frequency(word, lang, wordlist="small") for lang in OTHER_LANGUAGES)  # 0.06 s to load, not 0.8
     return other >= 3.5 and other - en >= FOREIGN_GAP
 
 
