@@ -265,9 +265,10 @@ def warm_tasks(tenant) -> list:
     import importlib
 
     from core.retrieval import get_index
+    from core.text.normalise import load_word_lists
 
     return [lambda: importlib.import_module("core.agent"), lambda: importlib.import_module("core.dryrun"),
-            lambda: get_index(tenant)]
+            lambda: get_index(tenant), load_word_lists]
 
 
 def warm_key(tenant_id: str) -> str:

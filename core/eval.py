@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable
 
 from core.segment import Condition, Segment
 from core.tenant import GroundTruthRow, Tenant, load_ground_truth
+from core.text.normalise import load_word_lists
 
 Progress = Callable[[int, int, str], None]
 
@@ -183,7 +184,8 @@ def run_eval(tenant: Tenant, rows: list[GroundTruthRow], policy: str = "offline"
     from core.retrieval import get_index
     from core.dryrun import get_dryrunner
 
-    get_index(tenant)  # warm: model and index load before timing
+    get_index(tenant)  # warm: model, index and word lists load before timing
+    load_word_lists()
     get_dryrunner(tenant)
     agent = Agent(tenant, policy_factory or make_policy_factory(tenant, policy))
     tags = tags or {}

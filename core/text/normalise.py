@@ -84,6 +84,12 @@ FOREIGN_GAP = 2.0        # ...and how much more frequent in another language a w
 OTHER_LANGUAGES = ("es", "pt", "fr", "de", "it")  # wordfreq's large Latin-script lists
 
 
+def load_word_lists() -> None:
+    """Load the frequency lists now (about 0.4 s once per process) rather than inside a user's first turn."""
+    is_common_english("warm")
+    is_foreign("warm")
+
+
 def is_common_english(word: str) -> bool:
     """A word people use often in English ('yogurt', 'treadmill'): never rewritten as a typo."""
     from wordfreq import zipf_frequency  # a frequency list loads on first use
