@@ -114,3 +114,17 @@ def test_edits_change_the_draft(northstar, today):
     assert "Purchased Brand" not in {c.facet for c in nobrand.segment.all_conditions()}
     two = agent.run_turn("add Pacewell athletic shoes buyers as a second cohort", draft=nobrand.segment, today=today)
     assert len(two.segment.cohorts) == 2
+
+
+def test_dropping_what_a_cohort_held_drops_the_cohort_not_its_limits(northstar, today):
+    """A cohort emptied by an edit would match everyone once OR-ed with the others."""
+    from core.segment import Cohort, Condition, Segment
+
+    draft = Segment(cohorts=[
+        Cohort(conditions=[Condition(facet="State", op="in", values=["Ohio"]),
+                           Condition(facet="Purchased Brand", op="in", values=["Scoop"])]),
+        Cohort(conditions=[Condition(facet="Purchased Brand", op="in", values=["Pacewell"])]),
+    ])
+    agent = _agent(northstar)
+    res = agent.run_turn("drop the brand", draft=draft, today=today)
+    assert [[c.render() for c in co.conditions] for co in res.segment.cohorts] == [["State is Ohio"]]

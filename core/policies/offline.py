@@ -271,8 +271,14 @@ def _with_evidence(c: Condition, hits) -> Condition:
 
 
 def _drop(segment: Segment, facets: set[str]) -> Segment:
-    return Segment(cohorts=[Cohort(conditions=[c for c in co.conditions if c.facet not in facets], label=co.label)
-                            for co in segment.cohorts])
+    return _without_empty([Cohort(conditions=[c for c in co.conditions if c.facet not in facets], label=co.label)
+                           for co in segment.cohorts])
+
+
+def _without_empty(cohorts: list[Cohort]) -> Segment:
+    """An emptied cohort is dropped: OR-ed in, it would match everyone."""
+    kept = [co for co in cohorts if co.conditions]
+    return Segment(cohorts=kept or cohorts[:1])
 
 
 def _merge(segment: Segment, conds: list[Condition], replace: set[str]) -> Segment:
@@ -304,7 +310,7 @@ def _remove(draft: Segment, target: str, tenant: Tenant) -> tuple[Segment, list[
         if p.when in removed:
             cohorts = [Cohort(conditions=[c for c in co.conditions if c.facet != p.require], label=co.label) for co in cohorts]
             removed.append(p.require)
-    return Segment(cohorts=cohorts), sorted(set(removed))
+    return _without_empty(cohorts), sorted(set(removed))
 
 
 def _apply_dates(draft: Segment, body: str, tenant: Tenant, turn: TurnContext, new: list[Condition]) -> Segment:
