@@ -211,7 +211,7 @@ def _entries(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
             aliases = f.value_synonyms.get(v, [])
             vtext = f"{v} ({f.name})" + (f"; also: {', '.join(aliases)}" if aliases else "")
             values.append(_row(tenant, vtext, f, value=v, payload={"aliases": aliases}))
-            # Bare names and aliases: an everyday word is compared with 'Bakery', not 'Bakery (Aisles ...)'.
+            # Bare names and aliases: an everyday word is compared with '<value>', not '<value> (<facet>)'.
             names += [_row(tenant, text, f, value=v) for text in dict.fromkeys([v, *aliases])]
     for r in tenant.ground_truth:
         truth.append({"text": r.query, "tenant_id": tenant.id, "facet": "", "group": "", "kind": "segment",

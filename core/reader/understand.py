@@ -37,6 +37,7 @@ PURCHASE_CUES = re.compile(r"\b(bought|buy|buys|buying|buyers?|purchased|purchas
 PROPENSITY_CUES = re.compile(r"\b(likely|likelihood|propensity|interested|interest in|in the market|prospects?|affinity|"
                              r"top \d+|most likely|lookalikes?|in-market)\b", re.I)
 BROWSE_CUES = re.compile(r"\b(browsed|browsing|viewed|looked at|window shop\w*)\b", re.I)
+_CUE_WORDS = frozenset(re.findall(r"[a-z]+", " ".join(rx.pattern for rx in (NEGATION, PURCHASE_CUES, PROPENSITY_CUES, BROWSE_CUES))))
 VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|big|high|frequent(ly)?|often|regular(ly)?|many|much)\b", re.I)
 VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
 BANDS = (("top half", 0.5), ("top quarter", 0.25), ("top 10%", 0.1))  # shares of customers a vague amount may mean
@@ -163,7 +164,7 @@ class Understander:
             if not m.group("num") or _overlaps(m.start("num"), m.end("num"), taken):
                 continue
             if _inside_value_name(low, m.start("num"), self.cat):
-                continue  # 'under 2 miles' is a value of a banded facet, read by the lexicon
+                continue  # a banded value's own number ('under 5 km' as a value name) is read by the lexicon
             if not (m.group("pre") or m.group("post") or m.group("cur") or m.group("pct")):
                 if not re.match(r"\s+(or more|\+)", low[m.end("num"):]) and not re.search(
                         r"(score|share|balance|of)\s*(of\s*)?$", low[:m.start("num")]):
@@ -178,10 +179,10 @@ class Understander:
                               "maximum", "max", "or less", "or fewer", "or under")
             unit = (m.group("unit") or "").strip()
             money, pct = bool(m.group("cur")), bool(m.group("pct"))
-            if unit.split()[-1:] and unit.split()[-1].rstrip("s") in _DAYS_IN and \
+            said = unit.split()[-1].rstrip("s") if unit else ""
+            if said in _DAYS_IN and \
                     re.search(r"\b(haven't|hasn't|have not|has not|not|no|nothing)\b", low[max(0, m.start() - 40):m.start()]):
                 continue  # 'not bought in over 6 months': a gap, read by the date reader
-            said = unit.split()[-1].rstrip("s") if unit else ""
             facet = self._numeric_facet(low, m.start(), m.end(), unit, money, pct,
                                         value=None if said in _DAYS_IN else num)
             if facet is None:
@@ -200,20 +201,19 @@ class Understander:
 
     def _ranges(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
         """'between $1,000 and $3,000', 'from 10 to 20 coupons', '$75-$150 a week': both ends on one numeric facet."""
-        num = r"(\$)?\s*(\d[\d,]*(?:\.\d+)?)\s*(k\b)?"
-        pat = re.compile(rf"\b(?:between|from)\s+{num}\s*(%|percent)?\s*(?:and|to|-|–)\s*{num}\s*(%|percent)?"
-                         rf"|(\$)\s*(\d[\d,]*)\s*(k\b)?\s*(?:-|–|to)\s*\$\s*(\d[\d,]*)\s*(k\b)?")
+        num = lambda n: rf"(?P<cur{n}>\$)?\s*(?P<num{n}>\d[\d,]*(?:\.\d+)?)\s*(?P<k{n}>k\b)?\s*(?P<pct{n}>%|percent)?"  # noqa: E731
+        pat = re.compile(rf"\b(?:between|from)\s+{num(1)}\s*(?:and|to|-|–)\s*{num(2)}"
+                         rf"|(?P<cur3>\$)\s*(?P<num3>\d[\d,]*)\s*(?P<k3>k\b)?\s*(?:-|–|to)\s*\$\s*(?P<num4>\d[\d,]*)\s*(?P<k4>k\b)?")
         unit_pat = re.compile(r"\s*((?:\w+[- ]){0,2}?(?:orders?|items?|trips?|visits?|points?|coupons?|sessions?|people|"
                               r"redemptions?|fill-ups|days?|months?|years?))\b")
         for m in pat.finditer(low):
             if _overlaps(m.start(), m.end(), taken) or _inside_value_name(low, m.start() + 1, self.cat):
                 continue
-            g = m.groups()
-            if g[0] is not None or g[2] is not None or g[1] is not None:
-                money, lo, hi = bool(g[0] or g[4]), _amount(g[1], g[2]), _amount(g[5], g[6])
-                pct = bool(g[3] or g[7])
-            else:
-                money, pct, lo, hi = True, False, _amount(g[9], g[10]), _amount(g[11], g[12])
+            g = m.groupdict()
+            a, b = ("1", "2") if g["num1"] else ("3", "4")
+            lo, hi = _amount(g[f"num{a}"], g[f"k{a}"]), _amount(g[f"num{b}"], g[f"k{b}"])
+            money = bool(g.get(f"cur{a}") or g.get(f"cur{b}"))
+            pct = bool(g.get(f"pct{a}") or g.get(f"pct{b}"))
             if lo is None or hi is None or lo > hi or (not money and not pct and 1900 <= lo <= 2100):
                 continue
             um = unit_pat.match(low, m.end())
@@ -236,7 +236,7 @@ class Understander:
         for f in self.cat.active_facets:
             rng = f.numeric_range
             if rng is None or (value is not None and not rng.min <= value <= rng.max):
-                continue  # '65+' is no household size of 1 to 10
+                continue  # '65+' cannot be a count whose range ends at 10
             score = 0.0
             u = rng.unit.lower()
             if money:
@@ -251,7 +251,7 @@ class Understander:
             words = f.name + " " + " ".join(f.synonyms)
             content, audience = _overlap(window, words), _overlap(window, words, BASIC_STOP)
             in_name = _overlap(window, f.name, BASIC_STOP) - _overlap(window, f.name)
-            # An audience noun counts fully when it is in the facet's name ('households of 5' -> Household Size),
+            # An audience noun counts fully when it is in the facet's name ('households of 5' -> a household-size facet),
             # little when only a synonym has it ('shoppers' vs 'times shopped').
             score += 1.5 * content + 1.5 * in_name + 0.5 * max(0.0, audience - content - in_name)
             if any(" " in sy and re.search(rf"\b{re.escape(sy.lower())}\b", window) for sy in f.synonyms):
@@ -302,7 +302,7 @@ class Understander:
             if self._propensity_value(e) and _intent(low[max(0, m[0] - 70):m[0]], _clause_at(low, m[0])) == "propensity":
                 continue  # 'likely to try delivery': the propensity facet, read by the lexical pass
             if self._value_named_before(e, low, m[0]):
-                continue  # 'Basic members': the value named wins over what 'members' alone means
+                continue  # '<tier> members': the value named wins over what 'members' alone means
             taken.append(_Span(*m))
             neg = _negated(low, m[0])
             for c in e.conditions:
@@ -443,7 +443,7 @@ class Understander:
         clause = _clause_at(low, pos)
         intent = _intent(low[max(0, pos - 70):pos], clause)
         if intent == "plain" and re.match(r"[\s,]*(excluding|except|but not|minus|other than|without)\b", clause):
-            intent = _intent(low[:pos], low[:pos])  # '..., excluding Kindred Kids' excludes from what came before
+            intent = _intent(low[:pos], low[:pos])  # '<product> buyers ..., excluding <brand>' excludes from what came before
         if facet.hierarchy_level in _product_levels(self.cat) and facet.kind in ("propensity", "categorical") \
                 and intent == "plain":
             return bool(re.search(r"\b(buyers?|shoppers|purchasers?|fans|lovers|customers of)\b", clause))
@@ -473,7 +473,7 @@ class Understander:
         before = low[max(0, pos - 70): pos]
         intent = _intent(before, clause)
         named = {f.replaced_by or f.name for f in self.cat.facets if f.name.lower() in low}
-        cued = _intent(before, "") != "plain"  # 'bought a laptop': the verb itself says which kind of value
+        cued = _intent(before, "") != "plain"  # 'bought a <thing>': the verb itself says which kind of value
         derived = _singular_only(self.cat)
         ranked = sorted(holders, key=lambda fv: -(_facet_fit(fv[0], intent, clause, self.cat) + 8 * (fv[0].name in named)
                                                   - (0 if cued or (phrase, fv[0].name) not in derived else 20)))
@@ -489,7 +489,7 @@ class Understander:
         if value is not None:
             amb = self._value_collision(facet, value, phrase)
             if amb and self._listed_with_sibling(low, m.start(), m.end(), facet):
-                amb = None  # 'Oregon or Washington': listed beside another state, it is the state
+                amb = None  # '<value> or <name>': listed beside a sibling value, it is that facet's value
             if amb:
                 r.ambiguities.append(amb)
             cond = Condition(facet=facet.name, op="not_in" if neg else "in", values=[value], provenance=prov)
@@ -659,7 +659,7 @@ class Understander:
                     continue
                 toks = {_stem(w) for w in re.findall(r"[a-z]+", f.name.lower()) if w not in STOP}
                 if len(toks) >= 2 and toks <= {_stem(w) for w in free.split()}:
-                    neg = bool(NEGATION.search(clause.replace(" buy", " ")))  # "don't buy beer or wine", "not"
+                    neg = bool(NEGATION.search(clause))  # "don't buy beer or wine", "not"
                     conds.append(Condition(facet=f.name, op="is_false" if neg else "is_true",
                                            provenance=_prov(low, a, b, "name words")))
                     have.add(f.name)
@@ -749,7 +749,7 @@ class Understander:
         return out
 
     def _ground_products(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
-        """Everyday product words the catalog does not spell ('a treadmill', 'steaks'): the product value nearest
+        """Everyday product words the catalog does not spell ('a kayak', 'sirloin'): the product value nearest
         in meaning, from the index, when one value is clearly nearest; a question when two are close."""
         levels = _level_order(self.cat)
         if self.index is None or not levels:
@@ -767,7 +767,7 @@ class Understander:
                     self._foreign_product(low[a:b], r)
                 continue
             near = [cands[0]] + [h for h in cands[1:] if cands[0].score - h.score < GROUND_MARGIN and h.value != cands[0].value]
-            # A value and its own parent are one reading: keep the more specific ('treadmill' is Fitness Equipment).
+            # A value and its own parent are one reading: keep the more specific (the category, not its division).
             near = [h for h in near if not any(o is not h and self._descends(o.value, h.value) for o in near)]
             phrase = low[a:b]
             picks = [self._facets_for(_norm(h.value), "value", self.cat.get(h.facet), low, a)[:1] for h in near]
@@ -935,7 +935,7 @@ def _find(phrase: str, low: str, taken: list[_Span]) -> tuple[int, int] | None:
 
 
 def _find_apart(phrase: str, low: str, taken: list[_Span]) -> tuple[int, int] | None:
-    """A two-word phrase with a name between its words ('best Brightline prospects'); only the words are taken."""
+    """A two-word phrase with a name between its words ('best <brand> prospects'); only the words are taken."""
     words = phrase.split()
     if len(words) != 2 or any(w in STOP for w in words):
         return None
@@ -957,7 +957,7 @@ def _negated(low: str, pos: int) -> bool:
 
 
 def _product_phrases(low: str, taken: list[_Span], facet_words: frozenset[str]) -> list[tuple[int, int]]:
-    """Unread runs of content words that a purchase, likelihood or browsing cue governs ('bought [steaks]',
+    """Unread runs of content words that a purchase, likelihood or browsing cue governs ('bought [sirloin]',
     '[flower] buyers'), at most three words each; words of facet names ('store', 'aisle') are not products."""
     out = []
     for a, b in _clauses(low):
@@ -1192,27 +1192,26 @@ def _vocab_table(catalog: Catalog) -> dict[str, list[tuple[Facet, str]]]:
     for n, holders in list(out.items()):
         if len(n) > 5 and n.endswith("s") and not n.endswith("ss"):
             singular.setdefault(n[:-1], []).extend(holders)
-    for n, holders in singular.items():  # 'a laptop' is also the Laptops value, beside any value named 'laptop'
+    for n, holders in singular.items():  # 'a kayak' is also a 'Kayaks' value, beside any value whose alias is 'kayak'
         have = out.setdefault(n, [])
         have.extend(h for h in holders if h not in have)
     return out
 
 
 @per_catalog
-def _numbered_values(catalog: Catalog) -> tuple[str, ...]:
-    """Value names and aliases with a number in them ('Under 2 Miles', '1-3 Miles'), lowercased."""
-    return tuple(sorted({n.lower() for f in catalog.active_facets for v in f.value_list
-                         for n in [v, *f.value_synonyms.get(v, [])] if re.search(r"\d", n)}, key=len, reverse=True))
+def _numbered_values(catalog: Catalog) -> re.Pattern | None:
+    """One pattern for the value names and aliases with a number in them ('Under 5 Km', '5-10 Km'), longest first."""
+    names = sorted({n.lower() for f in catalog.active_facets for v in f.value_list
+                    for n in [v, *f.value_synonyms.get(v, [])] if re.search(r"\d", n)}, key=len, reverse=True)
+    return re.compile(rf"(?<![\w$])(?:{'|'.join(map(re.escape, names))})(?![\w])") if names else None
 
 
 def _inside_value_name(low: str, pos: int, catalog: Catalog) -> bool:
-    """True when the number at `pos` is part of a banded value's name as written ('under 2 miles'), and not
-    followed by a unit the value does not have ('under 2 years' is no 'Under 2' age band)."""
-    for name in _numbered_values(catalog):
-        for m in re.finditer(rf"(?<![\w$]){re.escape(name)}(?![\w])", low):
-            if m.start() <= pos < m.end() and not _UNIT_AFTER.match(low, m.end()):
-                return True
-    return False
+    """True when the number at `pos` is part of a banded value's name as written ('under 5 km'), and not
+    followed by a unit the value does not have ('under 5 years' is no age band named 'Under 5')."""
+    rx = _numbered_values(catalog)
+    return rx is not None and any(m.start() <= pos < m.end() and not _UNIT_AFTER.match(low, m.end())
+                                  for m in rx.finditer(low))
 
 
 _UNIT_AFTER = re.compile(r"\s*(years?|months?|weeks?|days?|miles?|minutes?|hours?|orders?|trips?|visits?|items?|%|percent)\b")
@@ -1228,7 +1227,7 @@ def _facet_words(catalog: Catalog) -> frozenset[str]:
 @per_catalog
 def _singular_only(catalog: Catalog) -> frozenset[tuple[str, str]]:
     """(phrase, facet) pairs that hold only by reading a plural value as singular, where the phrase is also
-    some value's own name or alias ('women' is Female; 'womens' is a product division)."""
+    some value's own name or alias ('women' as a gender alias; 'womens' as a product value)."""
     exact: dict[str, set[str]] = {}
     for f in catalog.facets:
         for v in f.value_list:
@@ -1330,14 +1329,11 @@ def _level_order(catalog: Catalog) -> list[str]:
 @per_catalog
 def _typo_vocabulary(catalog: Catalog):
     """Typo targets: the catalog's words plus the reader's own cue words."""
-    cues = set(re.findall(r"[a-z]+", " ".join(rx.pattern for rx in (NEGATION, PURCHASE_CUES, PROPENSITY_CUES, BROWSE_CUES))))
-    words = set(_known_words(catalog)) | STOP | AUDIENCE_WORDS | cues
+    words = set(_known_words(catalog)) | STOP | AUDIENCE_WORDS | _CUE_WORDS
     words |= {w for e in _phrasebook(catalog) for w in re.findall(r"[a-z]+", e.phrase)}
     words |= {"reachable", "contactable"}
     return vocabulary(words)
 
-
-_CUE_WORDS = frozenset(re.findall(r"[a-z]+", " ".join(rx.pattern for rx in (NEGATION, PURCHASE_CUES, PROPENSITY_CUES, BROWSE_CUES))))
 
 _CUES = (("intent cue: purchase", PURCHASE_CUES), ("intent cue: likelihood", PROPENSITY_CUES),
          ("intent cue: browsing", BROWSE_CUES), ("negation", NEGATION))
