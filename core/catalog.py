@@ -45,6 +45,9 @@ class Facet(BaseModel):
     tiers: list[str] = Field(default_factory=list)
     synonyms: list[str] = Field(default_factory=list)
     value_synonyms: dict[str, list[str]] = Field(default_factory=dict)
+    # Everyday names of items sold under a product value ('greek yogurt' under a dairy aisle): members, not
+    # synonyms, so they are searched by meaning and never rewrite the value's own name.
+    value_examples: dict[str, list[str]] = Field(default_factory=dict)
     hierarchy_level: str | None = None
     scope: Literal["purchase"] | None = None
     deprecated: bool = False
@@ -73,9 +76,10 @@ class Facet(BaseModel):
             raise ValueError("tiers are required for a propensity facet")
         if self.deprecated and not self.replaced_by:
             raise ValueError("a deprecated facet needs replaced_by")
-        unknown = [v for v in self.value_synonyms if v not in (self.value_list or [])]
-        if unknown:
-            raise ValueError(f"value_synonyms names values that are not in values: {unknown}")
+        for field in ("value_synonyms", "value_examples"):
+            unknown = [v for v in getattr(self, field) if v not in (self.value_list or [])]
+            if unknown:
+                raise ValueError(f"{field} names values that are not in values: {unknown}")
         return self
 
     @property

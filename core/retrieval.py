@@ -54,6 +54,12 @@ class ValueHit(BaseModel):
     score: float
     method: str  # exact | synonym | fuzzy | dense
     matched_synonym: str | None = None
+    support: float | None = None  # dense hits: mean of the value's three nearest names or items
+
+    @property
+    def rank(self) -> float:
+        """Nearest name, tempered by the value's other near items when known."""
+        return self.score if self.support is None else (self.score + self.support) / 2
 
 
 class SimilarSegment(BaseModel):
@@ -212,12 +218,17 @@ def _entries(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
             vtext = f"{v} ({f.name})" + (f"; also: {', '.join(aliases)}" if aliases else "")
             values.append(_row(tenant, vtext, f, value=v, payload={"aliases": aliases}))
             # Bare names and aliases: an everyday word is compared with '<value>', not '<value> (<facet>)'.
-            names += [_row(tenant, text, f, value=v) for text in dict.fromkeys([v, *aliases])]
+            names += [_row(tenant, text, f, value=v) for text in dict.fromkeys([v, *aliases, *f.value_examples.get(v, [])])]
     for r in tenant.ground_truth:
         truth.append({"text": r.query, "tenant_id": tenant.id, "facet": "", "group": "", "kind": "segment",
                       "deprecated": False, "value": r.id,
                       "payload": json.dumps({"segment": r.expected.spec(), "asked": r.needs_clarification})})
     return {"FACET_NAME": facets, "FACET_VALUE": values, "VALUE_NAME": names, "GROUND_TRUTH": truth}
+
+
+def _other(text: str | None, value: str) -> str | None:
+    """The alias or item a hit matched, when it is not the value's own name."""
+    return text if text and text != value else None
 
 
 def _row(tenant: Tenant, text: str, f: Facet, value: str = "", payload: dict | None = None) -> dict[str, Any]:
@@ -455,11 +466,10 @@ class FacetIndex:
             return [[] for _ in phrases]
         vecs = self.embedder.encode_queries(phrases)
         names = ", ".join(f'"{_quote(f)}"' for f in facets)
-        res = self._search("search", "VALUE_NAME", data=[v.tolist() for v in vecs], limit=k * 3,
+        res = self._search("search", "VALUE_NAME", data=[v.tolist() for v in vecs], limit=k * VALUE_NEIGHBOURS,
                            anns_field="dense", filter=f"{self._filter(None)} and facet in [{names}]",
-                           output_fields=["facet", "value"], search_params={"metric_type": "COSINE"})
-        return [_dedupe([ValueHit(facet=h["entity"]["facet"], value=h["entity"]["value"], score=round(float(h["distance"]), 4),
-                                  method="dense") for h in hits])[:k] for hits in res]
+                           output_fields=["facet", "value", "text"], search_params={"metric_type": "COSINE"})
+        return [_by_value(hits)[:k] for hits in res]
 
     def expect_request(self, request: str) -> None:
         """A turn on this request is starting: the chunks its facet search will embed join the turn's first model call."""
@@ -482,6 +492,24 @@ class FacetIndex:
 def _connection_lost(e: Exception) -> bool:
     text = f"{type(e).__name__} {e}".lower()
     return any(w in text for w in ("unavailable", "fail connecting", "goaway", "too_many_pings", "connection"))
+
+
+VALUE_NEIGHBOURS = 8  # hits fetched per wanted value: a value's support is judged on its several nearest items
+
+
+def _by_value(hits: list[dict]) -> list[ValueHit]:
+    """One hit per value, its nearest name or item; ranked by that and by how many of its items are near too
+    ('fish': many seafood items against one 'fish food'), so one stray item does not decide alone."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for h in sorted(hits, key=lambda h: -float(h["distance"])):
+        groups.setdefault((h["entity"]["facet"], h["entity"]["value"]), []).append(h)
+    out = []
+    for (facet, value), hs in groups.items():
+        top = [float(h["distance"]) for h in hs[:3]] + [0.0] * (3 - min(3, len(hs)))
+        out.append(ValueHit(facet=facet, value=value, score=round(top[0], 4), method="dense",
+                            support=round(sum(top) / 3, 4),
+                            matched_synonym=_other(hs[0]["entity"].get("text"), value)))
+    return sorted(out, key=lambda h: -h.rank)
 
 
 def _dedupe(hits: list[ValueHit]) -> list[ValueHit]:

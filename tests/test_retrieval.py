@@ -125,3 +125,26 @@ def test_other_search_errors_are_not_retried(ns_index):
             ns_index.nearest_values(["a treadmill"], ["Purchased Category"])
     finally:
         ns_index._mv.reopen()
+
+
+def _hit(value: str, score: float, text: str | None = None) -> dict:
+    return {"distance": score, "entity": {"facet": "F", "value": value, "text": text or value}}
+
+
+def test_a_value_with_several_near_items_outranks_one_stray_item():
+    """'fish': one pet item ('fish food') just nearer than several seafood items; the value with more
+    near items wins, and the hit says which item it matched."""
+    from core.retrieval import _by_value
+    hits = [_hit("Pet", 0.82, "fish food"), _hit("Seafood", 0.80, "catfish"), _hit("Seafood", 0.78, "fish fillet"),
+            _hit("Seafood", 0.77, "shellfish"), _hit("Pet", 0.55, "cat food")]
+    ranked = _by_value(hits)
+    assert [h.value for h in ranked] == ["Seafood", "Pet"]
+    assert ranked[0].score == 0.80 and ranked[0].matched_synonym == "catfish"
+    assert ranked[1].score == 0.82 and ranked[1].support == round((0.82 + 0.55) / 3, 4)
+
+
+def test_an_item_listed_under_a_value_is_found_by_meaning(hb_index):
+    """The catalog's value_examples are searched with the value names: a listed item reads as its value."""
+    hb = hb_index.nearest_values(["greek yogurt", "birthday cake"], ["Aisles Shopped 13 Weeks"])
+    assert [h[0].value for h in hb] == ["Dairy & Eggs", "Bakery"]
+    assert hb[0][0].matched_synonym == "greek yogurt"

@@ -43,7 +43,6 @@ VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
 BANDS = (("top half", 0.5), ("top quarter", 0.25), ("top 10%", 0.1))  # shares of customers a vague amount may mean
 GROUND_MIN = 0.5      # cosine a product word must reach with its nearest value to be read as it...
 GROUND_MARGIN = 0.05  # ...and values closer than this to the nearest are offered as a question
-FOREIGN_MAX = 0.42    # an unknown word no product value comes near is asked about, not dropped
 QUALITY = re.compile(r"\b(high|best|top|loyal|valuable|vip|most)\b", re.I)
 
 
@@ -763,10 +762,9 @@ class Understander:
             if _overlaps(a, b, taken):
                 continue
             if not cands or cands[0].score < GROUND_MIN:
-                if not cands or cands[0].score < FOREIGN_MAX:
-                    self._foreign_product(low[a:b], r)
+                self._foreign_product(low[a:b], r)
                 continue
-            near = [cands[0]] + [h for h in cands[1:] if cands[0].score - h.score < GROUND_MARGIN and h.value != cands[0].value]
+            near = [cands[0]] + [h for h in cands[1:] if cands[0].rank - h.rank < GROUND_MARGIN and h.value != cands[0].value]
             # A value and its own parent are one reading: keep the more specific (the category, not its division).
             near = [h for h in near if not any(o is not h and self._descends(o.value, h.value) for o in near)]
             phrase = low[a:b]
@@ -777,7 +775,7 @@ class Understander:
             taken.append(_Span(a, b))
             opts = [(f"{f.name}: {v}", [Condition(facet=f.name, op="not_in" if _negated(low, a) else "in", values=[v],
                                                   provenance=_prov(low, a, b, "meaning", matched=v,
-                                                                   note=f"nearest in meaning ({h.score:.2f})"))])
+                                                                   note=_meaning_note(h)))])
                     for (f, v), h in zip(picks, near)]
             if len(opts) > 1:
                 r.ambiguities.append(Ambiguity(phrase=phrase, question=f"Which products do you mean by '{phrase}'?",
@@ -965,11 +963,14 @@ def _product_phrases(low: str, taken: list[_Span], facet_words: frozenset[str]) 
         cues = [m.end() for rx in (PURCHASE_CUES, PROPENSITY_CUES, BROWSE_CUES) for m in rx.finditer(clause)]
         run: list[re.Match] = []
         for w in list(re.finditer(r"[a-z][a-z']+", clause)) + [None]:
-            free = w is not None and w.group(0) not in STOP and w.group(0) not in _CUE_WORDS and w.group(0) not in facet_words \
+            free = w is not None and w.group(0) not in STOP and w.group(0) not in _CUE_WORDS \
                 and not _overlaps(a + w.start(), a + w.end(), taken) and len(w.group(0)) >= 3
             if free:
                 run.append(w)
                 continue
+            # A facet's word left unread can qualify a product ('dog food'), but is never the product itself.
+            while run and run[-1].group(0) in facet_words:
+                run.pop()
             if run and len(run) <= 3:
                 s_, e_ = run[0].start(), run[-1].end()
                 buyer_after = w is not None and re.match(r"(buyers?|shoppers|purchasers|lovers|fans)\b", w.group(0))
@@ -1301,6 +1302,12 @@ def _product_levels(catalog: Catalog) -> frozenset[str]:
 
 
 @per_catalog
+def _meaning_note(hit: ValueHit) -> str:
+    if hit.matched_synonym:
+        return f"nearest in meaning to '{hit.matched_synonym}', sold under {hit.value} ({hit.score:.2f})"
+    return f"nearest in meaning ({hit.score:.2f})"
+
+
 def _level_order(catalog: Catalog) -> list[str]:
     """The product tree's levels, broadest first, from the catalog's parent -> children maps that are a tree
     (each child under one parent); a many-to-many map (brands -> divisions) cuts across the tree."""

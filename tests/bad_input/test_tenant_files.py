@@ -62,6 +62,7 @@ CASES = [
     ("replaced_by loops", on(CAT, STRICT_DIV, STRICT_DIV.replace("replaced_by: Propensity Division", "replaced_by: Propensity Division Strict")), r"replaced_by chain Propensity Division Strict -> Propensity Division Strict loops"),
     ("replaced_by unknown", on(CAT, STRICT_DIV, STRICT_DIV.replace("replaced_by: Propensity Division", "replaced_by: Propensity Divisoin")), r"replaced_by names unknown facet 'Propensity Divisoin'"),
     ("deprecated without replacement", on(CAT, STRICT_DIV, STRICT_DIV.replace("    replaced_by: Propensity Division\n", "")), r"a deprecated facet needs replaced_by"),
+    ("example for unknown value", on(CAT, '    Fresh Fruit: [', '    Fresh Fruits: ['), r"facet 'Propensity Category'.*value_examples names values that are not in values: \['Fresh Fruits'\]"),
     ("duplicate facet", on(CAT, "  - name: Generation\n", "  - name: Age Band\n"), r"facet names must be unique; repeated: \['Age Band'\]"),
     ("pairing unknown facet", on(CAT, "require: Propensity Division\n", "require: Propensity Divisions\n"), r"rules.pairings: unknown facet 'Propensity Divisions'"),
     ("pairing names deprecated facet", on(CAT, "require: Propensity Division\n", "require: Propensity Division Strict\n"), r"rules.pairings: 'Propensity Division Strict' is deprecated; name its replacement"),

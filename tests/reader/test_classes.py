@@ -88,6 +88,10 @@ def test_a_word_is_not_rewritten_into_a_much_shorter_one(harbor, today):
     ("harbor", "Shoppers likely to buy roses", "Likelihood To Buy Aisle", "Floral"),
     ("northstar", "Customers who bought a treadmill", "Purchased Category", "Fitness Equipment"),
     ("northstar", "Shoppers likely to buy sunscreen", "Propensity Category", "Sun Care"),
+    ("harbor", "Households likely to buy cat food", "Likelihood To Buy Aisle", "Pet"),
+    ("northstar", "Customers who bought dental chews", "Purchased Category", "Dog Treats"),
+    ("harbor", "Shoppers who bought bananas in the last 13 weeks", "Aisles Shopped 13 Weeks", "Produce"),
+    ("northstar", "Customers who bought a skillet", "Purchased Category", "Cookware"),
 ])
 def test_everyday_product_words_are_grounded_by_meaning(request, today, tenant_id, text, facet, value):
     r = _read(request.getfixturevalue(tenant_id), today, text)
@@ -123,9 +127,13 @@ def test_dated_seasons_and_fiscal_parts(request, today, tenant_id, text, facet, 
     assert (facet, "between", lo, hi) in [(f, o, str(a), str(b)) for f, o, a, b in got], got
 
 
-def test_a_bought_word_from_another_language_is_asked_about(northstar, today):
-    r = _read(northstar, today, "Customers who bought zapatos in the last 30 days")
-    assert any("zapatos" in a.question for a in r.ambiguities)
+@pytest.mark.parametrize("tenant_id, text, word", [
+    ("northstar", "Customers who bought zapatos in the last 30 days", "zapatos"),
+    ("harbor", "Shoppers who bought frutas y verduras at the Quincy store", "frutas y verduras"),
+])
+def test_a_bought_word_from_another_language_is_asked_about(request, today, tenant_id, text, word):
+    r = _read(request.getfixturevalue(tenant_id), today, text)
+    assert any(word in a.question for a in r.ambiguities)
 
 
 @pytest.mark.parametrize("text, values", [
