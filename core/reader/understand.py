@@ -119,7 +119,7 @@ class Understander:
         self._name_tokens(flat, taken, conds)
         self._partial_values(flat, taken, conds)
         self._ground_products(flat, taken, conds, r)
-        self._unknown_concepts(flat, taken, r)
+        self._unknown_concepts(flat, taken, conds, r)
         conds = self._dated_booleans(conds)
         conds = self._own_windows(conds, r)
         conds = self._apply_tier(conds, tier)
@@ -798,17 +798,44 @@ class Understander:
         return [c for c in conds if not (c.op == "is_true" and c.provenance and c.provenance.span
                                          and c.provenance.span in syns)]
 
-    def _unknown_concepts(self, low: str, taken: list[_Span], r: Reading) -> None:
-        """A word describing the audience that no facet covers ('weekend shoppers' without a day facet)."""
+    def _unknown_concepts(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
+        """A word describing the audience that no condition used: asked about with the catalog's readings of it
+        ('healthy shoppers': a wellness program or a diet), or, when no facet covers it, whether to build without."""
         for m in re.finditer(rf"\b([a-z][a-z'-]+)\s+{AUDIENCE}\b", low):
             word = m.group(1)
-            if _overlaps(m.start(1), m.end(1), taken) or word in STOP or word in self.known_words:
+            if _overlaps(m.start(1), m.end(1), taken) or word in STOP or word in _CUE_WORDS:
                 continue
             if len(word) < 4 or word.endswith("ly"):
+                continue
+            if word in self.known_words:
+                if not self._explained(word, conds):
+                    self._ask_modifier(word, low, m, taken, conds, r)
                 continue
             r.ambiguities.append(Ambiguity(
                 phrase=word, question=f"The catalog has no facet for '{word}'. Build the segment without it?",
                 options=[(f"Build without '{word}'", []), ("Cancel and rephrase", [])], replaces=[]))
+
+    def _explained(self, word: str, conds: list[Condition]) -> bool:
+        """The word belongs to a facet already chosen ('rewards' in 'Gold rewards members')."""
+        stem = _stem(word)
+        for c in conds:
+            f = self.cat.get(c.facet)
+            if f and stem in {_stem(t) for t in re.findall(r"[a-z]+", " ".join([f.name, *f.synonyms]).lower())}:
+                return True
+        return False
+
+    def _ask_modifier(self, word: str, low: str, m: re.Match, taken: list[_Span], conds: list[Condition],
+                      r: Reading) -> None:
+        readings = _modifier_readings(self.cat, _stem(word))
+        if not readings:
+            return
+        prov = _prov(low, m.start(1), m.end(1), "synonym", matched=word, note="one of several catalog readings")
+        opts = [(label, [c.model_copy(update={"provenance": prov}) for c in cs]) for label, cs in readings[:3]]
+        opts.append((f"Build without '{word}'", []))
+        taken.append(_Span(m.start(1), m.end(1)))
+        r.ambiguities.append(Ambiguity(phrase=word, question=f"What should '{word}' mean here?", options=opts,
+                                       replaces=sorted({c.facet for _, cs in opts for c in cs})))
+        conds.extend(opts[0][1])
 
     @property
     def known_words(self) -> set[str]:
@@ -1301,13 +1328,40 @@ def _product_levels(catalog: Catalog) -> frozenset[str]:
     return frozenset(f.hierarchy_level for f in catalog.facets if f.kind == "propensity" and f.hierarchy_level)
 
 
-@per_catalog
+def _modifier_readings(catalog: Catalog, stem: str) -> list[tuple[str, list[Condition]]]:
+    """The catalog's readings of a describing word: its phrasebook entries, the flags whose name or synonyms
+    start with it, then the values named with it; a product value or a number is no reading of a modifier."""
+    def has(text: str, first: bool = False) -> bool:
+        toks = [_stem(t) for t in re.findall(r"[a-z]+", text.lower())]
+        return bool(toks) and (toks[0] == stem if first else stem in toks)
+    out: list[tuple[int, str, list[Condition]]] = []
+    for e in _phrasebook(catalog):
+        if e.conditions and has(e.phrase):
+            conds = [Condition.model_validate(c) for c in e.conditions]
+            out.append((0, " + ".join(c.render() for c in conds), conds))
+    for f in catalog.active_facets:
+        if f.hierarchy_level:
+            continue
+        if f.kind == "boolean" and any(has(t) for t in [f.name, *f.synonyms]):
+            rank = 1 if any(has(t, first=True) for t in [f.name, *f.synonyms]) else 2
+            out.append((rank, f.name, [Condition(facet=f.name, op="is_true")]))
+        elif f.kind == "categorical":
+            vals = [v for v in f.value_list if any(has(n) for n in [v, *f.value_synonyms.get(v, [])])]
+            if vals:
+                c = Condition(facet=f.name, op="in", values=vals)
+                out.append((2, c.render(), [c]))
+    out.sort(key=lambda t: t[0])
+    seen: set[str] = set()
+    return [(label, conds) for _, label, conds in out if not (label in seen or seen.add(label))]
+
+
 def _meaning_note(hit: ValueHit) -> str:
     if hit.matched_synonym:
         return f"nearest in meaning to '{hit.matched_synonym}', sold under {hit.value} ({hit.score:.2f})"
     return f"nearest in meaning ({hit.score:.2f})"
 
 
+@per_catalog
 def _level_order(catalog: Catalog) -> list[str]:
     """The product tree's levels, broadest first, from the catalog's parent -> children maps that are a tree
     (each child under one parent); a many-to-many map (brands -> divisions) cuts across the tree."""

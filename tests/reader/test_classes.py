@@ -240,3 +240,22 @@ def test_likely_purchasers_are_prospects(harbor, today):
 
 def test_a_flag_named_by_its_words_under_dont(harbor, today):
     assert "not Beer & Wine Buyer" in _conds(_read(harbor, today, "Gold shoppers who don't buy beer or wine", index=False))
+
+
+@pytest.mark.parametrize("tenant_id, text, word, first", [
+    ("harbor", "Healthy households in Southern Maine", "healthy", "Wellness Program Member"),
+    ("harbor", "Coupon shoppers at the Hyannis store", "coupon", "Digital Coupon Member"),
+    ("northstar", "College customers in Iowa", "college", "Student"),
+    ("northstar", "Young customers in Utah", "young", "Age Band is 18-24 or 25-34"),
+])
+def test_a_describing_word_the_catalog_reads_several_ways_is_asked_about(request, today, tenant_id, text, word, first):
+    r = _read(request.getfixturevalue(tenant_id), today, text, index=False)
+    amb = next(a for a in r.ambiguities if a.phrase == word)
+    labels = [label for label, _ in amb.options]
+    assert labels[0] == first and labels[-1] == f"Build without '{word}'" and len(labels) >= 2
+    assert all(conds for _, conds in amb.options[:-1])  # every reading is a real condition set
+
+
+def test_a_describing_word_explained_by_a_chosen_facet_is_not_asked_about(harbor, today):
+    r = _read(harbor, today, "Gold rewards members likely to buy organic produce", index=False)
+    assert not r.ambiguities and "Rewards Level is Gold" in _conds(r)
