@@ -120,7 +120,7 @@ class Understander:
         self._partial_values(flat, taken, conds)
         self._ground_products(flat, taken, conds, r)
         self._unknown_concepts(flat, taken, conds, r)
-        conds = self._dated_booleans(conds)
+        conds = self._dated_booleans(conds, low)
         conds = self._own_windows(conds, r)
         conds = self._apply_tier(conds, tier)
         conds = self._specific_product_level(conds)
@@ -437,8 +437,8 @@ class Understander:
     def _plausible(self, cand: tuple[Facet, str | None], phrase: str, low: str, pos: int) -> bool:
         """Drop value matches the context does not support."""
         facet, value = cand
-        if value is None:
-            return True
+        if value is None or facet.name in self._named(low):
+            return True  # the request names the facet (or a retired name of it) the value belongs to
         clause = _clause_at(low, pos)
         intent = _intent(low[max(0, pos - 70):pos], clause)
         if intent == "plain" and re.match(r"[\s,]*(excluding|except|but not|minus|other than|without)\b", clause):
@@ -451,6 +451,10 @@ class Understander:
             rest = facet.name.lower().replace(word, " ")
             return _overlap(clause.replace(phrase, " "), rest) > 0
         return True
+
+    def _named(self, low: str) -> set[str]:
+        """Facets the request names outright; a retired name stands for its replacement."""
+        return {f.replaced_by or f.name for f in self.cat.facets if f.name.lower() in low}
 
     def _boolean_named(self, phrase: str, low: str, pos: int) -> Facet | None:
         """'hold a Northstar credit card' names the boolean facet that starts with the value's words."""
@@ -471,7 +475,7 @@ class Understander:
         clause = _clause_at(low, pos)
         before = low[max(0, pos - 70): pos]
         intent = _intent(before, clause)
-        named = {f.replaced_by or f.name for f in self.cat.facets if f.name.lower() in low}
+        named = self._named(low)
         cued = _intent(before, "") != "plain"  # 'bought a <thing>': the verb itself says which kind of value
         derived = _singular_only(self.cat)
         ranked = sorted(holders, key=lambda fv: -(_facet_fit(fv[0], intent, clause, self.cat) + 8 * (fv[0].name in named)
@@ -791,12 +795,25 @@ class Understander:
             phrase=phrase, question=f"The catalog has no product called '{phrase}'. Build the segment without it?",
             options=[(f"Build without '{phrase}'", []), ("Cancel and rephrase", [])], replaces=[]))
 
-    def _dated_booleans(self, conds: list[Condition]) -> list[Condition]:
-        """A flag matched by words that a dated facet's synonyms also use ('expecting' + a due date)."""
+    def _dated_booleans(self, conds: list[Condition], low: str) -> list[Condition]:
+        """A flag or a one-word value matched by words that a dated facet's synonyms also use: the dated facet
+        with its explicit window is what they meant ('expecting' + a due date; 'new members' + a join date)."""
         dated = [self.cat.get(c.facet) for c in conds if c.op in ("between", "on_or_after", "within_last_days")]
-        syns = " ".join(s for f in dated if f is not None and f.kind == "date" for s in f.synonyms).lower()
-        return [c for c in conds if not (c.op == "is_true" and c.provenance and c.provenance.span
-                                         and c.provenance.span in syns)]
+        synonyms = [s.lower() for f in dated if f is not None and f.kind == "date" for s in f.synonyms]
+        syns = " ".join(synonyms)
+        said = {_stem(w) for w in re.findall(r"[a-z]+", low)}
+        # a one-word value counts only when the rest of such a synonym is said too ('new ... members')
+        words = {w for s in synonyms if {_stem(t) for t in re.findall(r"[a-z]+", s) if t not in STOP} <= said
+                 for w in re.findall(r"[a-z]+", s)}
+
+        def explained(c: Condition) -> bool:
+            span = c.provenance.span if c.provenance else None
+            if not span:
+                return False
+            if c.op == "is_true":
+                return span in syns
+            return c.op == "in" and c.values == [v for v in c.values if v.lower() == span] and span in words
+        return [c for c in conds if not explained(c)]
 
     def _unknown_concepts(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
         """A word describing the audience that no condition used: asked about with the catalog's readings of it

@@ -259,3 +259,20 @@ def test_a_describing_word_the_catalog_reads_several_ways_is_asked_about(request
 def test_a_describing_word_explained_by_a_chosen_facet_is_not_asked_about(harbor, today):
     r = _read(harbor, today, "Gold rewards members likely to buy organic produce", index=False)
     assert not r.ambiguities and "Rewards Level is Gold" in _conds(r)
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("harbor", "Aisle Score Legacy: Frozen, TOP 50", "Likelihood To Buy Aisle is Frozen (TOP 50)"),
+    ("northstar", "Purchased Super Department Strict = Electronics", "Purchased Super Department is Electronics"),
+])
+def test_a_value_under_a_retired_facet_name_reads_as_its_replacement(request, today, tenant_id, text, want):
+    assert want in _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
+
+
+@pytest.mark.parametrize("tenant_id, text, kept, dropped", [
+    ("harbor", "New rewards members this fiscal year", "Rewards Member Since", "Shopper Lifecycle Stage"),
+    ("northstar", "customers who bought Scoop shoes online in the last 60 days", "Purchase Channel", None),
+])
+def test_a_word_of_a_dated_facets_synonym_goes_with_the_date(request, today, tenant_id, text, kept, dropped):
+    facets = {c.facet for c in _read(request.getfixturevalue(tenant_id), today, text, index=False).conditions}
+    assert kept in facets and (dropped is None or dropped not in facets)
