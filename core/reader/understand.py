@@ -330,7 +330,7 @@ class Understander:
         pat = re.compile(rf"\b(?:can be|who can be|reach(?:able)?\s+(?:them\s+)?(?:by|via|on|through)|"
                          rf"contactable\s+(?:by|via|on))\s+({words})(?:ed)?\b"
                          rf"|\b({words})[- ]?(?:reachable|contactable)\b"
-                         rf"|\b({words})\s+(?:notifications\s+)?(?:turned on|switched on|enabled|on)\b")
+                         rf"|\b({words})\s+(?:notifications\s+)?(?:turned on|switched on|enabled|on(?!\s+or\s+(?:after|before)\b))\b")
         more = re.compile(rf"\s*(?:,\s*|\s+)(?:and|&)\s+(?:(?:by|via|through|on)\s+)?(?:the\s+)?({words})(?:ed)?\b")
         for m in pat.finditer(low):
             if _overlaps(m.start(), m.end(), taken):
@@ -970,6 +970,10 @@ def _clause_at(low: str, pos: int) -> str:
 
 
 def _find(phrase: str, low: str, taken: list[_Span]) -> tuple[int, int] | None:
+    """The phrase, singular or plural in its last word ('weekdays' finds 'weekday evenings'), not yet taken."""
+    last = phrase.split()[-1] if phrase.split() else ""
+    if last.endswith("s") and not last.endswith("ss") and len(last) > 4:
+        phrase = phrase[:-1]
     for m in re.finditer(rf"(?<![\w']){re.escape(phrase)}(?:s)?(?![\w])", low.replace("-", " ")):
         if not _overlaps(m.start(), m.end(), taken):
             return (m.start(), m.end())

@@ -276,3 +276,13 @@ def test_a_value_under_a_retired_facet_name_reads_as_its_replacement(request, to
 def test_a_word_of_a_dated_facets_synonym_goes_with_the_date(request, today, tenant_id, text, kept, dropped):
     facets = {c.facet for c in _read(request.getfixturevalue(tenant_id), today, text, index=False).conditions}
     assert kept in facets and (dropped is None or dropped not in facets)
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("harbor", "quick-trip shoppers on weekday evenings", "Preferred Shopping Day is Monday or Tuesday or Wednesday or Thursday or Friday"),
+    ("harbor", "Shoppers who have logged in to the app on or after Memorial Day", "Last App Login Date on or after 2026-05-25"),
+    ("northstar", "Customers active in the app on or after Memorial Day", "App Active Date on or after 2026-05-25"),
+])
+def test_singular_hint_phrases_and_on_or_after_beside_a_channel(request, today, tenant_id, text, want):
+    got = _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
+    assert want in got, got
