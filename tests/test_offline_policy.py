@@ -71,6 +71,24 @@ def test_ambiguous_request_asks_and_the_answer_resumes(harbor, today):
     assert "Household Value Tier" not in {c.facet for c in done.segment.all_conditions()}
 
 
+def test_a_request_naming_no_value_asks_which_facet_then_which_value(harbor, today):
+    """Never a dead end: words that name no facet or value get the nearest facets, then the picked one's values."""
+    agent = _agent(harbor)
+    res = agent.run_turn("Our VIPs", today=today, mode="new")
+    assert res.status == "clarify"
+    facets = [o.label for o in res.pending.options]
+    assert 2 <= len(facets) <= 3 and all(harbor.catalog.get(f) for f in facets)
+    picked = next(f for f in facets if harbor.catalog.get(f).kind == "categorical")
+    res = agent.resume(res.state, picked)
+    assert res.status == "clarify"
+    values = [o.label for o in res.pending.options]
+    assert values == [f"{picked} is {v}" for v in harbor.catalog.get(picked).value_list[:6]]
+    assert all("customers" in o.segment_hint for o in res.pending.options)  # each reading is sized
+    done = agent.resume(res.state, values[-1])
+    assert done.status == "done" and done.segment.spec() == [
+        {"facet": picked, "op": "in", "values": [harbor.catalog.get(picked).value_list[len(values) - 1]]}]
+
+
 def test_sizes_say_exact_only_when_the_dry_run_counted_exactly(northstar, today):
     from core.dryrun import get_dryrunner
 

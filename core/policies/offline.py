@@ -12,7 +12,8 @@ from core.reader.understand import STOP, Ambiguity, Understander, _overlap, _typ
 from core.policies.base import (Action, Clarify, ClarifyOption, Finish, Gate, LLMUsage, Observation, SplitCohorts,
                                 ToolCall, TurnContext)
 from core.reader.account import Coverage, combine
-from core.reader.clarify import NothingGrounded, nearest_facet_options, readable_content_words
+from core.reader.clarify import MAX_OPTIONS, NothingGrounded, facet_value_options, nearest_facet_options, readable_content_words
+from core.catalog import Facet
 from core.cohorts import cohort_request
 from core.rules import autofix
 from core.segment import Cohort, Condition, Segment
@@ -88,31 +89,53 @@ class OfflinePolicy:
         yield from self._finish(segment, reading.coverage)
 
     def _nothing_grounded(self, turn: TurnContext, nearest: list[str], reading) -> Plan:
-        """No phrase named a facet: ask with the facets retrieval found nearest, each option sized."""
+        """No phrase named a facet: ask with the facets retrieval found nearest, each option sized; when the
+        words name no value of them, ask which facet, then which of its values (never a dead end)."""
         known = _typo_vocabulary(self.tenant.catalog).known
         readable = readable_content_words(turn.request, STOP, known)
-        options = nearest_facet_options(nearest, self.tenant.catalog, turn.request) if readable else []
         if not readable:
             raise NothingGrounded(f"'{turn.request}' names no condition: every customer is not a segment. "
                                   "Name what the audience did, has or is (a product, a place, a status, a time window).")
+        options = nearest_facet_options(nearest, self.tenant.catalog, turn.request)
+        question = f"No words in '{turn.request}' name a catalog facet directly. The nearest are below; which did you mean?"
         if not options:
+            facet = yield from self._pick_facet(turn, nearest)
+            options = facet_value_options(facet, self.tenant.catalog)
+            question = f"Which {facet.name} do you mean?"
+        segment = yield from self._ask_options(question, options, f"Nothing grounded; nearest facets from search: {nearest[:5]}")
+        yield from self._finish(segment, reading.coverage)
+
+    def _pick_facet(self, turn: TurnContext, nearest: list[str]) -> Generator[Action, list[Observation], Facet]:
+        facets = [f for f in (self.tenant.catalog.get(n) for n in nearest) if f is not None and not f.deprecated
+                  and facet_value_options(f, self.tenant.catalog)][:MAX_OPTIONS]
+        if not facets:
             raise NothingGrounded(f"Nothing in '{turn.request}' matched the catalog, and search found no facet near it. "
                                   "Name what the audience did, has or is (a product, a place, a status).")
+        yield Clarify(question=f"No words in '{turn.request}' name a catalog facet or value. Which of these is closest?",
+                      default=0, options=[ClarifyOption(label=f.name, value=f.name, segment_hint=f.description[:80])
+                                          for f in facets],
+                      thought=f"Nothing grounded and no value named; nearest facets from search: {nearest[:5]}")
+        answer = (self._answer or "").strip().lower()
+        self._answer = None
+        return next((f for f in facets if f.name.lower() == answer), None) or \
+            (facets[int(answer)] if answer.isdigit() and int(answer) < len(facets) else facets[0])
+
+    def _ask_options(self, question: str, options: list, thought: str) -> Generator[Action, list[Observation], Segment]:
+        """Size each option, ask, and return the segment of the one answered (the first by default)."""
         segs = [autofix(Segment(cohorts=[Cohort(conditions=list(o.conditions))]), self.tenant)[0] for o in options]
         hints = []
         for o, seg in zip(options, segs):
             obs = yield ToolCall("check_customer_count", {"segment": _spec(seg)}, thought=f"Size the option '{o.label}'.")
             hints.append(_size_hint(obs[0].result) if obs and obs[0].ok else "")
-        yield Clarify(question=f"No words in '{turn.request}' name a catalog facet directly. The nearest are below; "
-                               "which did you mean?", default=0,
+        yield Clarify(question=question, default=0,
                       options=[ClarifyOption(label=o.label, value=o.label, segment_hint=h) for o, h in zip(options, hints)],
-                      thought=f"Nothing grounded; nearest facets from search: {nearest[:5]}")
+                      thought=thought)
         answer = (self._answer or "").strip()
         self._answer = None
         chosen = next((seg for o, seg in zip(options, segs) if o.label.lower() == answer.lower()), None)
         if chosen is None and answer.isdigit() and int(answer) < len(segs):
             chosen = segs[int(answer)]
-        yield from self._finish(chosen or segs[0], reading.coverage)
+        return chosen or segs[0]
 
     def _fix(self, segment: Segment, notes: list[str]) -> Generator[Action, list[Observation], Segment]:
         segment, applied = autofix(segment, self.tenant)

@@ -59,3 +59,18 @@ def _condition(f: Facet, words: set[str], catalog: Catalog) -> Condition | None:
             tier = catalog.rules.default_tier if f.kind == "propensity" else None
             return Condition(facet=f.name, op="in", values=picked[:3], tier=tier)
     return None
+
+
+MAX_VALUE_OPTIONS = 6
+
+
+def facet_value_options(f: Facet, catalog: Catalog) -> list[Option]:
+    """A facet picked with no value named: a flag as itself, a listed facet one option per value (the catalog's
+    order). Facets that need a number or a date are left out: no threshold is invented for them."""
+    if f.kind == "boolean":
+        return [Option(label=f.name, conditions=(Condition(facet=f.name, op="is_true"),))]
+    if f.kind in ("categorical", "propensity") and f.value_list:
+        tier = catalog.rules.default_tier if f.kind == "propensity" else None
+        conds = [Condition(facet=f.name, op="in", values=[v], tier=tier) for v in f.value_list[:MAX_VALUE_OPTIONS]]
+        return [Option(label=c.render(), conditions=(c,)) for c in conds]
+    return []

@@ -123,6 +123,8 @@ class Understander:
         conds = self._dated_booleans(conds, low)
         conds = self._own_windows(conds, r)
         conds = self._apply_tier(conds, tier)
+        for a in r.ambiguities:  # a chosen reading carries the request's tier like the default does
+            a.options = [(label, self._apply_tier(cs, tier)) for label, cs in a.options]
         conds = self._specific_product_level(conds)
         conds = self._drop_implied(conds)
         conds = self._exclusive(conds, r)
