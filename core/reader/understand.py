@@ -188,7 +188,14 @@ class Understander:
                                         value=None if said in _DAYS_IN else num)
             if facet is None:
                 continue
-            num = _in_unit(num, unit, facet.numeric_range.unit)
+            if not (money or pct):
+                num = _in_unit(num, unit, facet.numeric_range.unit)
+            elif money and said in _DAYS_IN and (per := _facet_period(facet.name)) and per != _DAYS_IN[said]:
+                num = float(_round_sig(num * per / _DAYS_IN[said]))  # '$400 a month' as a weekly average is ~$93
+            elif money and said in _DAYS_IN and (fw := _facet_window(facet.name)) and abs(fw - _DAYS_IN[said]) > 0.1 * fw:
+                # '$200 a month' on a 12-month total is $2,400
+                scaled = num * _PER_YEAR[said] * fw / 365
+                num = float(round(scaled)) if abs(scaled - round(scaled)) < 0.01 else float(_round_sig(scaled))
             counted = not money and not pct
             if counted and word in ("more than", "over", "above", "greater than", "exceeding"):
                 num += 1
@@ -233,6 +240,10 @@ class Understander:
         window = low[max(0, start - 60): end + 40]
         spans = find_dates(window, self.today, self.cat.fiscal_year_start_month, self.cat.seasons)
         windows = [d.days for d in spans if d.op == "within_last_days" and d.days]
+        said = unit.split()[-1].rstrip("s") if unit else ""
+        rate = (money or pct) and said in _DAYS_IN
+        if rate:
+            windows.append(_DAYS_IN[said])  # '$3,500 a year': the period of an amount, which dates the facet
         best, best_score = None, 0.0
         for f in self.cat.active_facets:
             rng = f.numeric_range
@@ -244,10 +255,9 @@ class Understander:
                 score += 2 if u == "usd" else -3
             if pct:
                 score += 2 if u == "percent" else -3
-            said = unit.split()[-1].rstrip("s") if unit else ""
-            if unit and (u.rstrip("s") in unit or said in u):
+            if unit and not rate and (u.rstrip("s") in unit or said in u):
                 score += 3
-            elif said in _DAYS_IN:  # '4 years' fits a duration facet in months, never a money one
+            elif said in _DAYS_IN and not rate:  # '4 years' fits a duration facet in months, never a money one
                 score += 3 if u.rstrip("s") in _DAYS_IN else -3
             words = f.name + " " + " ".join(f.synonyms)
             content, audience = _overlap(window, words), _overlap(window, words, BASIC_STOP)
@@ -260,6 +270,8 @@ class Understander:
             fw = _facet_window(f.name)
             if fw and any(abs(fw - d) <= 0.1 * fw for d in windows):
                 score += 3  # 'spent $5,000 in the past year' is the 52-week spend
+            if rate and _facet_period(f.name) == _DAYS_IN[said]:
+                score += 3  # '$200 a week' is the weekly average
             if score > best_score:
                 best, best_score = f, score
         return best if best_score >= 1.5 else None
@@ -1140,7 +1152,14 @@ def _facet_window(name: str) -> int | None:
     return n * 30
 
 
+def _facet_period(name: str) -> int | None:
+    """Days in the period of a rate facet's name: 'Weekly Spend Average' 7, 'Monthly ...' 30."""
+    m = re.search(r"\b(daily|weekly|monthly|annual|yearly)\b", name.lower())
+    return {"daily": 1, "weekly": 7, "monthly": 30, "annual": 365, "yearly": 365}[m.group(1)] if m else None
+
+
 _DAYS_IN = {"day": 1, "week": 7, "month": 30, "year": 365}
+_PER_YEAR = {"day": 365, "week": 52, "month": 12, "year": 1}
 
 
 def _in_unit(num: float, said: str, facet_unit: str) -> float:

@@ -286,3 +286,15 @@ def test_a_word_of_a_dated_facets_synonym_goes_with_the_date(request, today, ten
 def test_singular_hint_phrases_and_on_or_after_beside_a_channel(request, today, tenant_id, text, want):
     got = _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
     assert want in got, got
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("northstar", "Households putting $3,500+ a year into groceries", "Grocery Spend 12M at least 3500"),
+    ("northstar", "Customers spending more than $300 a month with us", "Spend 12M at least 3600"),
+    ("harbor", "Shoppers spending over $10,000 a year", "Spend 52 Weeks at least 10000"),
+    ("harbor", "Households putting $150+ a week into groceries", "Weekly Spend Average at least 150"),
+])
+def test_an_amount_with_a_period_stays_money_on_the_facet_of_that_period(request, today, tenant_id, text, want):
+    """'$3,500 a year' is never a duration: the period picks (and scales to) a money facet."""
+    got = _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
+    assert want in got, got
