@@ -525,11 +525,23 @@ class Understander:
             if amb:
                 r.ambiguities.append(amb)
                 conds.extend(amb.options[0][1])
+            elif (stated := self._stated_reading(facet, phrase)) is not None:
+                # 'near their store' names the facet; the tenant's hints give its one reading ('close to their store')
+                conds.extend(c.model_copy(update={"provenance": prov}) for c in stated)
         elif facet.kind == "numeric":
             amb = self._vague_amount(facet, phrase, low, m)
             if amb:
                 r.ambiguities.append(amb)
                 conds.extend(amb.options[0][1])
+
+    def _stated_reading(self, facet: Facet, phrase: str) -> list[Condition] | None:
+        """The conditions of the one phrasebook entry that is only about this facet and shares a content word
+        with the phrase ('near their store' / 'close to their store'), if exactly one is."""
+        words = {_stem(w) for w in re.findall(r"[a-z]+", phrase) if w not in STOP}
+        own = [e for e in self.book if e.conditions and all(c.get("facet") == facet.name for c in e.conditions)
+               and words & {_stem(w) for w in re.findall(r"[a-z]+", e.phrase)}]
+        readings = {repr(e.conditions) for e in own}
+        return [Condition.model_validate(c) for c in own[0].conditions] if len(readings) == 1 else None
 
     def _listed_with_sibling(self, low: str, start: int, end: int, facet: Facet) -> bool:
         """True when another value of the same facet is listed right beside this one ('X or Y', 'X, Y and Z')."""
@@ -1231,9 +1243,17 @@ _lexicon = _lexicon_table
 
 
 def _number_forms(name: str) -> list[str]:
-    """A banded value as people say it: '3 7 miles' (from '3-7 Miles') is also '3 to 7 miles'."""
+    """A banded value as people say it: '3 7 miles' (from '3-7 Miles') is also '3 to 7 miles'; 'under 1 mile'
+    is also 'within 1 mile', 'less than a mile'."""
     m = re.match(r"^(.*?\b)(\d+) (\d+)(\b.*)$", name)
-    return [name, f"{m.group(1)}{m.group(2)} to {m.group(3)}{m.group(4)}"] if m else [name]
+    if m:
+        return [name, f"{m.group(1)}{m.group(2)} to {m.group(3)}{m.group(4)}"]
+    m = re.match(r"^(?:under|less than|below) (\d+)( [a-z]+)$", name)
+    if m:
+        counts = [m.group(1)] + (["a"] if m.group(1) == "1" else [])
+        return [name] + [f"{w} {n}{m.group(2)}" for w in ("under", "within", "less than") for n in counts
+                         if f"{w} {n}{m.group(2)}" != name]
+    return [name]
 
 
 def _variants(phrase: str) -> list[str]:
@@ -1245,6 +1265,8 @@ def _variants(phrase: str) -> list[str]:
         out += [phrase[: -len(last)] + n for n in nouns if n != last]
     if phrase.startswith("has "):
         out.append("have " + phrase[4:])
+    if re.search(r"\S \bthe\b \S", phrase):  # 'near the store' is also 'near their store'
+        out += [re.sub(r"\bthe\b", d, phrase) for d in ("their", "our", "a")]
     if m := re.match(r"(\S{3,} \S{3,}) (?:on|enabled|allowed)$", phrase):
         out.append(m.group(1))  # 'push notifications on' names the setting, which may be 'off'
     return out

@@ -298,3 +298,13 @@ def test_an_amount_with_a_period_stays_money_on_the_facet_of_that_period(request
     """'$3,500 a year' is never a duration: the period picks (and scales to) a money facet."""
     got = _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
     assert want in got, got
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("harbor", "Shoppers who live within a mile of the store", "Distance To Home Store is Under 1 Mile"),
+    ("northstar", "Customers who live within 2 miles of a store", "Distance To Store Band is Under 2 Miles"),
+    ("harbor", "Portuguese speakers near their store", "Distance To Home Store is Under 1 Mile or 1-3 Miles"),
+])
+def test_bands_said_as_within_and_a_facet_named_with_its_one_stated_reading(request, today, tenant_id, text, want):
+    got = _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
+    assert want in got, got
