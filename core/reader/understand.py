@@ -111,10 +111,10 @@ class Understander:
         self._reachability(low, taken, conds)
         self._dates(low, dates, taken, conds, r)
         flat = low.replace("-", " ")  # same length: spans stay valid
+        self._groups(flat, taken, conds, r)  # a named value group outranks a facet synonym inside it ('brand buyers')
         self._vague(flat, taken, conds, r)
         self._product_words(flat, taken, conds, r)
         self._lexical(flat, taken, conds, r)
-        self._groups(flat, taken, conds, r)
         self._fuzzy(flat, taken, conds, r)
         self._name_tokens(flat, taken, conds)
         self._partial_values(flat, taken, conds)
@@ -660,7 +660,7 @@ class Understander:
             words = name.replace("_", " ").rstrip("s")
             pat = rf"\b(?:{re.escape(words)}s?|{re.escape(tenant_word)}(?:'s)? (?:own )?(?:brand|label)s?)\b"
             m = re.search(pat, low)
-            if not m or _overlaps(m.start(), m.end(), taken):
+            if not m or _overlaps(m.start(), m.end(), taken) or self._inside_facet_name(low, m):
                 continue
             holders = self.vocab.get(_norm(values[0]), [])
             if not holders:
@@ -668,9 +668,25 @@ class Understander:
             intent = _intent(low[max(0, m.start() - 70):m.start()], _clause_at(low, m.start()))
             facet = max((f for f, _ in holders), key=lambda f: _facet_fit(f, intent, _clause_at(low, m.start()), self.cat))
             taken.append(_Span(m.start(), m.end()))
-            cond = Condition(facet=facet.name, op="not_in" if _negated(low, m.start()) else "in", values=list(values),
+            op = "not_in" if _negated(low, m.start()) else "in"
+            cond = Condition(facet=facet.name, op=op, values=list(values),
                              provenance=_prov(low, m.start(), m.end(), "group", matched=name))
             conds.append(cond)
+            named = [v for v in values if v.lower().startswith(tenant_word + " ")]
+            if m.group(0).startswith(tenant_word) and named and len(named) < len(values):
+                # '<Tenant> brand': the whole group, or only the brands whose names start with the tenant's name?
+                r.ambiguities.append(Ambiguity(
+                    phrase=m.group(0), question=f"Which brands do you mean by '{m.group(0)}'?", replaces=[facet.name],
+                    options=[(f"All {len(values)} {name.replace('_', ' ')}", [cond]),
+                             (f"Only {', '.join(named)}", [Condition(facet=facet.name, op=op, values=named)])]))
+
+    def _inside_facet_name(self, low: str, m: re.Match) -> bool:
+        """'store brand share': the group's words begin a facet's name or synonym, which the lexicon reads."""
+        nxt = re.match(r"\s+([a-z]+)", low[m.end():])
+        if not nxt:
+            return False
+        said = f"{m.group(0)} {nxt.group(1)}"
+        return any(said in t.lower() for f in self.cat.active_facets for t in [f.name, *f.synonyms])
 
     def _name_tokens(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
         """A boolean facet whose name's words all appear in one clause ('allow texts' -> Text Allowed)."""

@@ -308,3 +308,18 @@ def test_an_amount_with_a_period_stays_money_on_the_facet_of_that_period(request
 def test_bands_said_as_within_and_a_facet_named_with_its_one_stated_reading(request, today, tenant_id, text, want):
     got = _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
     assert want in got, got
+
+
+@pytest.mark.parametrize("tenant_id, text, only", [
+    ("harbor", "Harbor brand buyers at the Mystic store", ["Harbor Select", "Harbor Organics", "Harbor Kitchen"]),
+    ("northstar", "Customers who bought Northstar brand products in the last 90 days", ["Northstar Essentials", "Northstar Select"]),
+])
+def test_the_tenants_brand_reads_as_the_group_with_the_name_sharing_brands_as_the_other_reading(request, today, tenant_id, text, only):
+    r = _read(request.getfixturevalue(tenant_id), today, text, index=False)
+    amb = next(a for a in r.ambiguities if "brand" in a.phrase)
+    assert len(amb.options[0][1][0].values) > len(only) and amb.options[1][1][0].values == only
+
+
+def test_a_group_name_that_begins_a_facet_name_is_left_to_the_facet(harbor, today):
+    r = _read(harbor, today, "Harbor Select buyers whose store-brand share is over 50%", index=False)
+    assert {"Store Brand Share at least 50", "Brands Bought 52 Weeks is Harbor Select"} <= _conds(r)
