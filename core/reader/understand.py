@@ -1182,8 +1182,8 @@ def _facet_window(name: str) -> int | None:
 
 def _facet_period(name: str) -> int | None:
     """Days in the period of a rate facet's name: 'Weekly Spend Average' 7, 'Monthly ...' 30."""
-    m = re.search(r"\b(daily|weekly|monthly|annual|yearly)\b", name.lower())
-    return {"daily": 1, "weekly": 7, "monthly": 30, "annual": 365, "yearly": 365}[m.group(1)] if m else None
+    m = re.search(r"\b(weekly|monthly|annual|yearly)\b", name.lower())
+    return {"weekly": 7, "monthly": 30, "annual": 365, "yearly": 365}[m.group(1)] if m else None
 
 
 _DAYS_IN = {"day": 1, "week": 7, "month": 30, "year": 365}
