@@ -78,20 +78,9 @@ def _coverage_html(at) -> str:
     return "\n".join(h.proto.body for h in at.get("html") if h.proto.body.startswith('<div class="cov-read"'))
 
 
-def _warmed(at) -> AppTest:
-    """Wait for the background warm-up before the next run: Python 3.11.7's ast.parse is not thread-safe, and
-    Streamlit parsing the script while the warm-up thread imports fails now and then with 'AST constructor
-    recursion depth mismatch' (a race of the test set-up, not of what this test checks)."""
-    from pages.common import warmup
-
-    for thread in list(warmup._THREADS.values()):
-        thread.join(300)
-    return at
-
-
 def test_the_answer_shows_how_the_request_was_read_escaped_and_after_a_reload(app):
-    _warmed(app).sidebar.selectbox[0].set_value("northstar").run()
-    _warmed(app).chat_input[0].set_value('Plus members in Ohio who juggle <script>alert("x")</script> & more').run()
+    app.sidebar.selectbox[0].set_value("northstar").run()
+    app.chat_input[0].set_value('Plus members in Ohio who juggle <script>alert("x")</script> & more').run()
     assert not app.exception, app.exception
     shown = _coverage_html(app)
     assert shown.count('class="cov-read"') == 1
@@ -104,6 +93,6 @@ def test_the_answer_shows_how_the_request_was_read_escaped_and_after_a_reload(ap
 
     reloaded = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
     reloaded.query_params.update(tenant="northstar", draft=app.query_params["draft"])
-    _warmed(reloaded).run()  # a new session with the same URL: F5
+    reloaded.run()  # a new session with the same URL: F5
     assert not reloaded.exception, reloaded.exception
     assert _coverage_html(reloaded) == shown

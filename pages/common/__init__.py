@@ -9,6 +9,11 @@ from core.config import Settings
 from core.errors import WorkbenchError
 from core.store import Store
 from core.tenant import Tenant, list_tenants, load_tenant
+from pages.common import threadsafe_ast
+
+# Before any page starts a thread: Streamlit parses page scripts while the warm-up thread imports modules
+# that parse too, and on Python 3.11.0-3.11.7 two parses at once can fail (see threadsafe_ast).
+threadsafe_ast.install()
 
 
 @st.cache_resource(show_spinner="Loading tenant…")
