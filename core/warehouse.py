@@ -300,6 +300,10 @@ def _purchases(con: duckdb.DuckDBPyConnection, tenant: Tenant, n: int, salt: _Sa
     brand_col = (f", CASE WHEN len(d.brands) > 0 THEN d.brands[1 + CAST(floor({salt.u('i')} * len(d.brands)) AS INTEGER)] END"
                  f" AS {brand['column']}") if brand else ""
     z = f"(sqrt(-2 * ln(greatest({salt.u('i')}, 1e-9))) * cos(2 * pi() * {salt.u('i')}))"
+    # Written clustered by the top product level, then date, as fact tables are in real warehouses:
+    # DuckDB's per-row-group min/max then skips most of the table for one top-level value or a
+    # recent window (at 10M: one department spans 43 of 407 row groups, the last 90 days 81).
+    # Only the physical order changes; every row, and so every count, stays the same.
     con.execute(f"""
         CREATE TABLE purchases AS
         WITH lines AS (
@@ -313,6 +317,7 @@ def _purchases(con: duckdb.DuckDBPyConnection, tenant: Tenant, n: int, salt: _Sa
                CAST(round(least({float(amount.get('median', 40))} * exp({float(amount.get('sigma', 0.8))} * {z}), 5000), 2) AS DECIMAL(10,2)) AS amount,
                {level_cols}{brand_col}{', ' if attr_cols else ''}{', '.join(attr_cols)}
         FROM lines l JOIN product_dim d ON d.idx = l.leaf
+        ORDER BY {levels[0]['column']}, purchase_date
     """)
     con.execute("DROP TABLE product_dim")
 

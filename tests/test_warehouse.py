@@ -121,3 +121,17 @@ def test_missing_binding_names_file_and_facet(settings, tmp_path):
 def test_unknown_tenant_lists_known_ones(settings):
     with pytest.raises(TenantError, match="known tenants: harbor, northstar"):
         load_tenant("nowhere", settings)
+
+
+@pytest.mark.parametrize("fixture", ["northstar", "harbor"])
+def test_purchases_are_written_clustered_by_top_level_then_date(request, fixture):
+    """The physical order lets row-group min/max skip other departments and old dates at 10M."""
+    tenant = request.getfixturevalue(fixture)
+    top = tenant.config.warehouse.products["levels"][0]["column"]
+    con = duckdb.connect(str(tenant.warehouse_path), read_only=True)
+    n, out_of_order = con.execute(f"""
+        SELECT count(*), count(*) FILTER (WHERE prev_top IS NOT NULL AND ({top}, purchase_date) < (prev_top, prev_date))
+        FROM (SELECT {top}, purchase_date, lag({top}) OVER (ORDER BY rowid) AS prev_top,
+                     lag(purchase_date) OVER (ORDER BY rowid) AS prev_date FROM purchases)""").fetchone()
+    con.close()
+    assert n > 1000 and out_of_order == 0
