@@ -76,7 +76,8 @@ class OfflinePolicy:
         obs = yield ToolCall("search_facets", {"query": turn.request, "k": 10},
                              thought="Retrieve the catalog facets this request may name.")
         hits = obs[0].result.hits if obs and obs[0].ok else []
-        if not reading.conditions and not reading.ambiguities:
+        if not reading.conditions and not any(conds for a in reading.ambiguities for _, conds in a.options):
+            # nothing read, or only 'build without …' questions: building without would leave no audience
             yield from self._nothing_grounded(turn, [h.facet for h in hits], reading)
             return
         conds = [_with_evidence(c, hits) for c in reading.conditions]

@@ -43,6 +43,9 @@ VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
 BANDS = (("top half", 0.5), ("top quarter", 0.25), ("top 10%", 0.1))  # shares of customers a vague amount may mean
 GROUND_MIN = 0.5      # cosine a product word must reach with its nearest value to be read as it...
 GROUND_MARGIN = 0.05  # ...and values closer than this to the nearest are offered as a question
+SCALE_NOUNS = ("band", "tier", "level", "segment", "status", "score")
+SCALE_NOUN_STEMS = frozenset(SCALE_NOUNS)
+SCALE_AFTER = re.compile(rf"[\s-]+((?:[a-z]+\s+){{0,3}}?(?:{'|'.join(SCALE_NOUNS)}))\b")  # '... lifetime value band'
 QUALITY = re.compile(r"\b(high|best|top|loyal|valuable|vip|most)\b", re.I)
 
 
@@ -504,7 +507,7 @@ class Understander:
         prov = _prov(low, m.start(), m.end(), "synonym" if kind == "facet" else ("exact" if value and value.lower() == phrase else "synonym"),
                      matched=phrase, alternatives=alts)
         if value is not None:
-            amb = self._value_collision(facet, value, phrase)
+            amb = self._value_collision(facet, value, phrase) or self._other_scale(low, m, facet, value)
             if amb and self._listed_with_sibling(low, m.start(), m.end(), facet):
                 amb = None  # '<value> or <name>': listed beside a sibling value, it is that facet's value
             if amb:
@@ -542,6 +545,22 @@ class Understander:
                and words & {_stem(w) for w in re.findall(r"[a-z]+", e.phrase)}]
         readings = {repr(e.conditions) for e in own}
         return [Condition.model_validate(c) for c in own[0].conditions] if len(readings) == 1 else None
+
+    def _other_scale(self, low: str, m: re.Match, facet: Facet, value: str) -> Ambiguity | None:
+        """'Very High lifetime value band': the value is named on a scale this catalog does not have (its words
+        are not the value's facet's), as another retailer would say it — ask rather than guess."""
+        after = SCALE_AFTER.match(low, m.end())
+        if not after:
+            return None
+        words = {_stem(w) for w in re.findall(r"[a-z]+", after.group(1)) if w not in STOP} - SCALE_NOUN_STEMS
+        own = {_stem(w) for w in re.findall(r"[a-z]+", " ".join([facet.name, *facet.synonyms]).lower())}
+        if not words or words & own:
+            return None
+        scale = after.group(1).strip()
+        return Ambiguity(phrase=f"{m.group(0)} {scale}", replaces=[facet.name],
+                         question=f"The catalog has no '{scale}'. Read '{m.group(0)}' as {facet.name} {value}, or build without it?",
+                         options=[(f"{facet.name}: {value}", [Condition(facet=facet.name, op="in", values=[value])]),
+                                  (f"Build without '{m.group(0)} {scale}'", [])])
 
     def _listed_with_sibling(self, low: str, start: int, end: int, facet: Facet) -> bool:
         """True when another value of the same facet is listed right beside this one ('X or Y', 'X, Y and Z')."""
@@ -860,6 +879,13 @@ class Understander:
     def _unknown_concepts(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
         """A word describing the audience that no condition used: asked about with the catalog's readings of it
         ('healthy shoppers': a wellness program or a diet), or, when no facet covers it, whether to build without."""
+        for m in re.finditer(rf"\b([a-z][a-z']+)[\s-]+(?:{'|'.join(SCALE_NOUNS)})\b", low):
+            word = m.group(1)  # 'Gold-level members' where no level is called Gold: another retailer's scale
+            if not (_overlaps(m.start(1), m.end(1), taken) or word in STOP or word in self.known_words or len(word) < 3):
+                taken.append(_Span(m.start(), m.end()))
+                r.ambiguities.append(Ambiguity(
+                    phrase=m.group(0), question=f"The catalog has no '{m.group(0)}'. Build the segment without it?",
+                    options=[(f"Build without '{m.group(0)}'", []), ("Cancel and rephrase", [])], replaces=[]))
         for m in re.finditer(rf"\b([a-z][a-z'-]+)\s+{AUDIENCE}\b", low):
             word = m.group(1)
             if _overlaps(m.start(1), m.end(1), taken) or word in STOP or word in _CUE_WORDS:

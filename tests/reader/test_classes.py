@@ -323,3 +323,21 @@ def test_the_tenants_brand_reads_as_the_group_with_the_name_sharing_brands_as_th
 def test_a_group_name_that_begins_a_facet_name_is_left_to_the_facet(harbor, today):
     r = _read(harbor, today, "Harbor Select buyers whose store-brand share is over 50%", index=False)
     assert {"Store Brand Share at least 50", "Brands Bought 52 Weeks is Harbor Select"} <= _conds(r)
+
+
+@pytest.mark.parametrize("tenant_id, text, phrase", [
+    ("harbor", "Customers in the Very High lifetime value band", "lifetime value band"),
+    ("northstar", "Gold-level rewards members who are emailable", "gold level"),
+    ("harbor", "Diamond status shoppers at the Newport store", "diamond status"),
+])
+def test_a_scale_this_catalog_does_not_have_is_asked_about(request, today, tenant_id, text, phrase):
+    r = _read(request.getfixturevalue(tenant_id), today, text, index=False)
+    assert any(phrase in a.question for a in r.ambiguities), [a.question for a in r.ambiguities]
+
+
+@pytest.mark.parametrize("tenant_id, text", [
+    ("northstar", "Customers in the Highly Engaged email tier who haven't bought anything in 90 days"),
+    ("harbor", "Best-tier households that haven't visited in 21 days"),
+])
+def test_a_value_on_its_own_facets_scale_is_not_asked_about(request, today, tenant_id, text):
+    assert not _read(request.getfixturevalue(tenant_id), today, text, index=False).ambiguities
