@@ -1042,7 +1042,8 @@ def _find(phrase: str, low: str, taken: list[_Span]) -> tuple[int, int] | None:
     last = phrase.split()[-1] if phrase.split() else ""
     if last.endswith("s") and not last.endswith("ss") and len(last) > 4:
         phrase = phrase[:-1]
-    for m in re.finditer(rf"(?<![\w']){re.escape(phrase)}(?:s)?(?![\w])", low.replace("-", " ")):
+    body = re.sub(r"(?<=\\ )(?:the|their|our|a)(?=\\ )", "(?:the|their|our|a)", re.escape(phrase))  # 'to their store' ~ 'to the store'
+    for m in re.finditer(rf"(?<![\w']){body}(?:s)?(?![\w])", low.replace("-", " ")):
         if not _overlaps(m.start(), m.end(), taken):
             return (m.start(), m.end())
     return None
@@ -1307,8 +1308,8 @@ def _variants(phrase: str) -> list[str]:
         out += [phrase[: -len(last)] + n for n in nouns if n != last]
     if phrase.startswith("has "):
         out.append("have " + phrase[4:])
-    if re.search(r"\S \bthe\b \S", phrase):  # 'near the store' is also 'near their store'
-        out += [re.sub(r"\bthe\b", d, phrase) for d in ("their", "our", "a")]
+    if m := re.search(r"\S \b(the|their|our|a)\b \S", phrase):  # 'near the store' is also 'near their store'
+        out += [phrase[:m.start(1)] + d + phrase[m.end(1):] for d in ("the", "their", "our", "a") if d != m.group(1)]
     if m := re.match(r"(\S{3,} \S{3,}) (?:on|enabled|allowed)$", phrase):
         out.append(m.group(1))  # 'push notifications on' names the setting, which may be 'off'
     return out

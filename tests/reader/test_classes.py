@@ -341,3 +341,12 @@ def test_a_scale_this_catalog_does_not_have_is_asked_about(request, today, tenan
 ])
 def test_a_value_on_its_own_facets_scale_is_not_asked_about(request, today, tenant_id, text):
     assert not _read(request.getfixturevalue(tenant_id), today, text, index=False).ambiguities
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("harbor", "Gold members close to the store", "Distance To Home Store is Under 1 Mile or 1-3 Miles"),
+    ("northstar", "Customers close to the store in Ohio", "Distance To Store Band is Under 2 Miles or 2-5 Miles"),
+])
+def test_a_hint_phrase_reads_with_another_determiner(request, today, tenant_id, text, want):
+    got = _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
+    assert want in got, got
