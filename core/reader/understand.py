@@ -43,6 +43,7 @@ VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
 BANDS = (("top half", 0.5), ("top quarter", 0.25), ("top 10%", 0.1))  # shares of customers a vague amount may mean
 GROUND_MIN = 0.5      # cosine a product word must reach with its nearest value to be read as it...
 GROUND_MARGIN = 0.05  # ...and values closer than this to the nearest are offered as a question
+WEAK_GROUND_MIN = 0.65  # ...or this, when only '<word> shoppers / fans' says it is a product at all
 SCALE_NOUNS = ("band", "tier", "level", "segment", "status", "score")
 SCALE_NOUN_STEMS = frozenset(SCALE_NOUNS)
 SCALE_AFTER = re.compile(rf"[\s-]+((?:[a-z]+\s+){{0,3}}?(?:{'|'.join(SCALE_NOUNS)}))\b")  # '... lifetime value band'
@@ -822,13 +823,15 @@ class Understander:
         if not spans:
             return
         reps = {lvl: next(f.name for f in self.cat.active_facets if f.hierarchy_level == lvl) for lvl in levels}
-        hits = self.index.nearest_values([low[a:b] for a, b in spans], list(reps.values()), k=3)
-        for (a, b), cands in zip(spans, hits):
+        hits = self.index.nearest_values([low[a:b] for a, b, _ in spans], list(reps.values()), k=3)
+        for (a, b, weak), cands in zip(spans, hits):
             if _overlaps(a, b, taken):
                 continue
             if not cands or cands[0].score < GROUND_MIN:
                 self._foreign_product(low[a:b], r)
                 continue
+            if weak and cands[0].score < WEAK_GROUND_MIN:
+                continue  # '<word> shoppers' names products only when the word is plainly one ('lunchtime' is not)
             near = [cands[0]] + [h for h in cands[1:] if cands[0].rank - h.rank < GROUND_MARGIN and h.value != cands[0].value]
             # A value and its own parent are one reading: keep the more specific (the category, not its division).
             near = [h for h in near if not any(o is not h and self._descends(o.value, h.value) for o in near)]
@@ -1071,7 +1074,7 @@ def _negated(low: str, pos: int) -> bool:
     return bool(NEGATION.search(window))
 
 
-def _product_phrases(low: str, taken: list[_Span], facet_words: frozenset[str]) -> list[tuple[int, int]]:
+def _product_phrases(low: str, taken: list[_Span], facet_words: frozenset[str]) -> list[tuple[int, int, bool]]:
     """Unread runs of content words that a purchase, likelihood or browsing cue governs ('bought [sirloin]',
     '[flower] buyers'), at most three words each; words of facet names ('store', 'aisle') are not products."""
     out = []
@@ -1092,7 +1095,8 @@ def _product_phrases(low: str, taken: list[_Span], facet_words: frozenset[str]) 
                 s_, e_ = run[0].start(), run[-1].end()
                 buyer_after = w is not None and re.match(r"(buyers?|shoppers|purchasers|lovers|fans)\b", w.group(0))
                 if any(c <= s_ for c in cues) or buyer_after:
-                    out.append((a + s_, a + e_))
+                    weak = not any(c <= s_ for c in cues) and not re.match(r"(buyers?|purchasers)\b", w.group(0))
+                    out.append((a + s_, a + e_, weak))
             run = []
     return out
 

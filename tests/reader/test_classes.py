@@ -350,3 +350,12 @@ def test_a_value_on_its_own_facets_scale_is_not_asked_about(request, today, tena
 def test_a_hint_phrase_reads_with_another_determiner(request, today, tenant_id, text, want):
     got = _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
     assert want in got, got
+
+
+@pytest.mark.parametrize("tenant_id, text", [
+    ("harbor", "Lunchtime shoppers on weekdays"),
+    ("northstar", "Morning shoppers in Ohio"),
+])
+def test_a_time_word_before_shoppers_is_not_grounded_as_a_product(request, today, tenant_id, text):
+    r = _read(request.getfixturevalue(tenant_id), today, text)
+    assert not any(c.provenance and c.provenance.evidence.method == "meaning" for c in r.conditions)
