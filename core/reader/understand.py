@@ -701,7 +701,7 @@ class Understander:
                              (f"Only {', '.join(named)}", [Condition(facet=facet.name, op=op, values=named)])]))
 
     def _inside_facet_name(self, low: str, m: re.Match) -> bool:
-        """'store brand share': the group's words begin a facet's name or synonym, which the lexicon reads."""
+        """'<group words> share': the group's words begin a facet's name or synonym, which the lexicon reads."""
         nxt = re.match(r"\s+([a-z]+)", low[m.end():])
         if not nxt:
             return False
@@ -1212,7 +1212,7 @@ def _facet_window(name: str) -> int | None:
 
 
 def _facet_period(name: str) -> int | None:
-    """Days in the period of a rate facet's name: 'Weekly Spend Average' 7, 'Monthly ...' 30."""
+    """Days in the period of a rate facet's name: 'Weekly ...' 7, 'Monthly ...' 30."""
     m = re.search(r"\b(weekly|monthly|annual|yearly)\b", name.lower())
     return {"weekly": 7, "monthly": 30, "annual": 365, "yearly": 365}[m.group(1)] if m else None
 
@@ -1290,8 +1290,8 @@ _lexicon = _lexicon_table
 
 
 def _number_forms(name: str) -> list[str]:
-    """A banded value as people say it: '3 7 miles' (from '3-7 Miles') is also '3 to 7 miles'; 'under 1 mile'
-    is also 'within 1 mile', 'less than a mile'."""
+    """A banded value as people say it: '3 7 km' (from '3-7 km') is also '3 to 7 km'; 'under 1 km' is also
+    'within 1 km', 'less than a km'."""
     m = re.match(r"^(.*?\b)(\d+) (\d+)(\b.*)$", name)
     if m:
         return [name, f"{m.group(1)}{m.group(2)} to {m.group(3)}{m.group(4)}"]
