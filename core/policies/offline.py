@@ -116,10 +116,7 @@ class OfflinePolicy:
                       default=0, options=[ClarifyOption(label=f.name, value=f.name, segment_hint=f.description[:80])
                                           for f in facets],
                       thought=f"Nothing grounded and no value named; nearest facets from search: {nearest[:5]}")
-        answer = (self._answer or "").strip().lower()
-        self._answer = None
-        return next((f for f in facets if f.name.lower() == answer), None) or \
-            (facets[int(answer)] if answer.isdigit() and int(answer) < len(facets) else facets[0])
+        return facets[self._answered([f.name for f in facets])]
 
     def _ask_options(self, question: str, options: list, thought: str) -> Generator[Action, list[Observation], Segment]:
         """Size each option, ask, and return the segment of the one answered (the first by default)."""
@@ -131,12 +128,16 @@ class OfflinePolicy:
         yield Clarify(question=question, default=0,
                       options=[ClarifyOption(label=o.label, value=o.label, segment_hint=h) for o, h in zip(options, hints)],
                       thought=thought)
+        return segs[self._answered([o.label for o in options])]
+
+    def _answered(self, labels: list[str]) -> int:
+        """Which option the marketer's answer picked, by label or number; the first (the default) otherwise."""
         answer = (self._answer or "").strip()
         self._answer = None
-        chosen = next((seg for o, seg in zip(options, segs) if o.label.lower() == answer.lower()), None)
-        if chosen is None and answer.isdigit() and int(answer) < len(segs):
-            chosen = segs[int(answer)]
-        return chosen or segs[0]
+        by_label = [i for i, label in enumerate(labels) if label.lower() == answer.lower()]
+        if by_label:
+            return by_label[0]
+        return int(answer) if answer.isdigit() and int(answer) < len(labels) else 0
 
     def _fix(self, segment: Segment, notes: list[str]) -> Generator[Action, list[Observation], Segment]:
         segment, applied = autofix(segment, self.tenant)

@@ -45,7 +45,6 @@ GROUND_MIN = 0.5      # cosine a product word must reach with its nearest value 
 GROUND_MARGIN = 0.05  # ...and values closer than this to the nearest are offered as a question
 WEAK_GROUND_MIN = 0.65  # ...or this, when only '<word> shoppers / fans' says it is a product at all
 SCALE_NOUNS = ("band", "tier", "level", "segment", "status", "score")
-SCALE_NOUN_STEMS = frozenset(SCALE_NOUNS)
 SCALE_AFTER = re.compile(rf"[\s-]+((?:[a-z]+\s+){{0,3}}?(?:{'|'.join(SCALE_NOUNS)}))\b")  # '... lifetime value band'
 QUALITY = re.compile(r"\b(high|best|top|loyal|valuable|vip|most)\b", re.I)
 
@@ -124,7 +123,7 @@ class Understander:
         self._partial_values(flat, taken, conds)
         self._ground_products(flat, taken, conds, r)
         self._unknown_concepts(flat, taken, conds, r)
-        conds = self._dated_booleans(conds, low)
+        conds = self._dated_words(conds, low)
         conds = self._own_windows(conds, r)
         conds = self._apply_tier(conds, tier)
         for a in r.ambiguities:  # a chosen reading carries the request's tier like the default does
@@ -553,7 +552,7 @@ class Understander:
         after = SCALE_AFTER.match(low, m.end())
         if not after:
             return None
-        words = {_stem(w) for w in re.findall(r"[a-z]+", after.group(1)) if w not in STOP} - SCALE_NOUN_STEMS
+        words = {_stem(w) for w in re.findall(r"[a-z]+", after.group(1)) if w not in STOP and w not in SCALE_NOUNS}
         own = {_stem(w) for w in re.findall(r"[a-z]+", " ".join([facet.name, *facet.synonyms]).lower())}
         if not words or words & own:
             return None
@@ -859,7 +858,7 @@ class Understander:
             phrase=phrase, question=f"The catalog has no product called '{phrase}'. Build the segment without it?",
             options=[(f"Build without '{phrase}'", []), ("Cancel and rephrase", [])], replaces=[]))
 
-    def _dated_booleans(self, conds: list[Condition], low: str) -> list[Condition]:
+    def _dated_words(self, conds: list[Condition], low: str) -> list[Condition]:
         """A flag or a one-word value matched by words that a dated facet's synonyms also use: the dated facet
         with its explicit window is what they meant ('expecting' + a due date; 'new members' + a join date)."""
         dated = [self.cat.get(c.facet) for c in conds if c.op in ("between", "on_or_after", "within_last_days")]
@@ -891,8 +890,8 @@ class Understander:
                     options=[(f"Build without '{m.group(0)}'", []), ("Cancel and rephrase", [])], replaces=[]))
         for m in re.finditer(rf"\b([a-z][a-z'-]+)\s+{AUDIENCE}\b", low):
             word = m.group(1)
-            if _overlaps(m.start(1), m.end(1), taken) or word in STOP or word in _CUE_WORDS:
-                continue
+            if _overlaps(m.start(1), m.end(1), taken) or word in STOP or word in _CUE_WORDS or word in SCALE_NOUNS:
+                continue  # a scale noun alone ('Gold status shoppers') is said of the value before it
             if len(word) < 4 or word.endswith("ly"):
                 continue
             if word in self.known_words:

@@ -298,6 +298,7 @@ def test_a_scale_this_catalog_does_not_have_is_asked_about(request, today, tenan
 @pytest.mark.parametrize("tenant_id, text", [
     ("northstar", "Customers in the Highly Engaged email tier who haven't bought anything in 90 days"),
     ("harbor", "Best-tier households that haven't visited in 21 days"),
+    ("harbor", "Gold status shoppers in Salem Commons"),
 ])
 def test_a_value_on_its_own_facets_scale_is_not_asked_about(request, today, tenant_id, text):
     assert not _read(request.getfixturevalue(tenant_id), today, text, index=False).ambiguities
