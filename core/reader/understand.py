@@ -19,6 +19,7 @@ from core.text.phrasebook import Entry, build_phrasebook
 from core.segment import Condition, Evidence, Provenance
 from core.reader.account import Coverage, Use, account
 from core.text.normalise import Normalised, correct_typos, is_foreign, norm, vocabulary
+from core.text.numbers import WORD_NUMBER, word_number
 
 STOP = set("""a an the and or of for to in on at by with who whose that which are is was were be been being have has had
 do does did it its their them they this these those from as into than then also any all some our my me we us i you your
@@ -160,16 +161,20 @@ class Understander:
     def _numbers(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
         pat = re.compile(
             r"(?P<pre>over|more than|above|greater than|at least|min(?:imum)?|exceeding|under|less than|below|"
-            r"fewer than|at most|up to|no more than|maximum|max)?\s*(?P<cur>\$)?(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<k>k\b)?"
+            rf"fewer than|at most|up to|no more than|maximum|max)?\s*(?P<cur>\$)?(?P<num>\d[\d,]*(?:\.\d+)?|\b{WORD_NUMBER}\b)\s*(?P<k>k\b)?"
             r"\s*(?P<pct>%|percent)?\s*(?P<post>\+|or more|or higher|or above|and up|plus|or less|or fewer|or under)?"
             r"(?P<unit>\s*(?:\w+[- ]){0,2}?(?:orders?|items?|trips?|visits?|points?|coupons?|sessions?|people|months?|"
-            r"redemptions?|fill-ups|days?|weeks?|years?))?")
+            r"redemptions?|fill-ups|days?|weeks?|years?))?(?P<post2>\s+(?:or more|or fewer|or less|or over|or under))?")
         for m in pat.finditer(low):
             if not m.group("num") or _overlaps(m.start("num"), m.end("num"), taken):
                 continue
             if _inside_value_name(low, m.start("num"), self.cat):
                 continue  # a banded value's own number ('under 5 km' as a value name) is read by the lexicon
-            if not (m.group("pre") or m.group("post") or m.group("cur") or m.group("pct")):
+            spelled = word_number(m.group("num"))
+            post = m.group("post") or m.group("post2")  # '5 or more people', '3 people or fewer'
+            if spelled is not None and not (m.group("pre") or post):
+                continue  # 'one of our', 'two kids': a number word counts only beside a comparator
+            if not (m.group("pre") or post or m.group("cur") or m.group("pct")):
                 if not re.match(r"\s+(or more|\+)", low[m.end("num"):]) and not re.search(
                         r"(score|share|balance|of)\s*(of\s*)?$", low[:m.start("num")]):
                     continue
@@ -177,8 +182,8 @@ class Understander:
                 continue  # a date window, read by the date reader
             if re.search(r"\b(top|aged?|ages)\s*$", low[:m.start("num")]):
                 continue
-            num = float(m.group("num").replace(",", "")) * (1000 if m.group("k") else 1)
-            word = (m.group("pre") or m.group("post") or "").strip()
+            num = float(spelled if spelled is not None else m.group("num").replace(",", "")) * (1000 if m.group("k") else 1)
+            word = (m.group("pre") or post or "").strip()
             is_max = word in ("under", "less than", "below", "fewer than", "at most", "up to", "no more than",
                               "maximum", "max", "or less", "or fewer", "or under")
             unit = (m.group("unit") or "").strip()

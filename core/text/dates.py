@@ -8,13 +8,13 @@ import re
 from pathlib import Path
 
 import yaml
+
+from core.text.numbers import word_number
 from dataclasses import dataclass
 
 MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
 UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
-NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "eighteen": 18, "thirty": 30, "sixty": 60, "ninety": 90}
 
 
 @dataclass
@@ -35,7 +35,7 @@ def _num(word: str) -> int | None:
     word = word.lower().replace(",", "")
     if word.isdigit():
         return int(word)
-    return NUMBER_WORDS.get(word)
+    return 1 if word in ("a", "an") else word_number(word)
 
 
 def _holiday(rule: dict, year: int) -> dt.date:

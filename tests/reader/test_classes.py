@@ -329,7 +329,17 @@ WORDING = [
     ("another determiner", "northstar", "Customers close to the store in Ohio", "Distance To Store Band is Under 2 Miles or 2-5 Miles"),
     ("retired facet name", "harbor", "Aisle Score Legacy: Frozen, TOP 50", "Likelihood To Buy Aisle is Frozen (TOP 50)"),
     ("retired facet name", "northstar", "Purchased Super Department Strict = Electronics", "Purchased Super Department is Electronics"),
+    ("number written as a word", "northstar", "Customers with at least twelve store visits in the past year", "Store Visit Count 12M at least 12"),
+    ("number written as a word", "northstar", "Households of seven or more people", "Household Size at least 7"),
+    ("number written as a word", "harbor", "Shoppers with more than twenty-five coupons redeemed", "Digital Coupons Redeemed 13 Weeks at least 26"),
+    ("number written as a word", "harbor", "Households of three people or fewer", "Household Size at most 3"),
 ]
+
+
+def test_a_number_word_alone_is_not_an_amount(northstar, today):
+    """'two kids' or 'one of our' names no amount: only a comparator beside it makes a number word a filter."""
+    got = _conds(_read(northstar, today, "One of our two favourite Ohio customers", index=False))
+    assert not any("Household Size" in g or "Count" in g for g in got), got
 
 
 @pytest.mark.parametrize("rule, tenant_id, text, want", WORDING, ids=[f"{r}: {t}" for r, _, t, _ in WORDING])

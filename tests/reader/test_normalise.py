@@ -51,3 +51,9 @@ def test_foreign_words_are_told_from_rare_english_ones():
 
     assert all(is_foreign(w) for w in ("zapatos", "verduras", "obrigado", "gracias"))
     assert not any(is_foreign(w) for w in ("shampoo", "treadmill", "lunchtime", "bagels", "laptp"))
+
+
+def test_numbers_written_as_words():
+    from core.text.numbers import word_number
+    assert [word_number(w) for w in ("seven", "Twenty-one", "forty two", "a dozen", "ninety")] == [7, 21, 42, 12, 90]
+    assert [word_number(w) for w in ("a", "fiver", "seventy-ten", "")] == [None, None, None, None]
