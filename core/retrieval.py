@@ -71,7 +71,8 @@ class SimilarSegment(BaseModel):
 
 def collection_names(tenant_id: str) -> dict[str, str]:
     t = re.sub(r"[^A-Z0-9_]", "_", tenant_id.upper())
-    return {k: f"SEGMENT_AI_{t}_{k}" for k in ("FACET_NAME", "FACET_VALUE", "VALUE_NAME", "GROUND_TRUTH")}
+    return {k: f"SEGMENT_AI_{t}_{k}" for k in ("FACET_NAME", "FACET_VALUE", "VALUE_NAME", "FACET_TERM",
+                                                             "GROUND_TRUTH")}
 
 
 # ---- the Milvus connection (one per process) ----------------------------------------------------
@@ -162,7 +163,7 @@ def _milvus(settings: Settings) -> _Milvus:
 
 # ---- building ----------------------------------------------------------------------------------
 
-INDEX_LAYOUT = 2  # bump when the collections' contents change shape, so built indexes are rebuilt
+INDEX_LAYOUT = 3  # bump when the collections' contents change shape, so built indexes are rebuilt
 
 
 def index_key(tenant: Tenant) -> str:
@@ -206,13 +207,15 @@ def build_index(tenant: Tenant, force: bool = False, progress: Progress | None =
 
 def _entries(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
     cat = tenant.catalog
-    facets, values, names, truth = [], [], [], []
+    facets, values, names, terms, truth = [], [], [], [], []
     for f in cat.facets:
         syn = "; ".join(f.synonyms)
         text = f"{f.name}. {f.description} Also called: {syn}." if syn else f"{f.name}. {f.description}"
         facets.append(_row(tenant, text, f, payload={"replaced_by": f.replaced_by}))
         if f.deprecated:
             continue
+        # Each name, synonym and description alone: a short phrase is compared with short texts.
+        terms += [_row(tenant, t, f) for t in dict.fromkeys([f.name, *f.synonyms, f.description]) if t]
         for v in f.value_list:
             aliases = f.value_synonyms.get(v, [])
             vtext = f"{v} ({f.name})" + (f"; also: {', '.join(aliases)}" if aliases else "")
@@ -223,7 +226,7 @@ def _entries(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
         truth.append({"text": r.query, "tenant_id": tenant.id, "facet": "", "group": "", "kind": "segment",
                       "deprecated": False, "value": r.id,
                       "payload": json.dumps({"segment": r.expected.spec(), "asked": r.needs_clarification})})
-    return {"FACET_NAME": facets, "FACET_VALUE": values, "VALUE_NAME": names, "GROUND_TRUTH": truth}
+    return {"FACET_NAME": facets, "FACET_VALUE": values, "VALUE_NAME": names, "FACET_TERM": terms, "GROUND_TRUTH": truth}
 
 
 def _other(text: str | None, value: str) -> str | None:
@@ -470,6 +473,29 @@ class FacetIndex:
                            anns_field="dense", filter=f"{self._filter(None)} and facet in [{names}]",
                            output_fields=["facet", "value", "text"], search_params={"metric_type": "COSINE"})
         return [_by_value(hits)[:k] for hits in res]
+
+    def nearest_terms(self, phrases: list[str], facets: list[str], k: int = 4) -> list[list[ValueHit]]:
+        """For each phrase, the facets (value '') and values of the given facets nearest in meaning to it, by
+        their names, synonyms, descriptions and value aliases (one encode call, two searches)."""
+        if not phrases or not facets:
+            return [[] for _ in phrases]
+        data = [v.tolist() for v in self.embedder.encode_queries(phrases)]
+        names = ", ".join(f'"{_quote(f)}"' for f in facets)
+        where = f"{self._filter(None)} and facet in [{names}]"
+        out: list[list[ValueHit]] = []
+        found = [self._search("search", kind, data=data, limit=k * VALUE_NEIGHBOURS, anns_field="dense", filter=where,
+                              output_fields=["facet", "value", "text"], search_params={"metric_type": "COSINE"})
+                 for kind in ("FACET_TERM", "VALUE_NAME")]
+        for term_hits, value_hits in zip(*found):
+            best: dict[tuple[str, str], ValueHit] = {}
+            for h in [*term_hits, *value_hits]:
+                e, score = h["entity"], round(float(h["distance"]), 4)
+                key = (e["facet"], e["value"])
+                if key not in best or score > best[key].score:
+                    best[key] = ValueHit(facet=e["facet"], value=e["value"], score=score, method="dense",
+                                         matched_synonym=e.get("text"))
+            out.append(sorted(best.values(), key=lambda h: -h.score)[:k * 2])
+        return out
 
     def expect_request(self, request: str) -> None:
         """A turn on this request is starting: the chunks its facet search will embed join the turn's first model call."""

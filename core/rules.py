@@ -154,10 +154,8 @@ def _policies(segment: Segment, tenant: Tenant, channel: str | None) -> list[Iss
     email = tenant.catalog.rules.reachability.get("email", [])
     if pol.email_requires_consent and email:
         consent = email[0]
-        email_facets = {c.facet for c in email}
         for n, co in enumerate(segment.cohorts, 1):
-            names = {c.facet for c in co.conditions}
-            is_email = channel == "email" or bool(names & email_facets)
+            is_email = channel == "email" or any(_reaches(c, email) for c in co.conditions)
             if is_email and not any(c.facet == consent.facet and c.op == consent.op for c in co.conditions):
                 out.append(Issue(code="consent", cohort=n, facet=consent.facet,
                                  message=f"An email audience must carry email consent ({consent.facet} {consent.op})",
@@ -243,10 +241,16 @@ def _apply_consent(conds: list[Condition], tenant: Tenant, notes: list[str]) -> 
         return conds
     consent = email[0]
     names = {c.facet for c in conds}
-    if names & {c.facet for c in email[1:]} and consent.facet not in names:
+    if any(_reaches(c, email[1:]) for c in conds) and consent.facet not in names:
         conds.append(Condition(facet=consent.facet, op=consent.op))
         notes.append(f"added {consent.facet} ({consent.op}): email audiences need consent")
     return conds
+
+
+def _reaches(c: Condition, channel: list) -> bool:
+    """The condition is one of the channel's reachability conditions as stated there ('Email Deliverable
+    is_true'); its opposite ('the email bounces', a clean-up list) reaches nobody by email."""
+    return any(c.facet == r.facet and c.op == r.op for r in channel)
 
 
 def validate_cli(tenant: Tenant, segment: Segment, args: Any) -> int:

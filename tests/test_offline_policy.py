@@ -97,7 +97,7 @@ def test_sizes_say_exact_only_when_the_dry_run_counted_exactly(northstar, today)
     northstar = dataclasses.replace(northstar, config=northstar.config.model_copy(update={"dryrun": dryrun}))
     agent = _agent(northstar)
     asked = agent.run_turn("shoppers who love the outdoors", today=today, mode="new")
-    hints = [o.segment_hint for o in asked.pending.options]
+    hints = [o.segment_hint for o in asked.pending.options if "rephrase" not in o.label.lower()]
     assert hints and all(re.fullmatch(r"~[\d,]+ customers|[\d,]+ customers \(exact\)", h) for h in hints), hints
     finished = [(northstar, agent.resume(asked.state, asked.pending.options[0].label)),
                 (northstar, _agent(northstar).run_turn(  # a thin audience: the dry-run counts it exactly

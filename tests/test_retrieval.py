@@ -148,3 +148,13 @@ def test_an_item_listed_under_a_value_is_found_by_meaning(hb_index):
     hb = hb_index.nearest_values(["greek yogurt", "birthday cake"], ["Aisles Shopped 13 Weeks"])
     assert [h[0].value for h in hb] == ["Dairy & Eggs", "Bakery"]
     assert hb[0][0].matched_synonym == "greek yogurt"
+
+
+def test_nearest_terms_reads_facets_and_values_by_their_own_words(ns_index):
+    """A flag is found by a synonym's meaning (value ''), a value by its alias's; only the given facets."""
+    flag, value = ns_index.nearest_terms(["people who keep pets at home", "folks in the suburbs"],
+                                         ["Pet Owner", "Homeowner", "Urbanicity"])
+    assert (flag[0].facet, flag[0].value) == ("Pet Owner", "")
+    assert (value[0].facet, value[0].value) in {("Urbanicity", "Suburban"), ("Urbanicity", "")}
+    assert any(h.value == "Suburban" for h in value)
+    assert {h.facet for hs in (flag, value) for h in hs} <= {"Pet Owner", "Homeowner", "Urbanicity"}

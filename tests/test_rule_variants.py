@@ -188,3 +188,17 @@ def test_sql_uses_catalog_spelling_of_values(tenant):
 def test_condition_ops_in_any_case():
     c = Condition.model_validate({"facet": "X", "op": " Not In ", "values": ["a"]})
     assert c.op == "not_in"
+
+
+def test_the_opposite_of_reachability_needs_no_consent(tenant):
+    """'Customers whose email bounces' (a clean-up list) is not an email audience: no consent is added."""
+    email = tenant.catalog.rules.reachability.get("email", [])
+    flags = [c for c in email[1:] if c.op in ("is_true", "is_false")]
+    if not (tenant.config.policies.email_requires_consent and flags):
+        pytest.skip("tenant has no email consent policy on a flag")
+    consent, other = email[0], flags[0]
+    opposite = "is_false" if other.op == "is_true" else "is_true"
+    seg = Segment.from_spec([{"facet": other.facet, "op": opposite}])
+    assert not codes(validate(seg, tenant), "consent")
+    fixed, _ = autofix(seg, tenant)
+    assert consent.facet not in {c.facet for c in fixed.all_conditions()}

@@ -158,12 +158,15 @@ class OfflinePolicy:
         for amb in ambiguities[:1]:
             readings = [(label, self._apply(segment, amb, conds)) for label, conds in amb.options]
             counts, sized = [], []
+            for label, seg in readings[:3]:  # every reading that builds an audience is sized ('build without' too)
+                if not seg.all_conditions():
+                    sized.append("")
+                    continue
+                obs = yield ToolCall("check_customer_count", {"segment": _spec(seg)},
+                                     thought=f"Size the reading '{label}'.")
+                counts.append(obs[0].result.estimate if obs and obs[0].ok else 0)
+                sized.append(_size_hint(obs[0].result) if obs and obs[0].ok else "")
             if all(conds for _, conds in amb.options[:2]):
-                for label, seg in readings[:3]:
-                    obs = yield ToolCall("check_customer_count", {"segment": _spec(seg)},
-                                         thought=f"Size the reading '{label}'.")
-                    counts.append(obs[0].result.estimate if obs and obs[0].ok else 0)
-                    sized.append(_size_hint(obs[0].result) if obs and obs[0].ok else "")
                 lo, hi = min(counts), max(counts)
                 if lo > 0 and hi / lo < MATERIAL_RATIO and self._same_people(readings[0][1], readings[1][1]):
                     yield Gate("mapping", readings[0][1], thought=f"'{amb.phrase}' is ambiguous but the readings size alike "

@@ -18,6 +18,7 @@ from core.text.dates import DateSpan, find_dates
 from core.text.phrasebook import Entry, build_phrasebook
 from core.segment import Condition, Evidence, Provenance
 from core.reader.account import Coverage, Use, account
+from core.reader import ground
 from core.text.normalise import Normalised, correct_typos, is_foreign, norm, vocabulary
 from core.text.numbers import WORD_NUMBER, word_number
 
@@ -122,7 +123,9 @@ class Understander:
         self._fuzzy(flat, taken, conds, r)
         self._name_tokens(flat, taken, conds)
         self._partial_values(flat, taken, conds)
+        leftovers = self._expect_leftovers(flat, taken, conds, r)  # embedded with the product words' model call
         self._ground_products(flat, taken, conds, r)
+        self._ground_leftovers(flat, leftovers, taken, conds, r)
         self._unknown_concepts(flat, taken, conds, r)
         conds = self._dated_words(conds, low)
         conds = self._own_windows(conds, r)
@@ -854,6 +857,55 @@ class Understander:
                                                options=opts, replaces=[f.name for f, _ in picks]))
             conds.extend(opts[0][1])
 
+    def _expect_leftovers(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> list[tuple[int, int]]:
+        """The phrases no part has read yet; the index embeds them with the next model call."""
+        if self.index is None:
+            return []
+        used = [(u.start, u.end) for u in _uses(low, conds, taken, r)]
+        words = _facet_name_words(self.cat)
+        spans = ground.leftover_phrases(low, used, lambda w: w not in AUDIENCE_WORDS and w not in _CUE_WORDS and (
+            w not in STOP or (len(w) >= 4 and w in words)))
+        # A phrase of only catalog words was the lexical parts' to read (and to decline: 'store' in 'the Newport
+        # store'); meaning is for the words the catalog does not spell ('countryside', 'keeps bouncing').
+        lexicon = _lexicon_words(self.cat)
+        spans = [(a, b) for a, b in spans if any(
+            w not in STOP and word_number(w) is None and not (_inflections(w) & lexicon)
+            for w in re.findall(r"[a-z][a-z']*", low[a:b]))]
+        self.index.embedder.expect([low[a:b] for a, b in spans])
+        return spans
+
+    def _ground_leftovers(self, low: str, spans: list[tuple[int, int]], taken: list[_Span], conds: list[Condition],
+                          r: Reading) -> None:
+        """Phrases still unread after every other part, read by meaning against the catalog's words for its flags
+        and values ('children living with them', 'email keeps bouncing'); a question when two readings are close."""
+        used = [(u.start, u.end) for u in _uses(low, conds, taken, r)]
+        spans = [(a, b) for a, b in spans if not any(x < b and a < y for x, y in used)]
+        facets = {n: f for n, f in _groundable(self.cat).items() if n not in {c.facet for c in conds}}
+        if not spans or not facets:
+            return
+        hits = self.index.nearest_terms([low[a:b] for a, b in spans], list(facets))
+        found = [ground.Grounded(a, b, low[a:b], rs) for (a, b), hs in zip(spans, hits)
+                 if (rs := ground.choose(low[a:b], hs, facets))]
+        for g in ground.pick(found):
+            opts = [self._leftover_option(low, g, c) for c in g.readings[:3]]
+            taken.append(_Span(g.start, g.end))
+            if not g.sure:  # close readings, or one only somewhat near: the marketer says which, if any
+                # without it nothing may be left to build: then the other answer is to say it another way
+                opts.append((f"Build without '{g.phrase}'" if conds else "None of these: rephrase", []))
+                r.ambiguities.append(Ambiguity(phrase=g.phrase, question=f"What do you mean by '{g.phrase}'?",
+                                               options=opts, replaces=sorted({c.facet.name for c in g.readings[:3]})))
+            conds.extend(opts[0][1])
+
+    def _leftover_option(self, low: str, g: "ground.Grounded", c: "ground.Candidate") -> tuple[str, list[Condition]]:
+        neg = ground.negates(g.phrase, _negated(low, g.start), c.matched)
+        prov = _prov(low, g.start, g.end, "meaning", matched=c.matched,
+                     note=f"nearest catalog words: '{c.matched}' ({c.score:.2f})")
+        if c.value is None:
+            cond = Condition(facet=c.facet.name, op="is_false" if neg else "is_true", provenance=prov)
+            return (f"{'not ' if neg else ''}{c.facet.name}", [cond])
+        cond = Condition(facet=c.facet.name, op="not_in" if neg else "in", values=[c.value], provenance=prov)
+        return (f"{c.facet.name}: {'not ' if neg else ''}{c.value}", [cond])
+
     def _foreign_product(self, phrase: str, r: Reading) -> None:
         """A bought word that is neither English nor the catalog's ('zapatos'): ask, never drop it silently."""
         words = re.findall(r"[a-z]{3,}", phrase)
@@ -1438,6 +1490,37 @@ def channel_words(catalog: Catalog) -> dict[str, str]:
 
 
 @per_catalog
+@per_catalog
+def _groundable(catalog: Catalog) -> dict[str, Facet]:
+    """Flags and non-product value lists: what a leftover phrase may be read as without a number or a date."""
+    levels = _product_levels(catalog)
+    return {f.name: f for f in catalog.active_facets if f.kind in ("boolean", "categorical")
+            and f.hierarchy_level not in levels and not f.value_examples}
+
+
+def _inflections(w: str) -> set[str]:
+    """The word and the forms it may be an inflection of ('filled' -> 'fill', 'texts' -> 'text')."""
+    out = {w}
+    for suf in ("s", "es", "ed", "d", "ing"):
+        if w.endswith(suf) and len(w) - len(suf) >= 4:
+            out.add(w[:-len(suf)])
+    return out
+
+
+@per_catalog
+def _lexicon_words(catalog: Catalog) -> frozenset[str]:
+    """Every word the lexical parts match on: facet names, synonyms, values and their aliases, hints."""
+    texts = [t for f in catalog.active_facets for t in [f.name, *f.synonyms, *f.value_list,
+                                                         *[a for al in f.value_synonyms.values() for a in al]]]
+    return frozenset(w for t in [*texts, *catalog.vocabulary_hints] for w in re.findall(r"[a-z]+", t.lower()))
+
+
+@per_catalog
+def _facet_name_words(catalog: Catalog) -> frozenset[str]:
+    """Words of facet names: content words here even where a request's frame uses them ('email')."""
+    return frozenset(w for f in catalog.active_facets for w in re.findall(r"[a-z]+", f.name.lower()))
+
+
 def _product_levels(catalog: Catalog) -> frozenset[str]:
     """Hierarchy levels that describe products: the levels a propensity facet scores."""
     return frozenset(f.hierarchy_level for f in catalog.facets if f.kind == "propensity" and f.hierarchy_level)

@@ -346,3 +346,43 @@ def test_a_number_word_alone_is_not_an_amount(northstar, today):
 def test_wording_reads_as(request, today, rule, tenant_id, text, want):
     got = _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
     assert want in got, (rule, got)
+
+
+MEANING = [  # wordings no synonym spells, read by meaning against the catalog's own words
+    ("northstar", "Customers whose emails bounce", "not Email Deliverable", True),
+    ("harbor", "Shoppers whose emails bounce", "Email Bounced", True),
+    ("northstar", "Customers who work at Northstar stores", "Northstar Associate", True),
+    ("harbor", "Shoppers with a newborn baby", "Baby In Household", True),
+    ("harbor", "Shoppers who enrolled in the dietitian-led health program", "Wellness Program Member", False),
+]
+
+
+@pytest.mark.parametrize("tenant_id, text, want, sure", MEANING, ids=[t for _, t, _, _ in MEANING])
+def test_a_paraphrase_is_read_by_meaning(request, today, tenant_id, text, want, sure):
+    """Near enough: read as the flag or value (its truth side from the wording); only somewhat near: asked,
+    with that reading first and 'build without' as the other option."""
+    r = _read(request.getfixturevalue(tenant_id), today, text)
+    assert want in _conds(r), _conds(r)
+    c = next(c for c in r.conditions if c.render() == want)
+    assert c.provenance.evidence.method == "meaning"
+    asked = [a for a in r.ambiguities if a.phrase == c.provenance.span]
+    assert bool(asked) != sure, [a.question for a in r.ambiguities]
+    if asked:
+        assert asked[0].options[0][1][0].render() == want and asked[0].options[-1][1] == []
+
+
+def test_a_paraphrase_is_read_only_through_the_index(northstar, today, monkeypatch):
+    monkeypatch.setattr(FacetIndex, "nearest_terms", lambda self, phrases, facets, k=4: [[] for _ in phrases])
+    r = _read(northstar, today, "Customers whose emails bounce")
+    assert not any(c.facet == "Email Deliverable" for c in r.conditions)
+
+
+@pytest.mark.parametrize("tenant_id, text", [
+    ("harbor", "Flower buyers at the Mystic store"),
+    ("northstar", "Customers who went through our store checkouts at least 24 times"),
+])
+def test_catalog_words_left_unread_are_not_read_by_meaning(request, today, tenant_id, text):
+    """'store' beside a store name was declined by the lexical parts; meaning does not bring it back."""
+    r = _read(request.getfixturevalue(tenant_id), today, text)
+    assert not any(c.provenance and c.provenance.evidence.method == "meaning" and "store" in c.provenance.span
+                   for c in r.conditions), _conds(r)
