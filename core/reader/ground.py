@@ -51,7 +51,7 @@ class Grounded:
         return len(self.readings) == 1 and self.readings[0].score >= LEFTOVER_SURE
 
 
-def leftover_phrases(low: str, used: list[tuple[int, int]], edge_ok) -> list[tuple[int, int]]:
+def leftover_phrases(low: str, used: list[tuple[int, int]], edge_ok, limit: int = MAX_PHRASES) -> list[tuple[int, int]]:
     """Phrases of up to MAX_WORDS words inside the stretches no part read, cut at punctuation and joining words;
     a phrase starts and ends on a word `edge_ok` accepts (not a function word)."""
     runs: list[list[re.Match]] = [[]]
@@ -72,7 +72,7 @@ def leftover_phrases(low: str, used: list[tuple[int, int]], edge_ok) -> list[tup
                 if edge_ok(last.group(0)):
                     out.append((first.start(), last.end()))
     # Longer phrases first: they carry the context a single word lacks, and the cap keeps them.
-    return sorted(dict.fromkeys(out), key=lambda s: (-(s[1] - s[0]), s[0]))[:MAX_PHRASES]
+    return sorted(dict.fromkeys(out), key=lambda s: (-(s[1] - s[0]), s[0]))[:limit]
 
 
 def choose(phrase: str, hits: list, facets: dict[str, Facet]) -> tuple[Candidate, ...]:

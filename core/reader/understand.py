@@ -107,6 +107,7 @@ class Understander:
         conds: list[Condition] = []
         clauses = _clauses(low)
         r.phrases = [low[a:b].strip() for a, b in clauses if low[a:b].strip()]
+        self._expect_leftovers(low.replace("-", " "))
         tier = self._tier(low, taken)
         dates = find_dates(text, self.today, self.cat.fiscal_year_start_month, self.cat.seasons, self.recently)
         self._ages(low, taken, conds)
@@ -123,7 +124,7 @@ class Understander:
         self._fuzzy(flat, taken, conds, r)
         self._name_tokens(flat, taken, conds)
         self._partial_values(flat, taken, conds)
-        leftovers = self._expect_leftovers(flat, taken, conds, r)  # embedded with the product words' model call
+        leftovers = self._leftovers(flat, self._read_so_far(flat, conds, taken, r)) if self.index else []
         self._ground_products(flat, taken, conds, r)
         self._ground_leftovers(flat, leftovers, taken, conds, r)
         self._unknown_concepts(flat, taken, conds, r)
@@ -857,28 +858,29 @@ class Understander:
                                                options=opts, replaces=[f.name for f, _ in picks]))
             conds.extend(opts[0][1])
 
-    def _expect_leftovers(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> list[tuple[int, int]]:
-        """The phrases no part has read yet; the index embeds them with the next model call."""
-        if self.index is None:
-            return []
-        used = [(u.start, u.end) for u in _uses(low, conds, taken, r)]
+    def _leftovers(self, low: str, used: list[tuple[int, int]], limit: int = ground.MAX_PHRASES) -> list[tuple[int, int]]:
+        """The phrases outside `used` that grounding by meaning may read."""
         words = _facet_name_words(self.cat)
         spans = ground.leftover_phrases(low, used, lambda w: w not in AUDIENCE_WORDS and w not in _CUE_WORDS and (
-            w not in STOP or (len(w) >= 4 and w in words)))
+            w not in STOP or (len(w) >= 4 and w in words)), limit)
         # A phrase of only catalog words was the lexical parts' to read (and to decline: 'store' in 'the Newport
         # store'); meaning is for the words the catalog does not spell ('countryside', 'keeps bouncing').
         lexicon = _lexicon_words(self.cat)
-        spans = [(a, b) for a, b in spans if any(
+        return [(a, b) for a, b in spans if any(
             w not in STOP and word_number(w) is None and not (_inflections(w) & lexicon)
             for w in re.findall(r"[a-z][a-z']*", low[a:b]))]
-        self.index.embedder.expect([low[a:b] for a, b in spans])
-        return spans
+
+    def _expect_leftovers(self, low: str) -> None:
+        """Every phrase grounding may read later joins the request's first model call, wherever that comes
+        (a few per request: only phrases holding a word the catalog does not spell)."""
+        if self.index is not None:
+            self.index.embedder.expect([low[a:b] for a, b in self._leftovers(low, [], limit=64)])
 
     def _ground_leftovers(self, low: str, spans: list[tuple[int, int]], taken: list[_Span], conds: list[Condition],
                           r: Reading) -> None:
         """Phrases still unread after every other part, read by meaning against the catalog's words for its flags
         and values ('children living with them', 'email keeps bouncing'); a question when two readings are close."""
-        used = [(u.start, u.end) for u in _uses(low, conds, taken, r)]
+        used = self._read_so_far(low, conds, taken, r)
         spans = [(a, b) for a, b in spans if not any(x < b and a < y for x, y in used)]
         facets = {n: f for n, f in _groundable(self.cat).items() if n not in {c.facet for c in conds}}
         if not spans or not facets:
@@ -895,6 +897,11 @@ class Understander:
                 r.ambiguities.append(Ambiguity(phrase=g.phrase, question=f"What do you mean by '{g.phrase}'?",
                                                options=opts, replaces=sorted({c.facet.name for c in g.readings[:3]})))
             conds.extend(opts[0][1])
+
+    def _read_so_far(self, low: str, conds: list[Condition], taken: list[_Span], r: Reading) -> list[tuple[int, int]]:
+        """Stretches already read, and words a chosen facet explains ('store' after 'Express' as a store format)."""
+        used = [(u.start, u.end) for u in _uses(low, conds, taken, r)]
+        return used + [(m.start(), m.end()) for m in re.finditer(r"[a-z]+", low) if self._explained(m.group(0), conds)]
 
     def _leftover_option(self, low: str, g: "ground.Grounded", c: "ground.Candidate") -> tuple[str, list[Condition]]:
         neg = ground.negates(g.phrase, _negated(low, g.start), c.matched)

@@ -380,9 +380,24 @@ def test_a_paraphrase_is_read_only_through_the_index(northstar, today, monkeypat
 @pytest.mark.parametrize("tenant_id, text", [
     ("harbor", "Flower buyers at the Mystic store"),
     ("northstar", "Customers who went through our store checkouts at least 24 times"),
+    ("northstar", "Express store regulars in Ohio"),
 ])
 def test_catalog_words_left_unread_are_not_read_by_meaning(request, today, tenant_id, text):
     """'store' beside a store name was declined by the lexical parts; meaning does not bring it back."""
     r = _read(request.getfixturevalue(tenant_id), today, text)
     assert not any(c.provenance and c.provenance.evidence.method == "meaning" and "store" in c.provenance.span
                    for c in r.conditions), _conds(r)
+
+
+def test_one_model_call_per_request_with_grounding_by_meaning(harbor, today, monkeypatch):
+    """A value collision searches the index early in the read; the phrases grounding reads later were already
+    in that call, so the request still costs one model call."""
+    from core.embeddings import Embedder
+
+    index = get_index(harbor)
+    calls = []
+    original = Embedder.encode
+    monkeypatch.setattr(Embedder, "encode", lambda self, texts, *a, **k: calls.append(list(texts)) or original(self, texts, *a, **k))
+    text = "Healthy eaters who love a good bargain hunt on Tuesdays"
+    Understander(harbor.catalog, today, index).read(text)
+    assert len(calls) == 1, calls
