@@ -42,6 +42,7 @@ BROWSE_CUES = re.compile(r"\b(browsed|browsing|viewed|looked at|window shop\w*)\
 _CUE_WORDS = frozenset(re.findall(r"[a-z]+", " ".join(rx.pattern for rx in (NEGATION, PURCHASE_CUES, PROPENSITY_CUES, BROWSE_CUES))))
 VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|big|high|frequent(ly)?|often|regular(ly)?|many|much)\b", re.I)
 VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
+INTENSIFIERS = ("very", "highly", "extremely", "most", "super", "ultra")  # English degree words before a value
 BANDS = (("top half", 0.5), ("top quarter", 0.25), ("top 10%", 0.1))  # shares of customers a vague amount may mean
 GROUND_MIN = 0.5      # cosine a product word must reach with its nearest value to be read as it...
 GROUND_MARGIN = 0.05  # ...and values closer than this to the nearest are offered as a question
@@ -592,6 +593,17 @@ class Understander:
                 others.append(v)
         if not others or value.lower() != phrase:
             return None
+        # 'Never Engaged' is the opposite of 'engaged', never a reading of it
+        others = [v for v in others if not re.fullmatch(rf"(?:never|not|non|no)[\s-]+{re.escape(phrase)}", v.lower())]
+        stronger = [v for v in others if re.fullmatch(rf"(?:{'|'.join(INTENSIFIERS)})\s+{re.escape(phrase)}", v.lower())]
+        if not others:
+            return None
+        if stronger == others:  # 'engaged' beside 'Highly Engaged': the word and its stronger degree, by default
+            both = [v for v in facet.value_list if v in (value, *stronger)]
+            opts = [(" + ".join(both), [Condition(facet=facet.name, op="in", values=both)]),
+                    (f"{value} only", [Condition(facet=facet.name, op="in", values=[value])])]
+            return Ambiguity(phrase=phrase, question=f"Does '{phrase}' include {' and '.join(stronger)}?", options=opts,
+                             replaces=[facet.name])
         opts = [(f"{value}", [Condition(facet=facet.name, op="in", values=[value])])]
         opts += [(f"{v}", [Condition(facet=facet.name, op="in", values=[v])]) for v in others[:2]]
         return Ambiguity(phrase=phrase, question=f"Which {facet.name} do you mean by '{phrase}'?", options=opts,

@@ -401,3 +401,18 @@ def test_one_model_call_per_request_with_grounding_by_meaning(harbor, today, mon
     text = "Healthy eaters who love a good bargain hunt on Tuesdays"
     Understander(harbor.catalog, today, index).read(text)
     assert len(calls) == 1, calls
+
+
+@pytest.mark.parametrize("text, both, alone", [
+    ("Customers with a high churn risk in Utah", ["High", "Very High"], "High"),
+    ("Engaged email subscribers in Vermont", ["Highly Engaged", "Engaged"], "Engaged"),
+])
+def test_a_value_and_its_stronger_degree_are_asked_about_with_both_by_default(northstar, today, text, both, alone):
+    """On an ordered band, 'high' beside 'Very High' means high and above unless the marketer says 'only';
+    'Never Engaged' is the opposite of 'engaged', not a reading of it."""
+    r = _read(northstar, today, text, index=False)
+    asked = [a for a in r.ambiguities if a.question.startswith("Does")]
+    assert asked, [a.question for a in r.ambiguities]
+    default, only = asked[0].options
+    assert default[1][0].values == both and only[1][0].values == [alone]
+    assert not any("Never" in v for _, cs in asked[0].options for c in cs for v in c.values)
