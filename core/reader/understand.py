@@ -452,6 +452,9 @@ class Understander:
                 if phrase in self.caps and self.orig[m.start():m.end()] != self.orig[m.start():m.end()].upper():
                     continue  # capitalised short aliases ('IN', 'OR', 'TV') count only when written in capitals
                 facet = self.cat.get(facet_name)
+                if kind == "value" and self._names_chosen(phrase, facet_name, conds):
+                    taken.append(_Span(m.start(), m.end()))
+                    continue  # 'fuel centers' beside a count of fuel center visits names that facet, not a service
                 cands = self._facets_for(phrase, kind, facet, low, m.start())
                 if not cands or not self._plausible(cands[0], phrase, low, m.start()):
                     continue
@@ -460,6 +463,13 @@ class Understander:
                     cands = [(holder, None)]
                 taken.append(_Span(m.start(), m.end()))
                 self._emit(low, m, phrase, kind, cands, conds, r)
+
+    def _names_chosen(self, phrase: str, facet_name: str, conds: list[Condition]) -> bool:
+        """The phrase's words are all words of a facet a number or a date already chose ('6 visits to our fuel
+        centers' is that count, not a value that shares its words)."""
+        words = {_stem(w) for w in re.findall(r"[a-z]+", phrase)}
+        return any(c.facet != facet_name and c.provenance and c.provenance.evidence.method in ("number", "date")
+                   and words <= {_stem(w) for w in re.findall(r"[a-z]+", c.facet.lower())} for c in conds)
 
     def _plausible(self, cand: tuple[Facet, str | None], phrase: str, low: str, pos: int) -> bool:
         """Drop value matches the context does not support."""

@@ -416,3 +416,11 @@ def test_a_value_and_its_stronger_degree_are_asked_about_with_both_by_default(no
     default, only = asked[0].options
     assert default[1][0].values == both and only[1][0].values == [alone]
     assert not any("Never" in v for _, cs in asked[0].options for c in cs for v in c.values)
+
+
+def test_words_of_a_counted_facet_are_not_also_a_value(harbor, today):
+    """'at our fuel centers at least 3 times': the count of fuel center visits, not also a likelihood to use
+    the fuel center (a value that shares the facet's words)."""
+    got = _conds(_read(harbor, today, "Shoppers who stopped at our fuel centers at least 3 times in the last 13 weeks",
+                       index=False))
+    assert got == {"Fuel Center Visits 13 Weeks at least 3"}, got
