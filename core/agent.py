@@ -227,7 +227,7 @@ class Agent:
         problems = check_stage("final", action.segment, self.tenant)
         if not problems:
             segment = canonicalize(action.segment, self.tenant.catalog)  # saved and shown as the catalog spells it
-            state.result.coverage = action.coverage
+            state.result.coverage = action.coverage or _coverage_of(state.result.request, segment, self.tenant)
             yield _add(state, meta, kind="finish", thought=action.thought, tool="finish",
                        observation=segment.render(), status="finish")
             yield from self._end(state, "done", segment=segment, summary=action.summary)
@@ -413,3 +413,14 @@ def make_agent(tenant: Tenant, policy: str | None = None, client: Any = None) ->
         from core.llm import make_client
         client = make_client(tenant.settings, tenant)
     return Agent(tenant, make_policy_factory(tenant, name, client=client), router=make_router(tenant, name, client))
+
+
+def _coverage_of(request: str | None, segment: Segment, tenant: Tenant):
+    """The map of a segment the policy built without the reader (the model's reading): where its conditions'
+    words, tiers and numbers are in the request, and which words none of them used."""
+    from core.reader.account import segment_coverage
+    from core.reader.understand import STOP
+
+    if not request:
+        return None
+    return segment_coverage(request, segment.all_conditions(), tenant.catalog, STOP)

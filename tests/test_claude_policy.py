@@ -42,6 +42,10 @@ def test_scripted_tool_use_turn_builds_the_segment(northstar, today):
     assert res.status == "done"
     assert res.segment.spec() == SEGMENT
     assert res.dryrun is not None and res.dryrun.sample_size > 0
+    # the model's reading has a coverage map too: each word placed by the conditions' catalog words and tier
+    became = {s.text.lower(): s.became for s in res.coverage.spans if s.kind == "used"}
+    assert became["scoop"].startswith("Propensity Brand") and became["top"].startswith("Propensity Brand")
+    assert became["email"] == became["opt"] == "Email Opt In" and not res.coverage.unused
     tools = [s for s in res.trace.steps if s.kind == "tool"]
     assert [s.tool for s in tools] == ["search_facets", "get_facet_values", "get_facet_values"]
     assert tools[1].status == "ok" and "Scoop" in tools[1].observation  # fuzzy value match

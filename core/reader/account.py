@@ -10,6 +10,7 @@ from core.text.normalise import Normalised
 
 Kind = Literal["used", "stop", "ignored", "unused"]
 Role = Literal["condition", "rule", "cue", "asked"]  # what a used stretch became, for showing the map
+_COMPARATORS = r"(?:over|under|above|below|at least|at most|more than|less than|fewer than|up to|within|last|past)"
 _TOKEN = re.compile(r"\$?\d[\d,]*(?:\.\d+)?[kK]?%?\+?|[A-Za-z][A-Za-z']*")
 
 
@@ -113,3 +114,37 @@ def _find(words: list[tuple[int, int]], request: str, text: str, cursor: int) ->
     """The index of the word `text` in the request: the first from `cursor` on, else the first anywhere."""
     hits = [i for i, (a, b) in enumerate(words) if request[a:b] == text]
     return next((i for i in hits if i >= cursor), hits[0] if hits else None)
+
+
+def segment_coverage(request: str, conditions: list, catalog, stop_words: frozenset[str] | set[str]) -> Coverage:
+    """A map for conditions built without the reader (a model's own reading): each condition is placed by its
+    span when it has one, else where the catalog's words for its facet and values, its tier or its numbers
+    appear in the request; what none of them covers is plainly 'unused'."""
+    low = request.lower().replace("-", " ").replace("\u2019", "'")  # same length: offsets stay valid
+    uses: list[Use] = []
+    for c in conditions:
+        prov = getattr(c, "provenance", None)
+        if prov is not None and prov.start is not None and prov.end is not None:
+            uses.append(Use(start=prov.start, end=prov.end, became=c.render()))
+            continue
+        for a, b, role in _places(low, c, catalog):
+            uses.append(Use(start=a, end=b, became=c.render(), role=role))
+    return account(Normalised(original=request, text=request), uses, stop_words)
+
+
+def _places(low: str, c, catalog) -> list[tuple[int, int, Role]]:
+    f = catalog.get(c.facet)
+    words = [c.facet] + ([*f.synonyms] if f else [])
+    for v in c.values or []:
+        words += [v, *(f.value_synonyms.get(v, []) if f else [])]
+    out: list[tuple[int, int, Role]] = []
+    for w in dict.fromkeys(w.lower().replace("-", " ") for w in words if w):
+        out += [(m.start(), m.end(), "condition") for m in re.finditer(rf"(?<![\w']){re.escape(w)}(?:e?s)?(?!\w)", low)]
+    if c.tier:
+        out += [(m.start(), m.end(), "rule") for m in re.finditer(rf"\b{re.escape(c.tier.lower())}\b", low)]
+    for n in (c.min, c.max, c.days):
+        if isinstance(n, (int, float)):
+            shown = f"{n:,.0f}" if float(n).is_integer() else str(n)
+            out += [(m.start(), m.end(), "condition")
+                    for m in re.finditer(rf"(?:\b{_COMPARATORS}\s+)?\$?(?:{re.escape(shown)}|{re.escape(shown.replace(',', ''))})\b(?:\s+[a-z]+)?", low)]
+    return out

@@ -46,3 +46,18 @@ def test_nearest_options_are_valid_conditions_from_the_catalog(northstar):
     opts = nearest_facet_options([numeric, flag, listed.name], cat, f"people into {value}")
     assert [o.conditions[0].facet for o in opts] == [flag, listed.name]  # no invented number for the numeric facet
     assert opts[1].conditions[0].values == [value] and opts[0].conditions[0].op == "is_true"
+
+
+def test_a_segment_built_without_the_reader_is_mapped_by_its_catalog_words(northstar):
+    from core.reader.account import segment_coverage
+    from core.reader.understand import STOP
+    from core.segment import Condition
+
+    request = "Customers who spent over $2,000 in Ohio, lapsed gardeners"
+    conds = [Condition(facet="Spend 12M", op="between", min=2000), Condition(facet="State", op="in", values=["Ohio"]),
+             Condition(facet="Customer Status", op="in", values=["Lapsed"])]
+    cov = segment_coverage(request, conds, northstar.catalog, STOP)
+    became = {s.text: s.became for s in cov.spans if s.kind == "used"}
+    assert became["spent"] == became["$2,000"] == "Spend 12M at least 2000"
+    assert became["Ohio"] == "State is Ohio" and became["lapsed"] == "Customer Status is Lapsed"
+    assert cov.unused == ["gardeners"]
