@@ -42,6 +42,7 @@ BROWSE_CUES = re.compile(r"\b(browsed|browsing|viewed|looked at|window shop\w*)\
 _CUE_WORDS = frozenset(re.findall(r"[a-z]+", " ".join(rx.pattern for rx in (NEGATION, PURCHASE_CUES, PROPENSITY_CUES, BROWSE_CUES))))
 VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|big|high|frequent(ly)?|often|regular(ly)?|many|much)\b", re.I)
 VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
+_VERBS_3S = frozenset("""owns buys pays prefers uses shops holds speaks lives rents drives""".split())  # English verbs
 INTENSIFIERS = ("very", "highly", "extremely", "most", "super", "ultra")  # English degree words before a value
 BANDS = (("top half", 0.5), ("top quarter", 0.25), ("top 10%", 0.1))  # shares of customers a vague amount may mean
 GROUND_MIN = 0.5      # cosine a product word must reach with its nearest value to be read as it...
@@ -1397,6 +1398,12 @@ def _variants(phrase: str) -> list[str]:
         out += [phrase[: -len(last)] + n for n in nouns if n != last]
     if phrase.startswith("has "):
         out.append("have " + phrase[4:])
+    if m := re.fullmatch(r"(\S+s) (\S+)", phrase):  # 'owns home' is also 'own home', 'own their home'
+        verb, noun = m.groups()
+        if verb in _VERBS_3S:
+            out.append(f"{verb[:-1]} {noun}")
+            if noun not in STOP:
+                out += [f"{v} {d} {noun}" for v in (verb, verb[:-1]) for d in ("their", "a", "the", "our", "his", "her")]
     if m := re.search(r"\S \b(the|their|our|a)\b \S", phrase):  # 'near the store' is also 'near their store'
         out += [phrase[:m.start(1)] + d + phrase[m.end(1):] for d in ("the", "their", "our", "a") if d != m.group(1)]
     if m := re.match(r"(\S{3,} \S{3,}) (?:on|enabled|allowed)$", phrase):

@@ -333,6 +333,8 @@ WORDING = [
     ("number written as a word", "northstar", "Households of seven or more people", "Household Size at least 7"),
     ("number written as a word", "harbor", "Shoppers with more than twenty-five coupons redeemed", "Digital Coupons Redeemed 13 Weeks at least 26"),
     ("number written as a word", "harbor", "Households of three people or fewer", "Household Size at most 3"),
+    ("another verb form", "northstar", "Customers in Utah who own a home", "Homeowner"),
+    ("another verb form", "harbor", "Households that buy local produce", "Buys Local"),
 ]
 
 
