@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 
 from core.catalog import Catalog
+from core.reader.extract import channel_words  # the reader's own channel vocabulary
 
 _CUE = re.compile(r"\b(likely to (?:buy|try|shop)|likely|most likely|propensity for|interested in|bought|buyers? of|"
                   r"purchased|shopped)\b", re.I)
@@ -50,8 +51,6 @@ def split_cohorts(text: str, catalog: Catalog) -> CohortSplit | None:
 
 def _channel_or(body: str, catalog: Catalog) -> CohortSplit | None:
     """'reach by text or by email': one cohort per channel, the rest of the request in each."""
-    from core.reader.understand import channel_words  # the reader's own channel vocabulary
-
     words = channel_words(catalog)
     if len(set(words.values())) < 2:
         return None

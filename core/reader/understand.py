@@ -5,7 +5,6 @@ hierarchy, seasons, rules and the phrasebook read from vocabulary hints.
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -14,32 +13,19 @@ from typing import Callable
 from rapidfuzz import fuzz, process
 
 from core.catalog import Catalog, Facet
-from core.text.dates import DateSpan, find_dates
+from core.text.dates import find_dates
 from core.text.phrasebook import Entry, build_phrasebook
-from core.segment import Condition, Evidence, Provenance
+from core.segment import Condition
 from core.reader.account import Coverage, Use, account
-from core.reader import ground
+from core.reader import extract, ground, resolve
+from core.reader.common import (AUDIENCE, AUDIENCE_WORDS, BROWSE_CUES, NEGATION, PROPENSITY_CUES, PURCHASE_CUES, STOP,
+                                _CUE_WORDS, _clause_at, _clauses, _find, _level_order, _overlap, _overlaps,
+                                _product_levels, _prov, _round_sig, _stem, per_catalog)
+from core.reader.common import Span as _Span
+from core.reader.extract import Extracted
 from core.text.normalise import Normalised, correct_typos, is_foreign, norm, vocabulary
-from core.text.numbers import WORD_NUMBER, word_number
+from core.text.numbers import word_number
 
-STOP = set("""a an the and or of for to in on at by with who whose that which are is was were be been being have has had
-do does did it its their them they this these those from as into than then also any all some our my me we us i you your
-just only very much many more most lot lots can could would should will shall may might please build find get give show
-target audience segment list people customers customer shoppers shopper buyers buyer users user members member households
-household anyone everyone folks guests clients consumers promo promotion campaign event email blast send launch either way
-both who've they've ve s t""".split())
-AUDIENCE_WORDS = set("""people customers customer shoppers shopper buyers buyer users user members member households
-household families""".split())
-BASIC_STOP = STOP - AUDIENCE_WORDS
-AUDIENCE = r"(?:shoppers|customers|buyers|members|households|people|users|guests|families|clients)"
-NEGATION = re.compile(r"\b(excluding|exclude|except|but not|not|never|no|neither|nor|minus|without|aren't|isn't|don't|doesn't|"
-                      r"haven't|hasn't|non|who are not|who aren't|other than)\b", re.I)
-PURCHASE_CUES = re.compile(r"\b(bought|buy|buys|buying|buyers?|purchased|purchases?|purchasers?|customers of|shopped|picked up|"
-                           r"spent|orders?|ordered)\b", re.I)
-PROPENSITY_CUES = re.compile(r"\b(likely|likelihood|propensity|interested|interest in|in the market|prospects?|affinity|"
-                             r"top \d+|most likely|lookalikes?|in-market)\b", re.I)
-BROWSE_CUES = re.compile(r"\b(browsed|browsing|viewed|looked at|window shop\w*)\b", re.I)
-_CUE_WORDS = frozenset(re.findall(r"[a-z]+", " ".join(rx.pattern for rx in (NEGATION, PURCHASE_CUES, PROPENSITY_CUES, BROWSE_CUES))))
 VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|big|high|frequent(ly)?|often|regular(ly)?|many|much)\b", re.I)
 VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
 _VERBS_3S = frozenset("""owns buys pays prefers uses shops holds speaks lives rents drives""".split())  # English verbs
@@ -73,12 +59,6 @@ class Reading:
     coverage: Coverage | None = None      # every word of the request and what became of it
 
 
-@dataclass
-class _Span:
-    start: int
-    end: int
-
-
 class Understander:
     """Turns request text into conditions for one tenant."""
 
@@ -91,7 +71,6 @@ class Understander:
         self.book: list[Entry] = _phrasebook(catalog)
         self.lexicon = _lexicon(catalog)
         self.vocab = _vocab(catalog)
-        self.implied = _implications(catalog)
         self.recently = _recently_days(catalog)
         self._fuzzy_keys = [k for k in self.vocab if len(k) >= 5]
         self.caps = {_norm(a) for f in catalog.facets for al in f.value_synonyms.values() for a in al
@@ -110,14 +89,14 @@ class Understander:
         clauses = _clauses(low)
         r.phrases = [low[a:b].strip() for a, b in clauses if low[a:b].strip()]
         self._expect_leftovers(low.replace("-", " "))
-        tier = self._tier(low, taken)
+        tier = _add(extract.tier(self.cat, self.book, low, taken), taken, conds, r).tier
         dates = find_dates(text, self.today, self.cat.fiscal_year_start_month, self.cat.seasons, self.recently)
-        self._ages(low, taken, conds)
-        self._ranges(low, taken, conds)
-        self._numbers(low, taken, conds, r)
+        _add(extract.ages(self.cat, low, taken), taken, conds, r)
+        _add(extract.ranges(self.cat, self.today, low, taken), taken, conds, r)
+        _add(extract.numbers(self.cat, self.today, low, taken), taken, conds, r)
         self._phrasebook(low, taken, conds)
-        self._reachability(low, taken, conds)
-        self._dates(low, dates, taken, conds, r)
+        _add(extract.reachability(self.cat, low, taken), taken, conds, r)
+        _add(extract.dates(self.cat, self.lexicon, low, dates, taken), taken, conds, r)
         flat = low.replace("-", " ")  # same length: spans stay valid
         self._groups(flat, taken, conds, r)  # a named value group outranks a facet synonym inside it ('brand buyers')
         self._vague(flat, taken, conds, r)
@@ -130,195 +109,19 @@ class Understander:
         self._ground_products(flat, taken, conds, r)
         self._ground_leftovers(flat, leftovers, taken, conds, r)
         self._unknown_concepts(flat, taken, conds, r)
-        conds = self._dated_words(conds, low)
-        conds = self._own_windows(conds, r)
-        conds = self._apply_tier(conds, tier)
+        conds = resolve.dated_words(self.cat, conds, low)
+        conds = _noted(resolve.own_windows(self.cat, conds), r)
+        conds = resolve.apply_tier(self.cat, conds, tier)
         for a in r.ambiguities:  # a chosen reading carries the request's tier like the default does
-            a.options = [(label, self._apply_tier(cs, tier)) for label, cs in a.options]
-        conds = self._specific_product_level(conds)
-        conds = self._drop_implied(conds)
-        conds = self._exclusive(conds, r)
-        r.conditions = _merge(conds)
+            a.options = [(label, resolve.apply_tier(self.cat, cs, tier)) for label, cs in a.options]
+        conds = resolve.specific_product_level(self.cat, conds)
+        conds = resolve.drop_implied(self.cat, conds)
+        conds = _noted(resolve.exclusive(self.cat, conds), r)
+        r.conditions = resolve.merge(conds)
         r.coverage = account(r.normalised, _uses(low, conds, taken, r), STOP)
         return r
 
     # ---- pieces ------------------------------------------------------------------------------
-    def _tier(self, low: str, taken: list[_Span]) -> str | None:
-        prop = next((f for f in self.cat.active_facets if f.kind == "propensity"), None)
-        if prop is None:
-            return None
-        m = re.search(r"\btop[\s-]+(\d+)\s*(%|percent|tier)?", low)
-        if m and not re.match(r"\s*(orders|items|trips)", low[m.end():]):
-            taken.append(_Span(m.start(), m.end()))
-            return self.cat.tier_for_percent(prop, float(m.group(1)))
-        m = re.search(r"\btop (third|quarter|half|fifth|tenth)\b", low)
-        if m:
-            pct = {"third": 33.4, "quarter": 25, "half": 50, "fifth": 20, "tenth": 10}[m.group(1)]
-            taken.append(_Span(m.start(), m.end()))
-            return self.cat.tier_for_percent(prop, pct)
-        for e in self.book:
-            if e.tier and (m := _find(e.phrase, low, taken) or _find_apart(e.phrase, low, taken)):
-                if e.phrase in ("likely", "interested in", "in the market for"):
-                    continue  # plain intent words: the default tier, and they cue propensity
-                taken.append(_Span(*m))
-                return e.tier
-        return None
-
-    def _numbers(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
-        pat = re.compile(
-            r"(?P<pre>over|more than|above|greater than|at least|min(?:imum)?|exceeding|under|less than|below|"
-            rf"fewer than|at most|up to|no more than|maximum|max)?\s*(?P<cur>\$)?(?P<num>\d[\d,]*(?:\.\d+)?|\b{WORD_NUMBER}\b)\s*(?P<k>k\b)?"
-            r"\s*(?P<pct>%|percent)?\s*(?P<post>\+|or more|or higher|or above|and up|plus|or less|or fewer|or under)?"
-            r"(?P<unit>\s*(?:\w+[- ]){0,2}?(?:orders?|items?|trips?|visits?|points?|coupons?|sessions?|people|months?|"
-            r"redemptions?|fill-ups|days?|weeks?|years?))?(?P<post2>\s+(?:or more|or fewer|or less|or over|or under))?")
-        for m in pat.finditer(low):
-            if not m.group("num") or _overlaps(m.start("num"), m.end("num"), taken):
-                continue
-            if _inside_value_name(low, m.start("num"), self.cat):
-                continue  # a banded value's own number ('under 5 km' as a value name) is read by the lexicon
-            spelled = word_number(m.group("num"))
-            post = m.group("post") or m.group("post2")  # '5 or more people', '3 people or fewer'
-            if spelled is not None and not (m.group("pre") or post):
-                continue  # 'one of our', 'two kids': a number word counts only beside a comparator
-            if not (m.group("pre") or post or m.group("cur") or m.group("pct")):
-                if not re.match(r"\s+(or more|\+)", low[m.end("num"):]) and not re.search(
-                        r"(score|share|balance|of)\s*(of\s*)?$", low[:m.start("num")]):
-                    continue
-            if re.match(r"\s*(days?|weeks?|months?|years?)\b", low[m.end("num"):]) and not m.group("pre"):
-                continue  # a date window, read by the date reader
-            if re.search(r"\b(top|aged?|ages)\s*$", low[:m.start("num")]):
-                continue
-            num = float(spelled if spelled is not None else m.group("num").replace(",", "")) * (1000 if m.group("k") else 1)
-            word = (m.group("pre") or post or "").strip()
-            is_max = word in ("under", "less than", "below", "fewer than", "at most", "up to", "no more than",
-                              "maximum", "max", "or less", "or fewer", "or under")
-            unit = (m.group("unit") or "").strip()
-            money, pct = bool(m.group("cur")), bool(m.group("pct"))
-            said = unit.split()[-1].rstrip("s") if unit else ""
-            if said in _DAYS_IN and \
-                    re.search(r"\b(haven't|hasn't|have not|has not|not|no|nothing)\b", low[max(0, m.start() - 40):m.start()]):
-                continue  # 'not bought in over 6 months': a gap, read by the date reader
-            facet = self._numeric_facet(low, m.start(), m.end(), unit, money, pct,
-                                        value=None if said in _DAYS_IN else num)
-            if facet is None:
-                continue
-            if not (money or pct):
-                num = _in_unit(num, unit, facet.numeric_range.unit)
-            elif money and said in _DAYS_IN and (per := _facet_period(facet.name)) and per != _DAYS_IN[said]:
-                num = float(_round_sig(num * per / _DAYS_IN[said]))  # '$400 a month' as a weekly average is ~$93
-            elif money and said in _DAYS_IN and (fw := _facet_window(facet.name)) and abs(fw - _DAYS_IN[said]) > 0.1 * fw:
-                # '$200 a month' on a 12-month total is $2,400
-                scaled = num * _PER_YEAR[said] * fw / 365
-                num = float(round(scaled)) if abs(scaled - round(scaled)) < 0.01 else float(_round_sig(scaled))
-            counted = not money and not pct
-            if counted and word in ("more than", "over", "above", "greater than", "exceeding"):
-                num += 1
-            elif counted and word in ("fewer than", "less than", "under", "below"):
-                num -= 1
-            taken.append(_Span(m.start(), m.end()))
-            val = int(num) if num.is_integer() else num
-            c = Condition(facet=facet.name, op="between", **({"max": val} if is_max else {"min": val}),
-                          provenance=_prov(low, m.start(), m.end(), "number"))
-            conds.append(c)
-
-    def _ranges(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
-        """'between $1,000 and $3,000', 'from 10 to 20 coupons', '$75-$150 a week': both ends on one numeric facet."""
-        num = lambda n: rf"(?P<cur{n}>\$)?\s*(?P<num{n}>\d[\d,]*(?:\.\d+)?)\s*(?P<k{n}>k\b)?\s*(?P<pct{n}>%|percent)?"  # noqa: E731
-        pat = re.compile(rf"\b(?:between|from)\s+{num(1)}\s*(?:and|to|-|–)\s*{num(2)}"
-                         rf"|(?P<cur3>\$)\s*(?P<num3>\d[\d,]*)\s*(?P<k3>k\b)?\s*(?:-|–|to)\s*\$\s*(?P<num4>\d[\d,]*)\s*(?P<k4>k\b)?")
-        unit_pat = re.compile(r"\s*((?:\w+[- ]){0,2}?(?:orders?|items?|trips?|visits?|points?|coupons?|sessions?|people|"
-                              r"redemptions?|fill-ups|days?|months?|years?))\b")
-        for m in pat.finditer(low):
-            if _overlaps(m.start(), m.end(), taken) or _inside_value_name(low, m.start() + 1, self.cat):
-                continue
-            g = m.groupdict()
-            a, b = ("1", "2") if g["num1"] else ("3", "4")
-            lo, hi = _amount(g[f"num{a}"], g[f"k{a}"]), _amount(g[f"num{b}"], g[f"k{b}"])
-            money = bool(g.get(f"cur{a}") or g.get(f"cur{b}"))
-            pct = bool(g.get(f"pct{a}") or g.get(f"pct{b}"))
-            if lo is None or hi is None or lo > hi or (not money and not pct and 1900 <= lo <= 2100):
-                continue
-            um = unit_pat.match(low, m.end())
-            unit = um.group(1) if um else ""
-            if re.search(r"\b(days?|weeks?|months?|years?)$", unit) and not money:
-                continue  # a date window or an age, read elsewhere
-            facet = self._numeric_facet(low, m.start(), m.end() + len(unit) + 1, unit, money, pct)
-            if facet is None:
-                continue
-            taken.append(_Span(m.start(), m.end()))
-            conds.append(Condition(facet=facet.name, op="between", min=lo, max=hi,
-                                   provenance=_prov(low, m.start(), m.end(), "number", note="range")))
-
-    def _numeric_facet(self, low: str, start: int, end: int, unit: str, money: bool, pct: bool,
-                       value: float | None = None) -> Facet | None:
-        window = low[max(0, start - 60): end + 40]
-        spans = find_dates(window, self.today, self.cat.fiscal_year_start_month, self.cat.seasons)
-        windows = [d.days for d in spans if d.op == "within_last_days" and d.days]
-        said = unit.split()[-1].rstrip("s") if unit else ""
-        rate = (money or pct) and said in _DAYS_IN
-        if rate:
-            windows.append(_DAYS_IN[said])  # '$3,500 a year': the period of an amount, which dates the facet
-        best, best_score = None, 0.0
-        for f in self.cat.active_facets:
-            rng = f.numeric_range
-            if rng is None or (value is not None and not rng.min <= value <= rng.max):
-                continue  # '65+' cannot be a count whose range ends at 10
-            score = 0.0
-            u = rng.unit.lower()
-            if money:
-                score += 2 if u == "usd" else -3
-            if pct:
-                score += 2 if u == "percent" else -3
-            if unit and not rate and (u.rstrip("s") in unit or said in u):
-                score += 3
-            elif said in _DAYS_IN and not rate:  # '4 years' fits a duration facet in months, never a money one
-                score += 3 if u.rstrip("s") in _DAYS_IN else -3
-            words = f.name + " " + " ".join(f.synonyms)
-            content, audience = _overlap(window, words), _overlap(window, words, BASIC_STOP)
-            in_name = _overlap(window, f.name, BASIC_STOP) - _overlap(window, f.name)
-            # An audience noun counts fully when it is in the facet's name ('households of 5' -> a household-size facet),
-            # little when only a synonym has it ('shoppers' vs 'times shopped').
-            score += 1.5 * content + 1.5 * in_name + 0.5 * max(0.0, audience - content - in_name)
-            if any(" " in sy and re.search(rf"\b{re.escape(sy.lower())}\b", window) for sy in f.synonyms):
-                score += 3  # a whole synonym as written ('web sessions') outweighs a shared unit word
-            fw = _facet_window(f.name)
-            if fw and any(abs(fw - d) <= 0.1 * fw for d in windows):
-                score += 3  # 'spent $5,000 in the past year' is the 52-week spend
-            if rate and _facet_period(f.name) == _DAYS_IN[said]:
-                score += 3  # '$200 a week' is the weekly average
-            if score > best_score:
-                best, best_score = f, score
-        return best if best_score >= 1.5 else None
-
-    def _ages(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
-        for m in re.finditer(r"\b(?:aged?\s+|ages\s+)?(under\s+|over\s+)?(\d{1,2})\s*(?:(?:-|to|–)\s*(\d{1,2})|(\+|and over|and up|or older))?(?!\d)", low):
-            if _overlaps(m.start(), m.end(), taken):
-                continue
-            ctx = low[max(0, m.start() - 30): m.end() + 25]
-            kid = re.search(r"\b(kids?|children|child|toddlers?|babies)\b", ctx)
-            person = re.search(r"\b(women|men|aged?|ages|adults?|seniors?|year olds?|years old|moms|dads|parents|people)\b", ctx)
-            if not (m.group(3) or m.group(4) or m.group(1)) or not (kid or person):
-                continue
-            lo = int(m.group(2))
-            hi = int(m.group(3)) if m.group(3) else (200 if (m.group(4) or (m.group(1) or "").strip() == "over") else lo)
-            if (m.group(1) or "").strip() == "under":
-                lo, hi = 0, lo - 1
-            facet = self._range_facet(kid is not None)
-            if facet is None:
-                continue
-            values = [v for v in facet.value_list if _range_overlap(v, lo, hi)]
-            if values:
-                taken.append(_Span(m.start(), m.end()))
-                conds.append(Condition(facet=facet.name, op="in", values=values, provenance=_prov(low, m.start(), m.end(), "range")))
-
-    def _range_facet(self, child: bool) -> Facet | None:
-        cands = [f for f in self.cat.active_facets if f.kind == "categorical"
-                 and sum(bool(re.search(r"\d", v)) for v in f.value_list) >= 3 and "age" in f.name.lower()]
-        for f in cands:
-            if child == any(w in f.name.lower() for w in ("child", "kid")):
-                return f
-        return None
-
     def _phrasebook(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
         for e in self.book:
             if not e.conditions and e.tier:
@@ -349,99 +152,6 @@ class Understander:
             return False
         vals = set(e.conditions[0].get("values") or [])
         return any(f.kind == "propensity" and vals & set(f.value_list) for f in self.cat.active_facets)
-
-    def _reachability(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
-        channels = channel_words(self.cat)
-        if not channels:
-            return
-        words = "|".join(re.escape(w) for w in sorted(channels, key=len, reverse=True))
-        pat = re.compile(rf"\b(?:can be|who can be|reach(?:able)?\s+(?:them\s+)?(?:by|via|on|through)|"
-                         rf"contactable\s+(?:by|via|on))\s+({words})(?:ed)?\b"
-                         rf"|\b({words})[- ]?(?:reachable|contactable)\b"
-                         rf"|\b({words})\s+(?:notifications\s+)?(?:turned on|switched on|enabled|on(?!\s+or\s+(?:after|before)\b))\b")
-        more = re.compile(rf"\s*(?:,\s*|\s+)(?:and|&)\s+(?:(?:by|via|through|on)\s+)?(?:the\s+)?({words})(?:ed)?\b")
-        for m in pat.finditer(low):
-            if _overlaps(m.start(), m.end(), taken):
-                continue
-            found = [(m.start(), m.end(), m.group(1) or m.group(2) or m.group(3))]
-            while m.group(1) and (n := more.match(low, found[-1][1])):  # 'reach by text and through the app'
-                found.append((n.start(1), n.end(), n.group(1)))
-            for a, b, word in found:
-                ch = channels.get(word)
-                rule = self.cat.rules.reachability.get(ch or "")
-                if not rule:
-                    continue
-                taken.append(_Span(a, b))
-                for rc in rule:
-                    conds.append(Condition(facet=rc.facet, op=rc.op, values=rc.values,
-                                           provenance=_prov(low, a, b, "rule", note=f"{ch} reachability rule")))
-
-    def _dates(self, low: str, dates: list[DateSpan], taken: list[_Span], conds: list[Condition], r: Reading) -> None:
-        for d in dates:
-            if _overlaps(d.start, d.end, taken):
-                continue
-            taken.append(_Span(d.start, d.end))
-            before = low[max(0, d.start - 45): d.start]
-            if d.op == "month":
-                f = next((f for f in self.cat.active_facets if f.kind == "categorical"
-                          and [v.lower() for v in f.value_list] == [m.lower() for m in calendar.month_name[1:]]), None)
-                if f:
-                    conds.append(Condition(facet=f.name, op="in", values=[f.value_list[m - 1] for m in d.months or []],
-                                           provenance=_prov(low, d.start, d.end, "date")))
-                continue
-            if d.op == "within_last_days" and re.search(r"\b(haven't|hasn't|have not|has not|no|nothing|not)\b", before):
-                f = self._gap_facet(before)
-                if f:
-                    conds.append(Condition(facet=f.name, op="between", min=d.days, provenance=_prov(low, d.start, d.end, "date", note="gap since last activity")))
-                    continue
-            clause = _clause_at(low, d.start)
-            prev_end = max([x.end for x in dates if x.end <= d.start] + [low.find(clause)])
-            if d.op == "within_last_days" and self._absorbed(low[prev_end:d.end], d.days or 0):
-                r.notes.append(f"'{d.text}' matches a facet's own window; no separate date condition")
-                continue
-            facet = self._date_facet(clause, low, d)
-            if facet is None:
-                continue
-            kw = {"within_last_days": {"days": d.days}, "on_or_after": {"date": d.date},
-                  "between": {"min": d.min, "max": d.max}}[d.op]
-            conds.append(Condition(facet=facet.name, op=d.op, **kw, provenance=_prov(low, d.start, d.end, "date")))
-
-    def _gap_facet(self, before: str) -> Facet | None:
-        cands = [f for f in self.cat.active_facets if f.numeric_range and f.numeric_range.unit.lower() == "days"]
-        cands.sort(key=lambda f: -_overlap(before, " ".join([f.name, *f.synonyms])))
-        return cands[0] if cands else None
-
-    def _absorbed(self, clause: str, days: int) -> bool:
-        """True when a windowed facet named in the clause already covers this many days."""
-        for phrase, facet, _ in self.lexicon:
-            f = self.cat.get(facet)
-            w = _facet_window(f.name) if f else None
-            if w and abs(w - days) <= 0.1 * w and re.search(rf"\b{re.escape(phrase)}\b", clause):
-                return True
-        if re.search(r"\b(spent|spend|orders?|purchases)\b", clause) and abs(days - 365) <= 37:
-            return any(_facet_window(f.name) == 365 for f in self.cat.active_facets)
-        return False
-
-    def _date_facet(self, clause: str, low: str, d: DateSpan) -> Facet | None:
-        text = (clause.replace(d.text.lower(), " ") + " ").strip()
-        if cue := re.match(r"(due|arriving|expected|expecting)\b", d.text.lower()):
-            text += " " + cue.group(1)  # the date's own verb names the facet ('due next spring')
-        cands = [f for f in self.cat.active_facets if f.kind == "date"]
-        if not any(_overlap(text, " ".join([f.name, *f.synonyms])) for f in cands):
-            text = low[max(0, d.start - 50):d.start]  # 'whose first trip with us was last winter' spans two clauses
-        scored = sorted(((_overlap(text, " ".join([f.name, *f.synonyms])), i, f) for i, f in enumerate(cands)),
-                        key=lambda t: (-t[0], t[1]))
-        if scored and scored[0][0] > 0:
-            top = scored[0]
-            purchase = next((f for f in cands if f.scope == "purchase"), None)
-            if purchase and PURCHASE_CUES.search(text) and top[2] is not purchase and \
-                    _overlap(text, " ".join([purchase.name, *purchase.synonyms])) >= top[0]:
-                return purchase
-            return top[2]
-        purchase = next((f for f in cands if f.scope == "purchase"), None)
-        if purchase and (PURCHASE_CUES.search(low) or d.op != "within_last_days"):
-            return purchase
-        return None
 
     def _lexical(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
         for phrase, facet_name, kind in self.lexicon:
@@ -827,23 +537,6 @@ class Understander:
                                                options=opts, replaces=[f.name for _, f, _ in found[:3]]))
             conds.extend(opts[0][1])
 
-    def _own_windows(self, conds: list[Condition], r: Reading) -> list[Condition]:
-        """'8 online orders in the past 12 months': the window belongs to the windowed facet, not to a date facet.
-        Kept when another purchase condition (a product, a channel) is what the window dates."""
-        windows = {c.facet: w for c in conds if (w := _facet_window(c.facet))}
-        out = []
-        for c in conds:
-            f = self.cat.get(c.facet)
-            if c.op == "within_last_days" and f is not None and f.kind == "date" and c.days and windows:
-                dated = [o for o in conds if o is not c and (g := self.cat.get(o.facet)) and g.scope == "purchase"]
-                owner = next((n for n, w in windows.items() if abs(w - c.days) <= 0.1 * w), None)
-                if owner and not dated:
-                    r.notes.append(f"'{c.provenance.span if c.provenance else c.days}' is {owner}'s own window; "
-                                   "no separate date condition")
-                    continue
-            out.append(c)
-        return out
-
     def _ground_products(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
         """Everyday product words the catalog does not spell ('a kayak', 'sirloin'): the product value nearest
         in meaning, from the index, when one value is clearly nearest; a question when two are close."""
@@ -865,7 +558,7 @@ class Understander:
                 continue  # '<word> shoppers' names products only when the word is plainly one ('lunchtime' is not)
             near = [cands[0]] + [h for h in cands[1:] if cands[0].rank - h.rank < GROUND_MARGIN and h.value != cands[0].value]
             # A value and its own parent are one reading: keep the more specific (the category, not its division).
-            near = [h for h in near if not any(o is not h and self._descends(o.value, h.value) for o in near)]
+            near = [h for h in near if not any(o is not h and resolve.descends(self.cat, o.value, h.value) for o in near)]
             phrase = low[a:b]
             picks = [self._facets_for(_norm(h.value), "value", self.cat.get(h.facet), low, a)[:1] for h in near]
             picks = [p[0] for p in picks if p]
@@ -945,26 +638,6 @@ class Understander:
             phrase=phrase, question=f"The catalog has no product called '{phrase}'. Build the segment without it?",
             options=[(f"Build without '{phrase}'", []), ("Cancel and rephrase", [])], replaces=[]))
 
-    def _dated_words(self, conds: list[Condition], low: str) -> list[Condition]:
-        """A flag or a one-word value matched by words that a dated facet's synonyms also use: the dated facet
-        with its explicit window is what they meant ('expecting' + a due date; 'new members' + a join date)."""
-        dated = [self.cat.get(c.facet) for c in conds if c.op in ("between", "on_or_after", "within_last_days")]
-        synonyms = [s.lower() for f in dated if f is not None and f.kind == "date" for s in f.synonyms]
-        syns = " ".join(synonyms)
-        said = {_stem(w) for w in re.findall(r"[a-z]+", low)}
-        # a one-word value counts only when the rest of such a synonym is said too ('new ... members')
-        words = {w for s in synonyms if {_stem(t) for t in re.findall(r"[a-z]+", s) if t not in STOP} <= said
-                 for w in re.findall(r"[a-z]+", s)}
-
-        def explained(c: Condition) -> bool:
-            span = c.provenance.span if c.provenance else None
-            if not span:
-                return False
-            if c.op == "is_true":
-                return span in syns
-            return c.op == "in" and c.values == [v for v in c.values if v.lower() == span] and span in words
-        return [c for c in conds if not explained(c)]
-
     def _unknown_concepts(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
         """A word describing the audience that no condition used: asked about with the catalog's readings of it
         ('healthy shoppers': a wellness program or a diet), or, when no facet covers it, whether to build without."""
@@ -1015,83 +688,21 @@ class Understander:
     def known_words(self) -> set[str]:
         return _known_words(self.cat)
 
-    # ---- post-processing ---------------------------------------------------------------------
-    def _apply_tier(self, conds: list[Condition], tier: str | None) -> list[Condition]:
-        out = []
-        for c in conds:
-            f = self.cat.get(c.facet)
-            if f and f.kind == "propensity" and c.tier is None:
-                c = c.model_copy(update={"tier": tier if tier in f.tiers else self.cat.rules.default_tier})
-            out.append(c)
-        return out
-
-    def _specific_product_level(self, conds: list[Condition]) -> list[Condition]:
-        """Keep the most specific product level named (plus the brand); parents come back by rule."""
-        levels = _level_order(self.cat)
-        for group in ({"propensity"}, {"categorical"}):
-            prod = [c for c in conds if (f := self.cat.get(c.facet)) and f.kind in group and f.hierarchy_level in levels
-                    and c.op == "in"]
-            if len(prod) < 2:
-                continue
-            deepest = max(levels.index(self.cat.get(c.facet).hierarchy_level) for c in prod)
-            drop = [c for c in prod if levels.index(self.cat.get(c.facet).hierarchy_level) < deepest
-                    and self._is_ancestor_of_any(c, prod)]
-            conds = [c for c in conds if c not in drop]
-        return conds
-
-    def _is_ancestor_of_any(self, c: Condition, prod: list[Condition]) -> bool:
-        for other in prod:
-            if other is c:
-                continue
-            for v in c.values or []:
-                for cv in other.values or []:
-                    if self._descends(cv, v):
-                        return True
-        return False
-
-    def _descends(self, child: str, parent: str, depth: int = 3) -> bool:
-        for name, hmap in self.cat.hierarchy.items():
-            if isinstance(hmap, dict) and child in (hmap.get(parent) or []):
-                return True
-        if depth == 0:
-            return False
-        for name, hmap in self.cat.hierarchy.items():
-            if isinstance(hmap, dict):
-                for mid in hmap.get(parent) or []:
-                    if mid != child and self._descends(child, mid, depth - 1):
-                        return True
-        return False
-
-    def _drop_implied(self, conds: list[Condition]) -> list[Condition]:
-        names = {c.facet for c in conds}
-        return [c for c in conds if not any(c.facet == implied and specific in names
-                                            for specific, implied in self.implied)]
-
-    def _exclusive(self, conds: list[Condition], r: Reading) -> list[Condition]:
-        for m in self.cat.rules.mutually_exclusive:
-            present = [c for c in conds if c.facet in m.facets]
-            if len({c.facet for c in present}) > 1:
-                keep = max(present, key=lambda c: (c.provenance.evidence.method in ("number", "date", "range")) if c.provenance else 0)
-                conds = [c for c in conds if c.facet not in m.facets or c.facet == keep.facet]
-                r.notes.append(f"kept {keep.facet}: {m.why}")
-        return conds
-
 
 # ---- helpers -----------------------------------------------------------------------------------
 
-_CACHE: dict[tuple[str, int], tuple[Catalog, object]] = {}
+def _add(found: Extracted, taken: list[_Span], conds: list[Condition], r: Reading) -> Extracted:
+    """Merge what an extract pass read into the reading so far: its spans, conditions and notes, in order."""
+    taken.extend(found.spans)
+    conds.extend(found.conditions)
+    r.notes.extend(found.notes)
+    return found
 
 
-def per_catalog(fn):
-    """Memoise a catalog-derived table for the catalog object's lifetime."""
-    def wrapped(catalog: Catalog):
-        key = (fn.__name__, id(catalog))
-        hit = _CACHE.get(key)
-        if hit is None or hit[0] is not catalog:
-            hit = _CACHE[key] = (catalog, fn(catalog))
-        return hit[1]
-    wrapped.__name__ = fn.__name__
-    return wrapped
+def _noted(settled: resolve.Resolved, r: Reading) -> list[Condition]:
+    """The conditions a resolve step kept; its notes join the reading's."""
+    r.notes.extend(settled.notes)
+    return settled.conditions
 
 
 @dataclass
@@ -1108,49 +719,6 @@ class _FakeMatch:
 
 def holders_facet(holders: list[tuple[Facet, str]]) -> Facet:
     return holders[0][0]
-
-
-def _clauses(low: str) -> list[tuple[int, int]]:
-    out, start = [], 0
-    for m in re.finditer(r",(?!\d)|;| - |\bwho\b|\bwhose\b|\bbut\b|\bexcluding\b|\bminus\b|\bwith\b|\band (?:who|are|have|can)\b", low):
-        out.append((start, m.start()))
-        start = m.start()
-    out.append((start, len(low)))
-    return out
-
-
-def _clause_at(low: str, pos: int) -> str:
-    for a, b in _clauses(low):
-        if a <= pos < b:
-            return low[a:b]
-    return low
-
-
-def _find(phrase: str, low: str, taken: list[_Span]) -> tuple[int, int] | None:
-    """The phrase, singular or plural in its last word ('weekdays' finds 'weekday evenings'), not yet taken."""
-    last = phrase.split()[-1] if phrase.split() else ""
-    if last.endswith("s") and not last.endswith("ss") and len(last) > 4:
-        phrase = phrase[:-1]
-    body = re.sub(r"(?<=\\ )(?:the|their|our|a)(?=\\ )", "(?:the|their|our|a)", re.escape(phrase))  # 'to their store' ~ 'to the store'
-    for m in re.finditer(rf"(?<![\w']){body}(?:s)?(?![\w])", low.replace("-", " ")):
-        if not _overlaps(m.start(), m.end(), taken):
-            return (m.start(), m.end())
-    return None
-
-
-def _find_apart(phrase: str, low: str, taken: list[_Span]) -> tuple[int, int] | None:
-    """A two-word phrase with a name between its words ('best <brand> prospects'); only the words are taken."""
-    words = phrase.split()
-    if len(words) != 2 or any(w in STOP for w in words):
-        return None
-    m = re.search(rf"(?<![\w']){re.escape(words[0])}\s+(?:[a-z0-9&'-]+\s+){{1,3}}?{re.escape(words[1])}s?(?![\w])", low)
-    if m and not _overlaps(m.start(), m.start() + len(words[0]), taken):
-        return (m.start(), m.start() + len(words[0]))
-    return None
-
-
-def _overlaps(a: int, b: int, taken: list[_Span]) -> bool:
-    return any(s.start < b and a < s.end for s in taken)
 
 
 def _negated(low: str, pos: int) -> bool:
@@ -1200,19 +768,6 @@ def _negate(c: Condition) -> Condition:
     return c.model_copy(update={"op": flip.get(c.op, c.op)})
 
 
-def _stem(w: str) -> str:
-    for suf in ("ing", "ers", "er", "ed", "es", "s"):
-        if len(w) > len(suf) + 2 and w.endswith(suf):
-            return w[: -len(suf)]
-    return w
-
-
-def _overlap(text: str, target: str, stop: set[str] = STOP) -> float:
-    a = {_stem(w) for w in re.findall(r"[a-z]+", text.lower()) if w not in stop}
-    b = {_stem(w) for w in re.findall(r"[a-z]+", target.lower()) if w not in stop}
-    return float(len(a & b))
-
-
 def _intent(before: str, clause: str) -> str:
     """Which kind of facet a value names here: propensity, purchase, browse or plain."""
     near = before[-45:]
@@ -1249,90 +804,6 @@ def _facet_fit(f: Facet, intent: str, clause: str, cat: Catalog) -> float:
         score -= 1 if "brows" in f.name.lower() else 0
     score += 0.8 * _overlap(clause, " ".join([f.name, *f.synonyms]))
     return score
-
-
-def _prov(low: str, a: int, b: int, method: str, matched: str | None = None, alternatives: list[str] | None = None,
-          note: str = "") -> Provenance:
-    return Provenance(span=low[a:b].strip(), start=a, end=b, alternatives=alternatives or [], note=note,
-                      evidence=Evidence(method=method, matched_synonym=matched))
-
-
-def _merge(conds: list[Condition]) -> list[Condition]:
-    out: list[Condition] = []
-    for c in conds:
-        same = next((o for o in out if o.facet == c.facet and o.op == c.op), None)
-        if same is None:
-            out.append(c)
-        elif c.op in ("in", "not_in"):
-            vals = list(dict.fromkeys((same.values or []) + (c.values or [])))
-            out[out.index(same)] = same.model_copy(update={"values": vals})
-    return out
-
-
-def _range_overlap(value: str, lo: int, hi: int) -> bool:
-    v = value.lower().replace(" ", "")
-    if m := re.match(r"^(\d+)-(\d+)$", v):
-        a, b = int(m.group(1)), int(m.group(2))
-    elif m := re.match(r"^(\d+)\+$", v):
-        a, b = int(m.group(1)), 200
-    elif m := re.match(r"^under(\d+)$", v):
-        a, b = 0, int(m.group(1)) - 1
-    else:
-        return False
-    return a <= hi and lo <= b
-
-
-def _facet_window(name: str) -> int | None:
-    """Days covered by a windowed facet name: '12M' 365, '90D' 90, '13 Weeks' 91, '6 Months' 180."""
-    m = re.search(r"(\d+)\s*(M|D|Weeks?|Months?)\b", name)
-    if not m:
-        return None
-    n, unit = int(m.group(1)), m.group(2).lower()
-    if unit == "m":
-        return 365 if n == 12 else n * 30
-    if unit == "d":
-        return n
-    if unit.startswith("week"):
-        return n * 7
-    return n * 30
-
-
-def _facet_period(name: str) -> int | None:
-    """Days in the period of a rate facet's name: 'Weekly ...' 7, 'Monthly ...' 30."""
-    m = re.search(r"\b(weekly|monthly|annual|yearly)\b", name.lower())
-    return {"weekly": 7, "monthly": 30, "annual": 365, "yearly": 365}[m.group(1)] if m else None
-
-
-_DAYS_IN = {"day": 1, "week": 7, "month": 30, "year": 365}
-_PER_YEAR = {"day": 365, "week": 52, "month": 12, "year": 1}
-
-
-def _in_unit(num: float, said: str, facet_unit: str) -> float:
-    """A duration said in one unit, in the facet's unit: '2 years' on a months facet is 24."""
-    a = said.split()[-1].rstrip("s") if said else ""
-    b = facet_unit.lower().rstrip("s")
-    if a not in _DAYS_IN or b not in _DAYS_IN or a == b:
-        return num
-    if (a, b) == ("year", "month"):
-        return num * 12
-    return round(num * _DAYS_IN[a] / _DAYS_IN[b], 2)
-
-
-def _amount(digits: str | None, k: str | None) -> int | float | None:
-    """'1,000' -> 1000, '2.5' + 'k' -> 2500."""
-    if not digits:
-        return None
-    v = float(digits.replace(",", "")) * (1000 if k else 1)
-    return int(v) if v.is_integer() else v
-
-
-def _round_sig(x: float) -> float:
-    """Two significant figures: 1267.8 -> 1300, 26 -> 26, 0.37 -> 0.37."""
-    if x <= 0:
-        return 0
-    mag = 10 ** (len(str(int(x))) - 2) if x >= 100 else 1
-    v = round(x / mag) * mag
-    return int(v) if float(v).is_integer() else round(v, 2)
 
 
 def _fmt_amount(v: float, unit: str) -> str:
@@ -1430,25 +901,6 @@ def _vocab_table(catalog: Catalog) -> dict[str, list[tuple[Facet, str]]]:
 
 
 @per_catalog
-def _numbered_values(catalog: Catalog) -> re.Pattern | None:
-    """One pattern for the value names and aliases with a number in them ('Under 5 Km', '5-10 Km'), longest first."""
-    names = sorted({n.lower() for f in catalog.active_facets for v in f.value_list
-                    for n in [v, *f.value_synonyms.get(v, [])] if re.search(r"\d", n)}, key=len, reverse=True)
-    return re.compile(rf"(?<![\w$])(?:{'|'.join(map(re.escape, names))})(?![\w])") if names else None
-
-
-def _inside_value_name(low: str, pos: int, catalog: Catalog) -> bool:
-    """True when the number at `pos` is part of a banded value's name as written ('under 5 km'), and not
-    followed by a unit the value does not have ('under 5 years' is no age band named 'Under 5')."""
-    rx = _numbered_values(catalog)
-    return rx is not None and any(m.start() <= pos < m.end() and not _UNIT_AFTER.match(low, m.end())
-                                  for m in rx.finditer(low))
-
-
-_UNIT_AFTER = re.compile(r"\s*(years?|months?|weeks?|days?|miles?|minutes?|hours?|orders?|trips?|visits?|items?|%|percent)\b")
-
-
-@per_catalog
 def _facet_words(catalog: Catalog) -> frozenset[str]:
     """Words of facet names and facet synonyms, singular and plural."""
     words = {w for f in catalog.facets for t in [f.name, *f.synonyms] for w in re.findall(r"[a-z]+", t.lower())}
@@ -1487,42 +939,12 @@ def _known_table(catalog: Catalog) -> frozenset[str]:
 _known_words = _known_table
 
 
-def _implications(catalog: Catalog) -> list[tuple[str, str]]:
-    """(specific, implied) pairs from hints of the form 'X implies Y'."""
-    names = sorted((f.name for f in catalog.facets), key=len, reverse=True)
-    out = []
-    for h in catalog.vocabulary_hints:
-        for m in re.finditer(r"([A-Z][\w ]+?) implies ([A-Z][\w ]+?)(?= and |,|;|\.|$)", h):
-            a = next((n for n in names if m.group(1).strip().endswith(n)), None)
-            b = next((n for n in names if m.group(2).strip().startswith(n)), None)
-            if a and b:
-                out.append((a, b))
-    return out
-
-
 def _recently_days(catalog: Catalog) -> int:
     for h in catalog.vocabulary_hints:
         m = re.search(r"'recently'[^=]*=\s*(\d+)\s*days", h)
         if m:
             return int(m.group(1))
     return 90
-
-
-@per_catalog
-def channel_words(catalog: Catalog) -> dict[str, str]:
-    """Word -> reachability channel: the channel's name, and the first words of its rule facets' names and
-    synonyms that no other channel uses ('text' from 'text opt in' -> sms)."""
-    seen: dict[str, set[str]] = {}
-    for ch, rule in catalog.rules.reachability.items():
-        words = set(ch.split("_"))
-        for rc in rule:
-            f = catalog.get(rc.facet)
-            for t in [f.name, *f.synonyms] if f else []:
-                first = re.findall(r"[a-z]+", t.lower())[:1]
-                words |= {w for w in first if w not in BASIC_STOP - {"email"} and len(w) >= 3}
-        for w in words:
-            seen.setdefault(w, set()).add(ch)
-    return {w: next(iter(chs)) for w, chs in seen.items() if len(chs) == 1}
 
 
 @per_catalog
@@ -1557,11 +979,6 @@ def _facet_name_words(catalog: Catalog) -> frozenset[str]:
     return frozenset(w for f in catalog.active_facets for w in re.findall(r"[a-z]+", f.name.lower()))
 
 
-def _product_levels(catalog: Catalog) -> frozenset[str]:
-    """Hierarchy levels that describe products: the levels a propensity facet scores."""
-    return frozenset(f.hierarchy_level for f in catalog.facets if f.kind == "propensity" and f.hierarchy_level)
-
-
 def _modifier_readings(catalog: Catalog, stem: str) -> list[tuple[str, list[Condition]]]:
     """The catalog's readings of a describing word: its phrasebook entries, the flags whose name or synonyms
     start with it, then the values named with it; a product value or a number is no reading of a modifier."""
@@ -1593,32 +1010,6 @@ def _meaning_note(hit: ValueHit) -> str:
     if hit.matched_synonym:
         return f"nearest in meaning to '{hit.matched_synonym}', sold under {hit.value} ({hit.score:.2f})"
     return f"nearest in meaning ({hit.score:.2f})"
-
-
-@per_catalog
-def _level_order(catalog: Catalog) -> list[str]:
-    """The product tree's levels, broadest first, from the catalog's parent -> children maps that are a tree
-    (each child under one parent); a many-to-many map (brands -> divisions) cuts across the tree."""
-    values = {lvl: {v for f in catalog.facets if f.hierarchy_level == lvl for v in f.value_list}
-              for lvl in _product_levels(catalog)}
-    parent: dict[str, str] = {}
-    for hmap in catalog.hierarchy.values():
-        if not isinstance(hmap, dict) or not hmap:
-            continue
-        kids = [c for cs in hmap.values() for c in (cs or [])]
-        if len(kids) != len(set(kids)):
-            continue
-        hi = next((lvl for lvl, vs in values.items() if set(hmap) <= vs), None)
-        lo = next((lvl for lvl, vs in values.items() if set(kids) <= vs), None)
-        if hi and lo and hi != lo:
-            parent[lo] = hi
-    def depth(lvl: str) -> int:
-        return 1 + depth(parent[lvl]) if lvl in parent else 0
-    tree = set(parent) | set(parent.values())
-    if not tree:  # no tree: the product levels that are never the parent side of a map
-        tree = {lvl for lvl in values if not any(set(h) <= values[lvl] for h in catalog.hierarchy.values()
-                                                  if isinstance(h, dict) and h)}
-    return sorted(tree, key=lambda lvl: (depth(lvl), lvl))
 
 
 @per_catalog

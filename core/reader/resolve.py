@@ -1,0 +1,158 @@
+"""The resolve stage: the conditions every reading part found, settled into one draft for the catalog.
+
+Each function takes the catalog and the conditions (and the request, where words matter) and returns the
+conditions to keep, plus notes where something was dropped for a reason the marketer should see: a
+window that is a facet's own, the request's tier on likelihood facets, the most specific product level,
+facets a hint says are implied, mutually exclusive facets, and one condition per facet and operator.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from core.catalog import Catalog
+from core.reader.common import STOP, _facet_window, _level_order, _stem
+from core.segment import Condition
+
+
+@dataclass
+class Resolved:
+    """The conditions kept, and why any were dropped."""
+    conditions: list[Condition]
+    notes: list[str] = field(default_factory=list)
+
+
+def dated_words(catalog: Catalog, conds: list[Condition], low: str) -> list[Condition]:
+    """A flag or a one-word value matched by words that a dated facet's synonyms also use: the dated facet
+    with its explicit window is what they meant ('expecting' + a due date; 'new members' + a join date)."""
+    dated = [catalog.get(c.facet) for c in conds if c.op in ("between", "on_or_after", "within_last_days")]
+    synonyms = [s.lower() for f in dated if f is not None and f.kind == "date" for s in f.synonyms]
+    syns = " ".join(synonyms)
+    said = {_stem(w) for w in re.findall(r"[a-z]+", low)}
+    # a one-word value counts only when the rest of such a synonym is said too ('new ... members')
+    words = {w for s in synonyms if {_stem(t) for t in re.findall(r"[a-z]+", s) if t not in STOP} <= said
+             for w in re.findall(r"[a-z]+", s)}
+
+    def explained(c: Condition) -> bool:
+        span = c.provenance.span if c.provenance else None
+        if not span:
+            return False
+        if c.op == "is_true":
+            return span in syns
+        return c.op == "in" and c.values == [v for v in c.values if v.lower() == span] and span in words
+    return [c for c in conds if not explained(c)]
+
+
+def own_windows(catalog: Catalog, conds: list[Condition]) -> Resolved:
+    """'8 online orders in the past 12 months': the window belongs to the windowed facet, not to a date facet.
+    Kept when another purchase condition (a product, a channel) is what the window dates."""
+    windows = {c.facet: w for c in conds if (w := _facet_window(c.facet))}
+    out = Resolved([])
+    for c in conds:
+        f = catalog.get(c.facet)
+        if c.op == "within_last_days" and f is not None and f.kind == "date" and c.days and windows:
+            dated = [o for o in conds if o is not c and (g := catalog.get(o.facet)) and g.scope == "purchase"]
+            owner = next((n for n, w in windows.items() if abs(w - c.days) <= 0.1 * w), None)
+            if owner and not dated:
+                out.notes.append(f"'{c.provenance.span if c.provenance else c.days}' is {owner}'s own window; "
+                                 "no separate date condition")
+                continue
+        out.conditions.append(c)
+    return out
+
+
+def apply_tier(catalog: Catalog, conds: list[Condition], tier: str | None) -> list[Condition]:
+    """Likelihood conditions without a tier get the request's tier, or the catalog's default one."""
+    out = []
+    for c in conds:
+        f = catalog.get(c.facet)
+        if f and f.kind == "propensity" and c.tier is None:
+            c = c.model_copy(update={"tier": tier if tier in f.tiers else catalog.rules.default_tier})
+        out.append(c)
+    return out
+
+
+def specific_product_level(catalog: Catalog, conds: list[Condition]) -> list[Condition]:
+    """Keep the most specific product level named (plus the brand); parents come back by rule."""
+    levels = _level_order(catalog)
+    for group in ({"propensity"}, {"categorical"}):
+        prod = [c for c in conds if (f := catalog.get(c.facet)) and f.kind in group and f.hierarchy_level in levels
+                and c.op == "in"]
+        if len(prod) < 2:
+            continue
+        deepest = max(levels.index(catalog.get(c.facet).hierarchy_level) for c in prod)
+        drop = [c for c in prod if levels.index(catalog.get(c.facet).hierarchy_level) < deepest
+                and is_ancestor_of_any(catalog, c, prod)]
+        conds = [c for c in conds if c not in drop]
+    return conds
+
+
+def is_ancestor_of_any(catalog: Catalog, c: Condition, prod: list[Condition]) -> bool:
+    """True when one of c's values is a parent (at any depth) of a value of another product condition."""
+    for other in prod:
+        if other is c:
+            continue
+        for v in c.values or []:
+            for cv in other.values or []:
+                if descends(catalog, cv, v):
+                    return True
+    return False
+
+
+def descends(catalog: Catalog, child: str, parent: str, depth: int = 3) -> bool:
+    """True when `child` sits under `parent` in one of the catalog's hierarchy maps, up to `depth` levels down."""
+    for name, hmap in catalog.hierarchy.items():
+        if isinstance(hmap, dict) and child in (hmap.get(parent) or []):
+            return True
+    if depth == 0:
+        return False
+    for name, hmap in catalog.hierarchy.items():
+        if isinstance(hmap, dict):
+            for mid in hmap.get(parent) or []:
+                if mid != child and descends(catalog, child, mid, depth - 1):
+                    return True
+    return False
+
+
+def implications(catalog: Catalog) -> list[tuple[str, str]]:
+    """(specific, implied) pairs from hints of the form 'X implies Y'."""
+    names = sorted((f.name for f in catalog.facets), key=len, reverse=True)
+    out = []
+    for h in catalog.vocabulary_hints:
+        for m in re.finditer(r"([A-Z][\w ]+?) implies ([A-Z][\w ]+?)(?= and |,|;|\.|$)", h):
+            a = next((n for n in names if m.group(1).strip().endswith(n)), None)
+            b = next((n for n in names if m.group(2).strip().startswith(n)), None)
+            if a and b:
+                out.append((a, b))
+    return out
+
+
+def drop_implied(catalog: Catalog, conds: list[Condition]) -> list[Condition]:
+    """A facet that a more specific facet in the draft implies (by the catalog's hints) goes."""
+    names, pairs = {c.facet for c in conds}, implications(catalog)
+    return [c for c in conds if not any(c.facet == implied and specific in names for specific, implied in pairs)]
+
+
+def exclusive(catalog: Catalog, conds: list[Condition]) -> Resolved:
+    """Of facets the rules call mutually exclusive, one stays: the one read from a number, date or range."""
+    notes = []
+    for m in catalog.rules.mutually_exclusive:
+        present = [c for c in conds if c.facet in m.facets]
+        if len({c.facet for c in present}) > 1:
+            keep = max(present, key=lambda c: (c.provenance.evidence.method in ("number", "date", "range")) if c.provenance else 0)
+            conds = [c for c in conds if c.facet not in m.facets or c.facet == keep.facet]
+            notes.append(f"kept {keep.facet}: {m.why}")
+    return Resolved(conds, notes)
+
+
+def merge(conds: list[Condition]) -> list[Condition]:
+    """One condition per facet and operator: the values of two 'in' (or 'not_in') conditions join."""
+    out: list[Condition] = []
+    for c in conds:
+        same = next((o for o in out if o.facet == c.facet and o.op == c.op), None)
+        if same is None:
+            out.append(c)
+        elif c.op in ("in", "not_in"):
+            vals = list(dict.fromkeys((same.values or []) + (c.values or [])))
+            out[out.index(same)] = same.model_copy(update={"values": vals})
+    return out
