@@ -27,7 +27,8 @@ NEGATION = re.compile(r"\b(excluding|exclude|except|but not|not|never|no|neither
 PURCHASE_CUES = re.compile(r"\b(bought|buy|buys|buying|buyers?|purchased|purchases?|purchasers?|customers of|shopped|picked up|"
                            r"spent|orders?|ordered)\b", re.I)
 PROPENSITY_CUES = re.compile(r"\b(likely|likelihood|propensity|interested|interest in|in the market|prospects?|affinity|"
-                             r"top \d+|most likely|lookalikes?|in-market)\b", re.I)
+                             r"top \d+|most likely|lookalikes?|in-market|"
+                             r"(?:might|may|could|would)\s+(?:try|buy|want|like)|(?:could be\s+)?tempted by|open to)\b", re.I)
 BROWSE_CUES = re.compile(r"\b(browsed|browsing|viewed|looked at|window shop\w*)\b", re.I)
 _CUE_WORDS = frozenset(re.findall(r"[a-z]+", " ".join(rx.pattern for rx in (NEGATION, PURCHASE_CUES, PROPENSITY_CUES, BROWSE_CUES))))
 

@@ -232,6 +232,7 @@ def reachability(catalog: Catalog, low: str, taken: list[Span]) -> Extracted:
         return out
     words = "|".join(re.escape(w) for w in sorted(channels, key=len, reverse=True))
     pat = re.compile(rf"\b(?:can be|who can be|reach(?:able)?\s+(?:them\s+)?(?:by|via|on|through)|"
+                     rf"(?:we|you)\s+(?:can|could)|(?:we|you)(?:'re|\s+are)\s+able\s+to|"  # 'we can text'
                      rf"contactable\s+(?:by|via|on))\s+({words})(?:ed)?\b"
                      rf"|\b({words})[- ]?(?:reachable|contactable)\b"
                      rf"|\b({words})\s+(?:notifications\s+)?(?:turned on|switched on|enabled|on(?!\s+or\s+(?:after|before)\b))\b")

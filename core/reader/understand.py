@@ -774,7 +774,7 @@ def _intent(before: str, clause: str) -> str:
     cues = [(m.end(), "browse") for m in BROWSE_CUES.finditer(near)]
     cues += [(m.end(), "propensity") for m in PROPENSITY_CUES.finditer(near)]
     cues += [(m.end(), "purchase") for m in PURCHASE_CUES.finditer(near)
-             if not re.search(r"(likely|likelihood|propensity|chance)\s+(?:to\s*)?$", near[:m.start()])]
+             if not re.search(r"(likely|likelihood|propensity|chance|might|may|could|would)\s+(?:to\s*)?$", near[:m.start()])]
     if cues:
         return max(cues)[1]
     if PROPENSITY_CUES.search(clause) or re.search(r"\btop \d+", before):

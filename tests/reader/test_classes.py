@@ -335,6 +335,10 @@ WORDING = [
     ("number written as a word", "harbor", "Households of three people or fewer", "Household Size at most 3"),
     ("another verb form", "northstar", "Customers in Utah who own a home", "Homeowner"),
     ("another verb form", "harbor", "Households that buy local produce", "Buys Local"),
+    ("what we can do", "northstar", "Ohio parents you could text", "SMS Opt In"),
+    ("what we can do", "harbor", "Silver members we are able to mail", "Mail Allowed"),
+    ("a modal likelihood", "northstar", "Customers who might buy Scoop", "Propensity Brand is Scoop (TOP 20)"),
+    ("a modal likelihood", "harbor", "Households open to home delivery", "Likelihood To Use Service is Home Delivery (TOP 25)"),
 ]
 
 
