@@ -23,7 +23,7 @@ from core.reader.common import (AUDIENCE, AUDIENCE_WORDS, BROWSE_CUES, NEGATION,
                                 _product_levels, _prov, _round_sig, _stem, per_catalog)
 from core.reader.common import Span as _Span
 from core.reader.extract import Extracted
-from core.text.normalise import Normalised, correct_typos, is_foreign, norm, vocabulary
+from core.text.normalise import Normalised, correct_typos, is_common_english, is_foreign, norm, vocabulary
 from core.text.numbers import word_number
 
 VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|big|high|frequent(ly)?|often|regular(ly)?|many|much)\b", re.I)
@@ -481,10 +481,38 @@ class Understander:
                     continue
                 hits = [v for v in f.value_list if v.lower().split()[0] == m.group(1)]
                 if len(hits) == 1:
+                    # the same value may sit on a bought and a likelihood facet: the wording picks ('buyers')
+                    f = (self._facets_for(hits[0].lower(), "value", f, low, m.start()) or [(f, None)])[0][0]
                     taken.append(_Span(m.start(), m.end()))
                     conds.append(Condition(facet=f.name, op="in", values=hits,
                                            provenance=_prov(low, m.start(), m.end(), "partial", matched=m.group(1))))
                     break
+        self._named_by_first_word(low, taken, conds)
+
+    def _named_by_first_word(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
+        """A name written alone by its first word ('home store is Plymouth', 'bought Greenleaf'): the one value of
+        the catalog that starts with it, when the word is written as a name (capitalised inside the sentence) or
+        is no everyday English word."""
+        starts = _first_words(self.cat)
+        for m in re.finditer(r"\b[a-z][a-z']{3,}\b", low):
+            word = m.group(0)
+            if word not in starts or len(starts[word]) != 1 or word in STOP or _overlaps(m.start(), m.end(), taken):
+                continue
+            written = self.orig[m.start():m.end()]
+            if not ((written[0].isupper() and m.start() > 0) or not is_common_english(word)):
+                continue
+            value = starts[word][0]
+            holders = self.vocab.get(value.lower())
+            if not holders:
+                continue
+            cands = self._facets_for(value.lower(), "value", holders[0][0], low, m.start())
+            if not cands:
+                continue
+            facet, v = cands[0]
+            taken.append(_Span(m.start(), m.end()))
+            neg = _negated(low, m.start())
+            conds.append(Condition(facet=facet.name, op="not_in" if neg else "in", values=[v or value],
+                                   provenance=_prov(low, m.start(), m.end(), "partial", matched=word)))
 
     def _vague(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
         """'frequent shoppers', 'spend a lot on groceries': a numeric facet without a number."""
@@ -962,6 +990,18 @@ def _inflections(w: str) -> set[str]:
     for suf in ("s", "es", "ed", "d", "ing"):
         if w.endswith(suf) and len(w) - len(suf) >= 4:
             out.add(w[:-len(suf)])
+    return out
+
+
+@per_catalog
+def _first_words(catalog: Catalog) -> dict[str, list[str]]:
+    """First word of a multi-word value name -> the distinct values that start with it."""
+    out: dict[str, list[str]] = {}
+    for f in catalog.active_facets:
+        for v in f.value_list:
+            words = re.findall(r"[a-z][a-z']*", v.lower())
+            if len(words) > 1 and v not in out.setdefault(words[0], []):
+                out[words[0]].append(v)
     return out
 
 

@@ -337,6 +337,10 @@ WORDING = [
     ("another verb form", "harbor", "Households that buy local produce", "Buys Local"),
     ("what we can do", "northstar", "Ohio parents you could text", "SMS Opt In"),
     ("what we can do", "harbor", "Silver members we are able to mail", "Mail Allowed"),
+    ("a name by its first word", "harbor", "Shoppers whose usual store is Newburyport or Kennebunk who bought Sunhaven",
+     "Brands Bought 52 Weeks is Sunhaven Gluten Free"),
+    ("a name by its first word", "harbor", "Lapsed shoppers near Gloucester", "Home Store is Gloucester Harbor"),
+    ("a name by its first word", "northstar", "Customers who bought Cobble shoes", "Purchased Brand is Cobble Row"),
     ("a modal likelihood", "northstar", "Customers who might buy Scoop", "Propensity Brand is Scoop (TOP 20)"),
     ("a modal likelihood", "harbor", "Households open to home delivery", "Likelihood To Use Service is Home Delivery (TOP 25)"),
 ]
@@ -430,3 +434,11 @@ def test_words_of_a_counted_facet_are_not_also_a_value(harbor, today):
     got = _conds(_read(harbor, today, "Shoppers who stopped at our fuel centers at least 3 times in the last 13 weeks",
                        index=False))
     assert got == {"Fuel Center Visits 13 Weeks at least 3"}, got
+
+
+def test_an_everyday_first_word_is_not_read_as_a_name(northstar, harbor, today):
+    """'new' starts 'New Bedford' and 'free' starts 'Free Assembly', but written as everyday words they are not names."""
+    assert not any(c.provenance and c.provenance.evidence.method == "partial"
+                   for c in _read(harbor, today, "new shoppers in the last 30 days", index=False).conditions)
+    assert not any(c.provenance and c.provenance.evidence.method == "partial"
+                   for c in _read(northstar, today, "customers who got free shipping", index=False).conditions)
