@@ -36,7 +36,8 @@ def split_cohorts(text: str, catalog: Catalog) -> CohortSplit | None:
         explicit = re.search(r"\s+or\s+", body) if explicit else None
     cut = explicit or _paired_or(body, catalog)
     if cut is None:
-        return None
+        verbs = _verb_or(body)
+        return CohortSplit(cohorts=verbs, shared=shared) if verbs else None
     left, right = body[: cut.start()].strip(" ,"), body[cut.end():].strip(" ,")
     right, suffix = _split_suffix(right, catalog)
     if suffix:
@@ -62,6 +63,31 @@ def _channel_or(body: str, catalog: Catalog) -> CohortSplit | None:
     head, tail = body[: m.start()], body[m.end():]
     make = lambda ch: f"{head}{m.group(1)} by {ch}{tail}".strip()  # noqa: E731
     return CohortSplit(cohorts=[make(m.group(2)), make(m.group(3))])
+
+
+_IRREGULAR_PAST = frozenset("""bought made spent went came got took left paid saw gave kept had did ran""".split())
+
+
+def _verb_or(body: str) -> list[str] | None:
+    """'Anyone who tapped a push notification over the past 3 days or clicked through an email this past week':
+    'or' between two things one subject did (each a verb with words of its own) makes two cohorts, each keeping
+    the words before 'who'. 'who bought or browsed shoes' (a bare verb on the left) stays one."""
+    who = re.search(r"\b(?:who|that)\s+", body, re.I)
+    if who is None:
+        return None
+    head, rest = body[: who.end()], body[who.end():]
+    for m in re.finditer(r"\s+or\s+", rest):
+        left, right = rest[: m.start()].strip(" ,"), rest[m.end():].strip(" ,")
+        if len(left.split()) >= 3 and len(right.split()) >= 3 and _same_tense(left.split()[0], right.split()[0]):
+            return [f"{head}{left}", f"{head}{right}"]
+    return None
+
+
+def _same_tense(a: str, b: str) -> bool:
+    """Two verbs in the same simple form: both past ('tapped', 'bought') or both third person ('uses')."""
+    past = lambda w: w.endswith("ed") or w in _IRREGULAR_PAST  # noqa: E731
+    a, b = a.lower(), b.lower()
+    return (past(a) and past(b)) or (a.endswith("s") and b.endswith("s") and not a.endswith("ss") and not b.endswith("ss"))
 
 
 def _mentions(text: str, catalog: Catalog) -> list[tuple[int, int, str, str]]:

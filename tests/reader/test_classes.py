@@ -442,3 +442,18 @@ def test_an_everyday_first_word_is_not_read_as_a_name(northstar, harbor, today):
                    for c in _read(harbor, today, "new shoppers in the last 30 days", index=False).conditions)
     assert not any(c.provenance and c.provenance.evidence.method == "partial"
                    for c in _read(northstar, today, "customers who got free shipping", index=False).conditions)
+
+
+@pytest.mark.parametrize("tenant_id, text, cohorts", [
+    ("harbor", "Shoppers who clipped a coupon this week or logged in to the app in the past 2 days",
+     ["Shoppers who clipped a coupon this week", "Shoppers who logged in to the app in the past 2 days"]),
+    ("northstar", "Ohio customers who visited the website recently or abandoned a cart yesterday",
+     ["Ohio customers who visited the website recently", "Ohio customers who abandoned a cart yesterday"]),
+    ("northstar", "Customers who bought or browsed running shoes", None),
+    ("harbor", "Shoppers who bought bread or milk in the last week", None),
+])
+def test_or_between_two_things_done_makes_two_cohorts(request, tenant_id, text, cohorts):
+    from core.reader.split import split_cohorts
+
+    got = split_cohorts(text, request.getfixturevalue(tenant_id).catalog)
+    assert (got.cohorts if got else None) == cohorts
