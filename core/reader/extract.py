@@ -267,6 +267,14 @@ def dates(catalog: Catalog, lexicon: list[tuple[str, str, str]], low: str, found
         if d.op == "month":
             f = next((f for f in catalog.active_facets if f.kind == "categorical"
                       and [v.lower() for v in f.value_list] == [m.lower() for m in calendar.month_name[1:]]), None)
+            clause = _clause_at(low, d.start)
+            said = clause.replace(d.text.lower(), " ")  # the clause's own words, not the date's ('month')
+            by_value = f is not None and _overlap(said, " ".join([f.name, *f.synonyms])) > 0  # 'a birthday this month'
+            dated = None if by_value or not d.min else date_facet(catalog, clause, low, d, fallback=False)
+            if dated is not None:  # 'a baby arriving next month': the month on the dated facet the clause names
+                out.conditions.append(Condition(facet=dated.name, op="between", min=d.min, max=d.max,
+                                                provenance=_prov(low, d.start, d.end, "date")))
+                continue
             if f:
                 out.conditions.append(Condition(facet=f.name, op="in", values=[f.value_list[m - 1] for m in d.months or []],
                                                 provenance=_prov(low, d.start, d.end, "date")))
@@ -309,8 +317,9 @@ def absorbed(catalog: Catalog, lexicon: list[tuple[str, str, str]], clause: str,
     return False
 
 
-def date_facet(catalog: Catalog, clause: str, low: str, d: DateSpan) -> Facet | None:
-    """The date facet a date span is about, from the words of its clause (or just before it)."""
+def date_facet(catalog: Catalog, clause: str, low: str, d: DateSpan, fallback: bool = True) -> Facet | None:
+    """The date facet a date span is about, from the words of its clause (or just before it); with `fallback`,
+    the purchase date when no facet is named."""
     text = (clause.replace(d.text.lower(), " ") + " ").strip()
     if cue := re.match(r"(due|arriving|expected|expecting)\b", d.text.lower()):
         text += " " + cue.group(1)  # the date's own verb names the facet ('due next spring')
@@ -326,7 +335,7 @@ def date_facet(catalog: Catalog, clause: str, low: str, d: DateSpan) -> Facet | 
                 _overlap(text, " ".join([purchase.name, *purchase.synonyms])) >= top[0]:
             return purchase
         return top[2]
-    purchase = next((f for f in cands if f.scope == "purchase"), None)
+    purchase = next((f for f in cands if f.scope == "purchase"), None) if fallback else None
     if purchase and (PURCHASE_CUES.search(low) or d.op != "within_last_days"):
         return purchase
     return None

@@ -89,6 +89,9 @@ class Understander:
         clauses = _clauses(low)
         r.phrases = [low[a:b].strip() for a, b in clauses if low[a:b].strip()]
         self._expect_leftovers(low.replace("-", " "))
+        for m in re.finditer(r"\b([a-z]+)[\s-]+to[\s-]+be\b", low):  # 'moms-to-be' are not moms yet
+            taken.append(_Span(m.start(), m.end()))
+            r.notes.append(f"'{m.group(0)}' read as not yet {m.group(1)}")
         tier = _add(extract.tier(self.cat, self.book, low, taken), taken, conds, r).tier
         dates = find_dates(text, self.today, self.cat.fiscal_year_start_month, self.cat.seasons, self.recently)
         _add(extract.ages(self.cat, low, taken), taken, conds, r)

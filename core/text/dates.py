@@ -250,11 +250,13 @@ def find_dates(text: str, today: dt.date, fiscal_start: int, seasons: dict[str, 
         add(DateSpan("between", m.start(), m.end(), m.group(0), min=lo.isoformat(), max=hi.isoformat()))
     for m in _THIS_MONTH.finditer(text):
         shift = {"this": 0, "next": 1, "last": -1}[m.group(1).lower()]
-        month = _add_months(today.year, today.month, shift)[1]
+        year, month = _add_months(today.year, today.month, shift)
         if m.group(1).lower() == "last":
             add(DateSpan("within_last_days", m.start(), m.end(), m.group(0), days=30))
         else:
-            add(DateSpan("month", m.start(), m.end(), m.group(0), months=[month]))
+            last = calendar.monthrange(year, month)[1]  # the dates too, for a dated facet ('a baby arriving next month')
+            add(DateSpan("month", m.start(), m.end(), m.group(0), months=[month],
+                         min=dt.date(year, month, 1).isoformat(), max=dt.date(year, month, last).isoformat()))
     for m in _GAP.finditer(text):  # 'haven't been in for 45 days', 'not bought in over 6 months'
         n = _num(m.group(2))
         if n:

@@ -341,6 +341,9 @@ WORDING = [
      "Brands Bought 52 Weeks is Sunhaven Gluten Free"),
     ("a name by its first word", "harbor", "Lapsed shoppers near Gloucester", "Home Store is Gloucester Harbor"),
     ("a name by its first word", "northstar", "Customers who bought Cobble shoes", "Purchased Brand is Cobble Row"),
+    ("a month on a dated facet", "northstar", "Customers who moved this month", "Move Date between 2026-11-01 and 2026-11-30"),
+    ("a month on a dated facet", "northstar", "Customers with a birthday next month", "Birthday Month is December"),
+    ("a month on a dated facet", "northstar", "Shoppers who bought a grill this month", "Purchase Date R2D2 between 2026-11-01 and 2026-11-30"),
     ("a modal likelihood", "northstar", "Customers who might buy Scoop", "Propensity Brand is Scoop (TOP 20)"),
     ("a modal likelihood", "harbor", "Households open to home delivery", "Likelihood To Use Service is Home Delivery (TOP 25)"),
 ]
@@ -457,3 +460,11 @@ def test_or_between_two_things_done_makes_two_cohorts(request, tenant_id, text, 
 
     got = split_cohorts(text, request.getfixturevalue(tenant_id).catalog)
     assert (got.cohorts if got else None) == cohorts
+
+
+@pytest.mark.parametrize("text", ["Dads-to-be in Ohio", "Moms to be with a baby due in April"])
+def test_a_role_to_be_is_not_that_role_yet(northstar, today, text):
+    """'moms-to-be' are not moms (no Has Children, no Gender from 'moms'); the request says so in a note."""
+    r = _read(northstar, today, text, index=False)
+    assert not any(c.facet in ("Has Children", "Gender") for c in r.conditions), _conds(r)
+    assert any("to be" in n or "to-be" in n for n in r.notes), r.notes
