@@ -1,6 +1,8 @@
 """A tenant's facet catalog: facets, values, synonyms, hierarchy and rules (see spec README)."""
 from __future__ import annotations
 
+import re
+
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -85,6 +87,22 @@ class Facet(BaseModel):
     @property
     def value_list(self) -> list[str]:
         return self.values if isinstance(self.values, list) else []
+
+    @property
+    def value_glosses(self) -> dict[str, str]:
+        """Definitions the description gives its values, '(Steady = regular; Slipping = trips falling)'."""
+        out: dict[str, str] = {}
+        for inner in re.findall(r"\(([^()]*=[^()]*)\)", self.description):
+            for part in re.split(r"[;,]\s*(?=[^=;,]+=)", inner):
+                name, _, gloss = part.partition("=")
+                if name.strip() in self.value_list and gloss.strip():
+                    out[name.strip()] = gloss.strip().rstrip(".")
+        return out
+
+    def aliases(self, value: str) -> list[str]:
+        """A value's other names: its synonyms, and a one-word definition the description gives it ('regular')."""
+        gloss = self.value_glosses.get(value, "")
+        return [*self.value_synonyms.get(value, []), *([gloss] if re.fullmatch(r"[A-Za-z]+", gloss) else [])]
 
     @property
     def numeric_range(self) -> NumericRange | None:

@@ -163,7 +163,7 @@ def _milvus(settings: Settings) -> _Milvus:
 
 # ---- building ----------------------------------------------------------------------------------
 
-INDEX_LAYOUT = 3  # bump when the collections' contents change shape, so built indexes are rebuilt
+INDEX_LAYOUT = 4  # bump when the collections' contents change shape, so built indexes are rebuilt
 
 
 def index_key(tenant: Tenant) -> str:
@@ -221,7 +221,9 @@ def _entries(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
             vtext = f"{v} ({f.name})" + (f"; also: {', '.join(aliases)}" if aliases else "")
             values.append(_row(tenant, vtext, f, value=v, payload={"aliases": aliases}))
             # Bare names and aliases: an everyday word is compared with '<value>', not '<value> (<facet>)'.
-            names += [_row(tenant, text, f, value=v) for text in dict.fromkeys([v, *aliases, *f.value_examples.get(v, [])])]
+            gloss = [f.value_glosses[v]] if v in f.value_glosses else []  # the description's own definition
+            names += [_row(tenant, text, f, value=v)
+                      for text in dict.fromkeys([v, *aliases, *gloss, *f.value_examples.get(v, [])])]
     for r in tenant.ground_truth:
         truth.append({"text": r.query, "tenant_id": tenant.id, "facet": "", "group": "", "kind": "segment",
                       "deprecated": False, "value": r.id,

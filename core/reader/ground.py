@@ -17,14 +17,16 @@ LEFTOVER_MIN = 0.65     # cosine a leftover phrase must reach with a facet's or 
 LEFTOVER_SURE = 0.78    # ...and this to be read without asking (paraphrase-near); between the two it is asked about
 LEFTOVER_MARGIN = 0.04  # readings closer than this to the best are offered as a question
 VALUE_FLOOR = 0.52      # a phrase near a categorical facet's words takes its nearest value only when this near
-MAX_WORDS = 4           # longest phrase compared
+MAX_WORDS = 5           # longest phrase compared
 MAX_PHRASES = 24        # phrases compared per request (one model call embeds them all)
 
 _TOKEN = re.compile(r"[a-z][a-z']*")
 _PUNCT = re.compile(r"[,;:.()!?/]")
 BREAKS = frozenset("""and or but yet who whose that which with while plus also nor although though even because so
-if when where whom than then either through across over under about around after before during since until
-within without between near along per via""".split())
+if when where whom than then either""".split())
+# Prepositions join a phrase ('back after a year away') but never start or end one ('through an email').
+PREPOSITIONS = frozenset("""through across over under about around after before during since until within without
+between near along per via""".split())
 _NEGATION = re.compile(r"\b(not|no|never|non|without|no longer|don't|doesn't|isn't|aren't|haven't|hasn't|can't|won't)\b")
 
 
@@ -64,12 +66,13 @@ def leftover_phrases(low: str, used: list[tuple[int, int]], edge_ok, limit: int 
             runs[-1].append(m)
         prev_end = m.end()
     out: list[tuple[int, int]] = []
+    ok = lambda w: w not in PREPOSITIONS and edge_ok(w)  # noqa: E731
     for run in runs:
         for i, first in enumerate(run):
-            if not edge_ok(first.group(0)):
+            if not ok(first.group(0)):
                 continue
             for last in run[i:i + MAX_WORDS]:
-                if edge_ok(last.group(0)):
+                if ok(last.group(0)):
                     out.append((first.start(), last.end()))
     # Longer phrases first: they carry the context a single word lacks, and the cap keeps them.
     return sorted(dict.fromkeys(out), key=lambda s: (-(s[1] - s[0]), s[0]))[:limit]

@@ -864,7 +864,7 @@ def _lexicon_table(catalog: Catalog) -> list[tuple[str, str, str]]:
                 for variant in _variants(n):
                     pairs.setdefault((variant, f.name), "facet")
         for v in f.value_list:
-            for ph in [v, *f.value_synonyms.get(v, [])]:
+            for ph in [v, *f.aliases(v)]:
                 n = _norm(ph)
                 if len(n) >= 2:
                     for form in _number_forms(n):
@@ -918,7 +918,7 @@ def _vocab_table(catalog: Catalog) -> dict[str, list[tuple[Facet, str]]]:
     out: dict[str, list[tuple[Facet, str]]] = {}
     for f in catalog.facets:
         for v in f.value_list:
-            for ph in [v, *f.value_synonyms.get(v, [])]:
+            for ph in [v, *f.aliases(v)]:
                 for n in _number_forms(_norm(ph)):
                     out.setdefault(n, []).append((f, v))
     singular: dict[str, list[tuple[Facet, str]]] = {}

@@ -468,3 +468,24 @@ def test_a_role_to_be_is_not_that_role_yet(northstar, today, text):
     r = _read(northstar, today, text, index=False)
     assert not any(c.facet in ("Has Children", "Gender") for c in r.conditions), _conds(r)
     assert any("to be" in n or "to-be" in n for n in r.notes), r.notes
+
+
+def test_value_definitions_in_a_description_are_read():
+    """'(Steady = regular; Slipping = trips falling)' in a facet's description: each value's definition, and a
+    one-word definition is another name of the value."""
+    from core.catalog import Facet
+
+    f = Facet(name="Stage", kind="categorical", group="G", values=["New", "Steady", "Won Back"],
+              description="Stage from visits (New = first trip in 8 weeks; Steady = regular; Won Back = returned, "
+                          "after lapsing; Other = not a value).")
+    assert f.value_glosses == {"New": "first trip in 8 weeks", "Steady": "regular", "Won Back": "returned, after lapsing"}
+    assert f.aliases("Steady") == ["regular"] and f.aliases("New") == []
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("harbor", "Regular shoppers in Southern Maine", "Shopper Lifecycle Stage is Steady"),
+    ("harbor", "Households whose trips are rising, at the Salem store", "Shopper Lifecycle Stage is Growing"),
+    ("northstar", "Ohio customers back after a year away", "Customer Status is Reactivated"),
+])
+def test_a_value_named_by_its_catalog_definition(request, today, tenant_id, text, want):
+    assert want in _conds(_read(request.getfixturevalue(tenant_id), today, text))
