@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 from pydantic import BaseModel
 from rapidfuzz import fuzz, process, utils
 
@@ -498,6 +499,26 @@ class FacetIndex:
                                          matched_synonym=e.get("text"))
             out.append(sorted(best.values(), key=lambda h: -h.score)[:k * 2])
         return out
+
+    def values_near_term(self, facet: str, term: str, k: int = 3) -> list[ValueHit]:
+        """A facet's values nearest in meaning to one of its own catalog phrases (a synonym), from the vectors
+        stored at indexing: no model call."""
+        where = f'{self._filter(None)} and facet == "{_quote(facet)}"'
+        rows = self._search("query", "FACET_TERM", filter=where, output_fields=["text", "dense"], limit=64)
+        vec = next((np.asarray(r["dense"]) for r in rows if r["text"] == term), None)
+        if vec is None:
+            return []
+        res = self._search("search", "VALUE_NAME", data=[vec.tolist()], limit=k * VALUE_NEIGHBOURS,
+                           anns_field="dense", filter=where, output_fields=["facet", "value", "text"],
+                           search_params={"metric_type": "COSINE"})
+        hits = sorted(_by_value(res[0]), key=lambda h: -h.score)[:k]
+        # A synonym nearer the facet's own name or description than to any value names the facet, not a value.
+        own = [float(np.asarray(r["dense"]) @ vec) for r in rows if r["text"] in (facet, self._description(facet))]
+        return hits if hits and hits[0].score > max(own, default=0.0) else []
+
+    def _description(self, facet: str) -> str:
+        f = self.catalog.get(facet)
+        return f.description if f else ""
 
     def expect_request(self, request: str) -> None:
         """A turn on this request is starting: the chunks its facet search will embed join the turn's first model call."""

@@ -89,9 +89,7 @@ class Understander:
         clauses = _clauses(low)
         r.phrases = [low[a:b].strip() for a, b in clauses if low[a:b].strip()]
         self._expect_leftovers(low.replace("-", " "))
-        for m in re.finditer(r"\b([a-z]+)[\s-]+to[\s-]+be\b", low):  # 'moms-to-be' are not moms yet
-            taken.append(_Span(m.start(), m.end()))
-            r.notes.append(f"'{m.group(0)}' read as not yet {m.group(1)}")
+        self._not_yet(low, taken, r)
         tier = _add(extract.tier(self.cat, self.book, low, taken), taken, conds, r).tier
         dates = find_dates(text, self.today, self.cat.fiscal_year_start_month, self.cat.seasons, self.recently)
         _add(extract.ages(self.cat, low, taken), taken, conds, r)
@@ -253,8 +251,9 @@ class Understander:
             neg = neg != _switched_off(low, m.start(), m.end())
             conds.append(Condition(facet=facet.name, op="is_false" if neg else "is_true", provenance=prov))
         elif facet.kind in ("categorical",) and facet.value_list:
-            named = [v for v in facet.value_list
-                     if any(re.search(rf"\b{re.escape(n.lower())}\b", phrase) for n in [v, *facet.value_synonyms.get(v, [])])]
+            named = [v for v in facet.value_list  # a capitalised short alias ('IN') is not the word 'in'
+                     if any(re.search(rf"\b{re.escape(n.lower())}\b", phrase) for n in [v, *facet.value_synonyms.get(v, [])]
+                            if not (n.isupper() and len(n) <= 3))]
             if named and not QUALITY.search(phrase):
                 conds.append(Condition(facet=facet.name, op="not_in" if neg else "in", values=named, provenance=prov))
                 return
@@ -265,11 +264,46 @@ class Understander:
             elif (stated := self._stated_reading(facet, phrase)) is not None:
                 # 'near their store' names the facet; the tenant's hints give its one reading ('close to their store')
                 conds.extend(c.model_copy(update={"provenance": prov}) for c in stated)
+            elif amb := self._value_by_meaning(facet, phrase, low, m, neg):
+                r.ambiguities.append(amb)
+                conds.extend(amb.options[0][1])
         elif facet.kind == "numeric":
             amb = self._vague_amount(facet, phrase, low, m)
             if amb:
                 r.ambiguities.append(amb)
                 conds.extend(amb.options[0][1])
+
+    def _not_yet(self, low: str, taken: list[_Span], r: Reading) -> None:
+        """'moms-to-be', 'expecting parents': not that role yet, so the role word is not read as it."""
+        for m in re.finditer(r"\b([a-z]+)[\s-]+to[\s-]+be\b", low):
+            taken.append(_Span(m.start(), m.end()))
+            r.notes.append(f"'{m.group(0)}' read as not yet {m.group(1)}")
+        phrases = {p for p, _, _ in self.lexicon} | {e.phrase for e in self.book}
+        for m in re.finditer(r"\b(expecting|expectant)\s+([a-z]{3,})\b", low):
+            if m.group(2) not in STOP and _norm(m.group(0)) not in phrases:  # 'expectant parents' may be a phrase
+                taken.append(_Span(m.start(2), m.end(2)))
+                r.notes.append(f"'{m.group(2)}' after '{m.group(1)}' read as not yet {m.group(2)}")
+
+    def _value_by_meaning(self, facet: Facet, phrase: str, low: str, m: re.Match, neg: bool) -> Ambiguity | None:
+        """A value list named by a synonym that says no value ('win-back', 'the suburbs'): asked which, its values
+        nearest in meaning to that synonym first (from the index's stored vectors: no model call). Never for the
+        facet's own name, a product list, or when the request names one of its values anyway."""
+        if self.index is None or facet.name not in _groundable(self.cat):
+            return None
+        names = [n for v in facet.value_list for n in [v, *facet.aliases(v)] if not (n.isupper() and len(n) <= 3)]
+        if any(re.search(rf"\b{re.escape(_norm(n))}\b", low) for n in names):
+            return None
+        term = next((t for t in facet.synonyms if phrase in _variants(_norm(t))), None)
+        if term is None or _norm(term).split()[-1] in STOP:
+            return None  # 'lives in', 'shops at': a slot for a value that did not come
+        hits = self.index.values_near_term(facet.name, term) if term else []
+        if not hits:
+            return None
+        prov = _prov(low, m.start(), m.end(), "meaning", matched=term, note=f"values nearest to '{term}'")
+        opts = [(f"{facet.name}: {h.value}", [Condition(facet=facet.name, op="not_in" if neg else "in",
+                                                         values=[h.value], provenance=prov)]) for h in hits]
+        return Ambiguity(phrase=phrase, question=f"Which {facet.name} do you mean by '{phrase}'?", options=opts,
+                         replaces=[facet.name])
 
     def _stated_reading(self, facet: Facet, phrase: str) -> list[Condition] | None:
         """The conditions of the one phrasebook entry that is only about this facet and shares a content word

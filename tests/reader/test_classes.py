@@ -462,12 +462,12 @@ def test_or_between_two_things_done_makes_two_cohorts(request, tenant_id, text, 
     assert (got.cohorts if got else None) == cohorts
 
 
-@pytest.mark.parametrize("text", ["Dads-to-be in Ohio", "Moms to be with a baby due in April"])
+@pytest.mark.parametrize("text", ["Dads-to-be in Ohio", "Moms to be with a baby due in April", "Expecting moms in Utah"])
 def test_a_role_to_be_is_not_that_role_yet(northstar, today, text):
     """'moms-to-be' are not moms (no Has Children, no Gender from 'moms'); the request says so in a note."""
     r = _read(northstar, today, text, index=False)
     assert not any(c.facet in ("Has Children", "Gender") for c in r.conditions), _conds(r)
-    assert any("to be" in n or "to-be" in n for n in r.notes), r.notes
+    assert any("not yet" in n for n in r.notes), r.notes
 
 
 def test_value_definitions_in_a_description_are_read():
@@ -489,3 +489,14 @@ def test_value_definitions_in_a_description_are_read():
 ])
 def test_a_value_named_by_its_catalog_definition(request, today, tenant_id, text, want):
     assert want in _conds(_read(request.getfixturevalue(tenant_id), today, text))
+
+
+def test_a_value_list_named_without_a_value_is_asked_about_nearest_first(northstar, today):
+    """'the suburbs' names Urbanicity but no value: asked which, the value nearest in meaning first; 'live in'
+    (a slot for a state that did not come) and 'by state' (the facet itself) ask nothing."""
+    r = _read(northstar, today, "Customers who live in the suburbs")
+    asked = {a.phrase: a for a in r.ambiguities}
+    assert asked["suburbs"].options[0][1][0].render() == "Urbanicity is Suburban"
+    assert {c.values[0] for _, cs in asked["suburbs"].options for c in cs} == {"Suburban", "Urban", "Rural"}
+    assert not any(c.facet == "State" for c in r.conditions), _conds(r)
+    assert not _read(northstar, today, "Customers by state").ambiguities
