@@ -148,6 +148,12 @@ def numbers(catalog: Catalog, today: dt.date, low: str, taken: list[Span]) -> Ex
             continue  # 'not bought in over 6 months': a gap, read by the date reader
         facet = numeric_facet(catalog, today, low, m.start(), m.end(), unit, money, pct,
                               value=None if said in _DAYS_IN else num)
+        prior = next((c for c in out.conditions if facet is not None and c.facet == facet.name), None)
+        if prior is not None and not _bounds_a_range(prior, is_max, num):
+            # 'average ticket under $25 even though they spent $3,000 or more': a second amount that cannot be
+            # the other end of the first is about another facet
+            facet = numeric_facet(catalog, today, low, m.start(), m.end(), unit, money, pct,
+                                  value=None if said in _DAYS_IN else num, exclude=frozenset({prior.facet}))
         if facet is None:
             continue
         if not (money or pct):
@@ -171,8 +177,15 @@ def numbers(catalog: Catalog, today: dt.date, low: str, taken: list[Span]) -> Ex
     return out
 
 
+def _bounds_a_range(prior: Condition, is_max: bool, num: float) -> bool:
+    """A second amount on a facet is the other end of the first ('at least $100 … under $500')."""
+    if is_max:
+        return prior.max is None and prior.min is not None and prior.min < num
+    return prior.min is None and prior.max is not None and num < prior.max
+
+
 def numeric_facet(catalog: Catalog, today: dt.date, low: str, start: int, end: int, unit: str, money: bool,
-                  pct: bool, value: float | None = None) -> Facet | None:
+                  pct: bool, value: float | None = None, exclude: frozenset[str] = frozenset()) -> Facet | None:
     """The numeric facet an amount at low[start:end] is about, from its unit, the words around it and any window."""
     window = low[max(0, start - 60): end + 40]
     spans = find_dates(window, today, catalog.fiscal_year_start_month, catalog.seasons)
@@ -184,7 +197,7 @@ def numeric_facet(catalog: Catalog, today: dt.date, low: str, start: int, end: i
     best, best_score = None, 0.0
     for f in catalog.active_facets:
         rng = f.numeric_range
-        if rng is None or (value is not None and not rng.min <= value <= rng.max):
+        if rng is None or f.name in exclude or (value is not None and not rng.min <= value <= rng.max):
             continue  # '65+' cannot be a count whose range ends at 10
         score = 0.0
         u = rng.unit.lower()

@@ -146,7 +146,8 @@ def exclusive(catalog: Catalog, conds: list[Condition]) -> Resolved:
 
 
 def merge(conds: list[Condition]) -> list[Condition]:
-    """One condition per facet and operator: the values of two 'in' (or 'not_in') conditions join."""
+    """One condition per facet and operator: the values of two 'in' (or 'not_in') conditions join; a lower and an upper
+    bound make one range."""
     out: list[Condition] = []
     for c in conds:
         same = next((o for o in out if o.facet == c.facet and o.op == c.op), None)
@@ -155,4 +156,8 @@ def merge(conds: list[Condition]) -> list[Condition]:
         elif c.op in ("in", "not_in"):
             vals = list(dict.fromkeys((same.values or []) + (c.values or [])))
             out[out.index(same)] = same.model_copy(update={"values": vals})
+        elif c.op == "between" and (same.max is None) != (c.max is None) and (same.min is None) != (c.min is None):
+            # 'at least $100 … under $500': the two ends of one range
+            lo, hi = (same, c) if same.min is not None else (c, same)
+            out[out.index(same)] = same.model_copy(update={"min": lo.min, "max": hi.max})
     return out

@@ -344,6 +344,12 @@ WORDING = [
     ("a month on a dated facet", "northstar", "Customers who moved this month", "Move Date between 2026-11-01 and 2026-11-30"),
     ("a month on a dated facet", "northstar", "Customers with a birthday next month", "Birthday Month is December"),
     ("a month on a dated facet", "northstar", "Shoppers who bought a grill this month", "Purchase Date R2D2 between 2026-11-01 and 2026-11-30"),
+    ("two amounts, two facets", "harbor", "Shoppers with baskets under 10 items who spent over $3,000 in the past 52 weeks",
+     "Spend 52 Weeks at least 3000"),
+    ("two amounts, two facets", "northstar", "Customers whose average basket is under $30 though they spent over $1,500 "
+     "in the past 12 months", "Spend 12M at least 1500"),
+    ("two amounts, two facets", "harbor", "Shoppers who spent at least $500 and under $900 in the last 52 weeks",
+     "Spend 52 Weeks between 500 and 900"),
     ("a modal likelihood", "northstar", "Customers who might buy Scoop", "Propensity Brand is Scoop (TOP 20)"),
     ("a modal likelihood", "harbor", "Households open to home delivery", "Likelihood To Use Service is Home Delivery (TOP 25)"),
 ]

@@ -129,9 +129,14 @@ def test_merge_keeps_an_exclusion_apart_from_an_inclusion():
         conds[0], _cond("Home Store", "not_in", values=["Salem Commons", "Newburyport"])])
 
 
-def test_a_second_bound_on_one_facet_is_dropped():
-    """Two 'between' conditions on one facet are not joined: the first stays (as the reader always did)."""
+def test_a_lower_and_an_upper_bound_on_one_facet_make_one_range():
     conds = [_cond("Trips 13 Weeks", "between", min=4), _cond("Trips 13 Weeks", "between", max=9)]
+    assert _rendered(resolve.merge(conds)) == ["Trips 13 Weeks between 4 and 9"]
+
+
+def test_a_second_bound_of_the_same_side_is_dropped():
+    """Two lower bounds on one facet are not one range: the first stays."""
+    conds = [_cond("Trips 13 Weeks", "between", min=4), _cond("Trips 13 Weeks", "between", min=9)]
     assert resolve.merge(conds) == [conds[0]]
 
 
