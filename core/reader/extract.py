@@ -16,7 +16,7 @@ from core.reader.common import (BASIC_STOP, PURCHASE_CUES, Span, _clause_at, _fa
                                 _overlap, _overlaps, _prov, _round_sig, per_catalog)
 from core.segment import Condition
 from core.text.dates import DateSpan, find_dates
-from core.text.numbers import WORD_NUMBER, word_number
+from core.text.numbers import FRACTION, WORD_NUMBER, word_number, fraction_percent
 from core.text.phrasebook import Entry
 
 
@@ -115,7 +115,7 @@ def numbers(catalog: Catalog, today: dt.date, low: str, taken: list[Span]) -> Ex
     out = Extracted()
     pat = re.compile(
         r"(?P<pre>over|more than|above|greater than|at least|min(?:imum)?|exceeding|under|less than|below|"
-        rf"fewer than|at most|up to|no more than|maximum|max)?\s*(?P<cur>\$)?(?P<num>\d[\d,]*(?:\.\d+)?|\b{WORD_NUMBER}\b)\s*(?P<k>k\b)?"
+        rf"fewer than|at most|up to|no more than|maximum|max)?\s*(?P<cur>\$)?(?P<num>\d[\d,]*(?:\.\d+)?|\b{FRACTION}\b|\b{WORD_NUMBER}\b)\s*(?P<k>k\b)?"
         r"\s*(?P<pct>%|percent)?\s*(?P<post>\+|or more|or higher|or above|and up|plus|or less|or fewer|or under)?"
         r"(?P<unit>\s*(?:\w+[- ]){0,2}?(?:orders?|items?|trips?|visits?|points?|coupons?|sessions?|people|months?|"
         r"redemptions?|fill-ups|days?|weeks?|years?))?(?P<post2>\s+(?:or more|or fewer|or less|or over|or under))?")
@@ -124,7 +124,8 @@ def numbers(catalog: Catalog, today: dt.date, low: str, taken: list[Span]) -> Ex
             continue
         if _inside_value_name(low, m.start("num"), catalog):
             continue  # a banded value's own number ('under 5 km' as a value name) is read by the lexicon
-        spelled = word_number(m.group("num"))
+        share = fraction_percent(m.group("num"))  # 'at least half of their spend': a share in percent
+        spelled = word_number(m.group("num")) if share is None else share
         post = m.group("post") or m.group("post2")  # '5 or more people', '3 people or fewer'
         if spelled is not None and not (m.group("pre") or post):
             continue  # 'one of our', 'two kids': a number word counts only beside a comparator
@@ -141,7 +142,7 @@ def numbers(catalog: Catalog, today: dt.date, low: str, taken: list[Span]) -> Ex
         is_max = word in ("under", "less than", "below", "fewer than", "at most", "up to", "no more than",
                           "maximum", "max", "or less", "or fewer", "or under")
         unit = (m.group("unit") or "").strip()
-        money, pct = bool(m.group("cur")), bool(m.group("pct"))
+        money, pct = bool(m.group("cur")), bool(m.group("pct")) or share is not None
         said = unit.split()[-1].rstrip("s") if unit else ""
         if said in _DAYS_IN and \
                 re.search(r"\b(haven't|hasn't|have not|has not|not|no|nothing)\b", low[max(0, m.start() - 40):m.start()]):

@@ -460,6 +460,9 @@ class Understander:
             m = re.search(pat, low)
             if not m or _overlaps(m.start(), m.end(), taken) or self._inside_facet_name(low, m):
                 continue
+            if self._names_chosen(m.group(0), "", conds):
+                taken.append(_Span(m.start(), m.end()))
+                continue  # 'half of their spend on private-label brands' is that share, not the brands themselves
             holders = self.vocab.get(_norm(values[0]), [])
             if not holders:
                 continue

@@ -24,3 +24,15 @@ def word_number(text: str) -> int | None:
         return _VALUES[t]
     tens, ones = re.split(r"[- ]", t)
     return _TENS[tens] + _ONES.index(ones)
+
+
+_FRACTIONS = {"half": 50.0, "a half": 50.0, "one half": 50.0, "a third": 100 / 3, "one third": 100 / 3,
+              "two thirds": 200 / 3, "a quarter": 25.0, "one quarter": 25.0, "three quarters": 75.0,
+              "a fifth": 20.0, "one fifth": 20.0, "a tenth": 10.0, "one tenth": 10.0}
+FRACTION = "(?:" + "|".join(sorted(_FRACTIONS, key=len, reverse=True)) + ")"  # longest first
+
+
+def fraction_percent(text: str) -> float | None:
+    """A share said as a fraction ('half', 'a third', 'three quarters') in percent, rounded to 0.1."""
+    v = _FRACTIONS.get(text.lower().strip())
+    return None if v is None else round(v, 1)

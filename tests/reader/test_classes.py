@@ -350,6 +350,10 @@ WORDING = [
      "in the past 12 months", "Spend 12M at least 1500"),
     ("two amounts, two facets", "harbor", "Shoppers who spent at least $500 and under $900 in the last 52 weeks",
      "Spend 52 Weeks between 500 and 900"),
+    ("a share as a fraction", "northstar", "Customers who shop online for more than two thirds of their spend",
+     "Online Spend Share 12M at least 66.7"),
+    ("a share as a fraction", "harbor", "Households with under a quarter of their spend on store brands",
+     "Store Brand Share at most 25"),
     ("a modal likelihood", "northstar", "Customers who might buy Scoop", "Propensity Brand is Scoop (TOP 20)"),
     ("a modal likelihood", "harbor", "Households open to home delivery", "Likelihood To Use Service is Home Delivery (TOP 25)"),
 ]
@@ -506,3 +510,12 @@ def test_a_value_list_named_without_a_value_is_asked_about_nearest_first(northst
     assert {c.values[0] for _, cs in asked["suburbs"].options for c in cs} == {"Suburban", "Urban", "Rural"}
     assert not any(c.facet == "State" for c in r.conditions), _conds(r)
     assert not _read(northstar, today, "Customers by state").ambiguities
+
+
+def test_a_fraction_without_a_comparator_is_no_share(harbor, today):
+    """'8 times a quarter' is a period, not 25 percent of anything; 'brands' named with the share they make up
+    is that share, not a brand list."""
+    got = _conds(_read(harbor, today, "Shoppers who stop by 8 times a quarter", index=False))
+    assert not any("at least 25" in g or "at most 25" in g for g in got), got
+    got = _conds(_read(harbor, today, "Shoppers with at least half of their spend on store brands", index=False))
+    assert got == {"Store Brand Share at least 50"}, got

@@ -57,3 +57,9 @@ def test_numbers_written_as_words():
     from core.text.numbers import word_number
     assert [word_number(w) for w in ("seven", "Twenty-one", "forty two", "a dozen", "ninety")] == [7, 21, 42, 12, 90]
     assert [word_number(w) for w in ("a", "fiver", "seventy-ten", "")] == [None, None, None, None]
+
+
+def test_fractions_are_shares_in_percent():
+    from core.text.numbers import fraction_percent
+    assert [fraction_percent(w) for w in ("half", "a third", "Three quarters", "a fifth")] == [50.0, 33.3, 75.0, 20.0]
+    assert fraction_percent("quarterly") is None and fraction_percent("a half dozen") is None
