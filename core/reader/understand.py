@@ -29,6 +29,7 @@ from core.text.numbers import word_number
 VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|big|high|frequent(ly)?|often|regular(ly)?|many|much)\b", re.I)
 VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
 _VERBS_3S = frozenset("""owns buys pays prefers uses shops holds speaks lives rents drives""".split())  # English verbs
+FREQUENCY = re.compile(r"\b(frequent(ly)?|regular(ly|s)?|often)\b")  # how often, not how much ('heavy')
 INTENSIFIERS = ("very", "highly", "extremely", "most", "super", "ultra")  # English degree words before a value
 BANDS = (("top half", 0.5), ("top quarter", 0.25), ("top 10%", 0.1))  # shares of customers a vague amount may mean
 GROUND_MIN = 0.5      # cosine a product word must reach with its nearest value to be read as it...
@@ -413,11 +414,16 @@ class Understander:
         steps = self._bands(facet)
         if not steps:
             return None
+        prov = _prov(low, m.start(), m.end(), "synonym", matched=phrase)
         opts = [(f"{facet.name} of {_fmt_amount(v, rng.unit)} or more ({label})",
-                 [Condition(facet=facet.name, op="between", min=v,
-                            provenance=_prov(low, m.start(), m.end(), "synonym", matched=phrase))])
+                 [Condition(facet=facet.name, op="between", min=v, provenance=prov)])
                 for label, v in steps]
         opts.insert(0, opts.pop(len(opts) // 2))  # the middle band is the default
+        # 'frequent' on a count over a window: once and twice per unit of the window come first
+        cadence = _cadence(facet) if FREQUENCY.search(phrase) else []
+        opts = [(f"{facet.name} of {n:g} or more ({label})", [Condition(facet=facet.name, op="between", min=n,
+                                                                          provenance=prov)])
+                for label, n in cadence] + opts
         return Ambiguity(phrase=phrase, question=f"How much is '{phrase}'?", options=opts, replaces=[facet.name])
 
     def _bands(self, facet: Facet) -> list[tuple[str, float]]:
@@ -1016,6 +1022,18 @@ def _recently_days(catalog: Catalog) -> int:
 
 
 @per_catalog
+def _cadence(facet: Facet) -> list[tuple[str, float]]:
+    """For a count over a window named in weeks, months or days ('Trips 13 Weeks'): once and twice per unit of
+    the window ('about weekly', 13+; 'twice a week', 26+), within the facet's range."""
+    m = re.search(r"(\d+)\s*(Weeks?|Months?|M|D)\b", facet.name)
+    rng = facet.numeric_range
+    if not m or rng is None or rng.unit.lower() in ("usd", "percent", "days", "score", "points"):
+        return []
+    unit = {"w": "week", "m": "month", "d": "day"}[m.group(2)[0].lower()]
+    n = int(m.group(1))
+    return [(label, k * n) for label, k in ((f"about once a {unit}", 1), (f"about twice a {unit}", 2)) if k * n <= rng.max]
+
+
 @per_catalog
 def _groundable(catalog: Catalog) -> dict[str, Facet]:
     """Flags and non-product value lists: what a leftover phrase may be read as without a number or a date."""

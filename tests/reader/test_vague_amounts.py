@@ -23,3 +23,19 @@ def test_without_a_sample_no_amount_is_invented(northstar, today):
     r = Understander(northstar.catalog, today).read(REQUEST)
     assert not any(c.op == "between" and c.min is not None for c in r.conditions)
     assert not r.ambiguities
+
+
+def test_a_frequency_word_on_a_windowed_count_offers_once_and_twice_per_unit_first(northstar, harbor, today):
+    """'frequent' is how often: once a week over 13 weeks is 13 trips, once a month over 12 months is 12 visits;
+    the sample's bands follow; 'spend a lot' (how much) gets the bands alone."""
+    def quantiles(facet, shares):
+        return [5 * (1 + i) for i in range(len(shares))]
+
+    r = Understander(harbor.catalog, today, quantiles=quantiles).read("Frequent shoppers in Cape Cod")
+    mins = [conds[0].min for _, conds in r.ambiguities[0].options]
+    assert r.ambiguities[0].options[0][1][0].facet == "Trips 13 Weeks" and mins[:2] == [13, 26]
+    assert sorted(mins[2:]) == [5, 10, 15]
+    r = Understander(northstar.catalog, today, quantiles=quantiles).read("Frequent store visitors")
+    assert [c[0].min for _, c in r.ambiguities[0].options][:2] == [12, 24]
+    r = Understander(northstar.catalog, today, quantiles=quantiles).read(REQUEST)
+    assert not any("once" in label for label, _ in r.ambiguities[0].options)
