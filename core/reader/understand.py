@@ -424,7 +424,14 @@ class Understander:
         opts = [(f"{facet.name} of {n:g} or more ({label})", [Condition(facet=facet.name, op="between", min=n,
                                                                           provenance=prov)])
                 for label, n in cadence] + opts
-        return Ambiguity(phrase=phrase, question=f"How much is '{phrase}'?", options=opts, replaces=[facet.name])
+        replaces = [facet.name]
+        if rng.unit.lower() == "usd" and (top := _ranked_top(self.cat, phrase)):
+            # 'big spenders' where the catalog ranks households by spend: its top rank first
+            tier, value, share = top
+            opts.insert(0, (f"{tier.name}: {value} (the top {share:g}%)",
+                            [Condition(facet=tier.name, op="in", values=[value], provenance=prov)]))
+            replaces.append(tier.name)
+        return Ambiguity(phrase=phrase, question=f"How much is '{phrase}'?", options=opts, replaces=replaces)
 
     def _bands(self, facet: Facet) -> list[tuple[str, float]]:
         """Cut-offs for a vague amount: the facet's quantiles on the sample (top half, quarter, tenth)."""
@@ -563,7 +570,7 @@ class Understander:
     def _vague(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
         """'frequent shoppers', 'spend a lot on groceries': a numeric facet without a number."""
         have = {c.facet for c in conds}
-        for m in re.finditer(r"\b(frequent|heavy|regular)\s+(\w+)|\b(spend|spends|spent|spending|buy|shop)\s+(a lot|lots|heavily|big|often)(?:\s+on\s+(\w+))?", low):
+        for m in re.finditer(r"\b(frequent|heavy|heavier|heaviest|big|bigger|biggest|regular)\s+(\w+)|\b(spend|spends|spent|spending|buy|shop)\s+(a lot|lots|heavily|big|often)(?:\s+on\s+(\w+))?", low):
             if _overlaps(m.start(), m.end(), taken):
                 continue
             words = " ".join(w for w in m.groups() if w)
@@ -1021,7 +1028,19 @@ def _recently_days(catalog: Catalog) -> int:
     return 90
 
 
-@per_catalog
+def _ranked_top(catalog: Catalog, phrase: str) -> tuple[Facet, str, float] | None:
+    """A value list that ranks customers by what the phrase measures ('Household rank by 52-week spend' for
+    'big spenders'), with its top value as the description defines it ('Best = top 10%')."""
+    words = {_stem(w) for w in re.findall(r"[a-z]+", phrase.lower()) if w not in STOP}
+    for f in catalog.active_facets:
+        tops = [(float(m.group(1)), v) for v, g in f.value_glosses.items() if (m := re.fullmatch(r"top (\d+(?:\.\d+)?)%", g))]
+        said = {_stem(w) for w in re.findall(r"[a-z]+", f.description.lower())}
+        if tops and words & said and re.search(r"\b(rank|ranked|tier|band)\b", f.description.lower()):
+            share, value = min(tops)
+            return f, value, share
+    return None
+
+
 def _cadence(facet: Facet) -> list[tuple[str, float]]:
     """For a count over a window named in weeks, months or days ('Trips 13 Weeks'): once and twice per unit of
     the window ('about weekly', 13+; 'twice a week', 26+), within the facet's range."""

@@ -39,3 +39,18 @@ def test_a_frequency_word_on_a_windowed_count_offers_once_and_twice_per_unit_fir
     assert [c[0].min for _, c in r.ambiguities[0].options][:2] == [12, 24]
     r = Understander(northstar.catalog, today, quantiles=quantiles).read(REQUEST)
     assert not any("once" in label for label, _ in r.ambiguities[0].options)
+
+
+def test_a_vague_spend_offers_the_catalogs_top_rank_by_spend_first(northstar, harbor, today):
+    """'big spenders': where a value list ranks households by spend and its description defines the top value
+    ('Best = top 10%'), that value is the default; the spend bands follow. A catalog without one asks bands only."""
+    def quantiles(facet, shares):
+        return [100 * (1 + i) for i in range(len(shares))]
+
+    r = Understander(harbor.catalog, today, quantiles=quantiles).read("Big spenders in Southern Maine")
+    amb = r.ambiguities[0]
+    assert amb.options[0][0] == "Household Value Tier: Best (the top 10%)"
+    assert "Household Value Tier is Best" in {c.render() for c in r.conditions}
+    assert all("Spend" in c.facet for _, cs in amb.options[1:] for c in cs)
+    r = Understander(northstar.catalog, today, quantiles=quantiles).read("Big spenders in Ohio")
+    assert all(c.facet == "Spend 12M" for _, cs in r.ambiguities[0].options for c in cs)
