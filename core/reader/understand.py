@@ -26,9 +26,11 @@ from core.reader.extract import Extracted
 from core.text.normalise import Normalised, correct_typos, is_common_english, is_foreign, norm, vocabulary
 from core.text.numbers import word_number
 
-VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|big|high|frequent(ly)?|often|regular(ly)?|many|much)\b", re.I)
+VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|heavier|heaviest|big|bigger|biggest|high|frequent(ly)?|often|"
+                          r"regular(ly)?|many|much|lovers?|fans?|enthusiasts?|junkies|avid)\b", re.I)
 VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
 _VERBS_3S = frozenset("""owns buys pays prefers uses shops holds speaks lives rents drives""".split())  # English verbs
+_INTENSE = frozenset("heavy heavier heaviest big bigger biggest avid".split())
 FREQUENCY = re.compile(r"\b(frequent(ly)?|regular(ly|s)?|often)\b")  # how often, not how much ('heavy')
 INTENSIFIERS = ("very", "highly", "extremely", "most", "super", "ultra")  # English degree words before a value
 BANDS = (("top half", 0.5), ("top quarter", 0.25), ("top 10%", 0.1))  # shares of customers a vague amount may mean
@@ -91,6 +93,7 @@ class Understander:
         r.phrases = [low[a:b].strip() for a, b in clauses if low[a:b].strip()]
         self._expect_leftovers(low.replace("-", " "))
         self._not_yet(low, taken, r)
+        self._intensity: list[re.Match] = []  # 'heaviest <x>' with no numeric facet for x, settled once x is read
         tier = _add(extract.tier(self.cat, self.book, low, taken), taken, conds, r).tier
         dates = find_dates(text, self.today, self.cat.fiscal_year_start_month, self.cat.seasons, self.recently)
         _add(extract.ages(self.cat, low, taken), taken, conds, r)
@@ -110,6 +113,7 @@ class Understander:
         leftovers = self._leftovers(flat, self._read_so_far(flat, conds, taken, r)) if self.index else []
         self._ground_products(flat, taken, conds, r)
         self._ground_leftovers(flat, leftovers, taken, conds, r)
+        self._intensity_without_measure(flat, taken, conds, r)
         self._unknown_concepts(flat, taken, conds, r)
         conds = resolve.dated_words(self.cat, conds, low)
         conds = _noted(resolve.own_windows(self.cat, conds), r)
@@ -273,6 +277,43 @@ class Understander:
             if amb:
                 r.ambiguities.append(amb)
                 conds.extend(amb.options[0][1])
+
+    def _intensity_without_measure(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
+        """'our heaviest wine buyers': the catalog has the buyers but no measure of how much, so ask whether the
+        buyers alone will do, or the buyers among the top spenders (the catalog's top rank by spend, else the
+        sample's top tenth of the main spend facet)."""
+        for m in self._intensity:
+            word = m.group(1)
+            read = [c for c in conds if c.provenance and c.provenance.start is not None
+                    and m.end(1) < c.provenance.start <= m.end(1) + 2]
+            if not read or _overlaps(m.start(1), m.end(1), taken):
+                continue
+            taken.append(_Span(m.start(1), m.end(1)))
+            base = read[0]
+            opts = [(f"{base.render()} alone", [base])]
+            top = self._top_spenders()
+            if top:
+                opts.append((f"{base.render()}, among {top[0]}", [base, top[1]]))
+            else:
+                opts.append(("Cancel and rephrase", []))
+            r.ambiguities.append(Ambiguity(
+                phrase=word, question=f"The catalog has no measure of how much for '{word}'. What should stand for it?",
+                options=opts, replaces=[base.facet] + [c.facet for c in opts[1][1][1:]]))
+
+    def _top_spenders(self) -> tuple[str, Condition] | None:
+        """The top spenders as the catalog defines them (its top rank by spend), else the sample's top tenth
+        of the main spend facet."""
+        if ranked := _ranked_top(self.cat, "spend"):
+            tier, value, share = ranked
+            return f"{tier.name} {value} (the top {share:g}%)", Condition(facet=tier.name, op="in", values=[value])
+        spend = sorted((f for f in self.cat.active_facets if f.numeric_range and f.numeric_range.unit.lower() == "usd"
+                        and "spend" in f.name.lower()), key=lambda f: len(f.name))
+        bands = self._bands(spend[0]) if spend else []
+        if not bands:
+            return None
+        label, v = bands[-1]
+        return (f"{spend[0].name} of {_fmt_amount(v, 'USD')} or more ({label})",
+                Condition(facet=spend[0].name, op="between", min=v))
 
     def _not_yet(self, low: str, taken: list[_Span], r: Reading) -> None:
         """'moms-to-be', 'expecting parents': not that role yet, so the role word is not read as it."""
@@ -570,7 +611,8 @@ class Understander:
     def _vague(self, low: str, taken: list[_Span], conds: list[Condition], r: Reading) -> None:
         """'frequent shoppers', 'spend a lot on groceries': a numeric facet without a number."""
         have = {c.facet for c in conds}
-        for m in re.finditer(r"\b(frequent|heavy|heavier|heaviest|big|bigger|biggest|regular)\s+(\w+)|\b(spend|spends|spent|spending|buy|shop)\s+(a lot|lots|heavily|big|often)(?:\s+on\s+(\w+))?", low):
+        for m in re.finditer(r"\b(frequent|heavy|heavier|heaviest|big|bigger|biggest|regular|avid)\s+(\w+)|"
+                             r"\b([a-z]+)\s+(?:lovers|fans|enthusiasts|junkies)\b|\b(spend|spends|spent|spending|buy|shop)\s+(a lot|lots|heavily|big|often)(?:\s+on\s+(\w+))?", low):
             if _overlaps(m.start(), m.end(), taken):
                 continue
             words = " ".join(w for w in m.groups() if w)
@@ -583,6 +625,8 @@ class Understander:
                 if score:
                     cands.append((score, f))
             if not cands:
+                if m.group(1) in _INTENSE:  # 'our heaviest pharmacy customers': no measure of how much
+                    self._intensity.append(m)
                 continue
             f = max(cands, key=lambda t: t[0])[1]
             amb = self._vague_amount(f, m.group(0), low, m)

@@ -54,3 +54,26 @@ def test_a_vague_spend_offers_the_catalogs_top_rank_by_spend_first(northstar, ha
     assert all("Spend" in c.facet for _, cs in amb.options[1:] for c in cs)
     r = Understander(northstar.catalog, today, quantiles=quantiles).read("Big spenders in Ohio")
     assert all(c.facet == "Spend 12M" for _, cs in r.ambiguities[0].options for c in cs)
+
+
+def test_lovers_of_something_counted_is_a_vague_amount(harbor, today):
+    def quantiles(facet, shares):
+        return [3 * (1 + i) for i in range(len(shares))]
+
+    r = Understander(harbor.catalog, today, quantiles=quantiles).read("Coupon lovers at the Salem store")
+    assert r.ambiguities and {c.facet for _, cs in r.ambiguities[0].options for c in cs} == {"Digital Coupons Redeemed 13 Weeks"}
+    assert "Home Store is Salem Commons" in {c.render() for c in r.conditions}
+
+
+def test_intensity_with_no_measure_asks_what_stands_for_it(northstar, harbor, today):
+    """'our heaviest wine buyers': the flag alone by default, or the flag among the top spenders — the
+    catalog's top rank by spend where it has one, else the sample's top tenth of spend."""
+    def quantiles(facet, shares):
+        return [1000 * (1 + i) for i in range(len(shares))]
+
+    r = Understander(harbor.catalog, today, quantiles=quantiles).read("Our heaviest wine buyers")
+    alone, among = r.ambiguities[0].options
+    assert [c.render() for c in alone[1]] == ["Beer & Wine Buyer"]
+    assert [c.render() for c in among[1]] == ["Beer & Wine Buyer", "Household Value Tier is Best"]
+    r = Understander(northstar.catalog, today, quantiles=quantiles).read("Our heaviest gift card buyers")
+    assert [c.render() for c in r.ambiguities[0].options[1][1]] == ["Gift Card Purchaser", "Spend 12M at least 3000"]
