@@ -13,7 +13,7 @@ from typing import Callable
 from rapidfuzz import fuzz, process
 
 from core.catalog import Catalog, Facet
-from core.text.dates import find_dates
+from core.text.dates import find_dates, season_aliases
 from core.text.phrasebook import Entry, build_phrasebook
 from core.segment import Condition
 from core.reader.account import Coverage, Use, account
@@ -958,7 +958,7 @@ def _lexicon_table(catalog: Catalog) -> list[tuple[str, str, str]]:
                 for variant in _variants(n):
                     pairs.setdefault((variant, f.name), "facet")
         for v in f.value_list:
-            for ph in [v, *f.aliases(v)]:
+            for ph in [v, *f.aliases(v), *_other_names(v)]:
                 n = _norm(ph)
                 if len(n) >= 2:
                     for form in _number_forms(n):
@@ -1012,7 +1012,7 @@ def _vocab_table(catalog: Catalog) -> dict[str, list[tuple[Facet, str]]]:
     out: dict[str, list[tuple[Facet, str]]] = {}
     for f in catalog.facets:
         for v in f.value_list:
-            for ph in [v, *f.aliases(v)]:
+            for ph in [v, *f.aliases(v), *_other_names(v)]:
                 for n in _number_forms(_norm(ph)):
                     out.setdefault(n, []).append((f, v))
     singular: dict[str, list[tuple[Facet, str]]] = {}
@@ -1070,6 +1070,11 @@ def _recently_days(catalog: Catalog) -> int:
         if m:
             return int(m.group(1))
     return 90
+
+
+def _other_names(value: str) -> list[str]:
+    """English other names of a season value ('autumn' for Fall), from the calendar's season aliases."""
+    return [alias for alias, name in season_aliases().items() if name == _norm(value)]
 
 
 def _ranked_top(catalog: Catalog, phrase: str) -> tuple[Facet, str, float] | None:

@@ -217,7 +217,7 @@ def find_dates(text: str, today: dt.date, fiscal_start: int, seasons: dict[str, 
         if when:
             add(DateSpan("on_or_after", m.start(), m.end(), m.group(0), date=when.isoformat()))
     season_names = {k.lower(): v for k, v in seasons.items()}
-    for alias, name in _calendar()["season_aliases"].items():
+    for alias, name in season_aliases().items():
         if name in season_names:
             season_names.setdefault(alias, season_names[name])
     for m in _YEAR_SEASON.finditer(text):
@@ -298,3 +298,8 @@ def _resolve_since(phrase: str, today: dt.date, fiscal_start: int) -> dt.date | 
             return None
         return d if d <= today or m.group(3) else dt.date(year - 1, month, day)
     return None
+
+
+def season_aliases() -> dict[str, str]:
+    """Other English names of seasons ('autumn' -> 'fall'); a tenant's own season names win."""
+    return dict(_calendar()["season_aliases"])

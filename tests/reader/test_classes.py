@@ -354,6 +354,7 @@ WORDING = [
      "Online Spend Share 12M at least 66.7"),
     ("a share as a fraction", "harbor", "Households with under a quarter of their spend on store brands",
      "Store Brand Share at most 25"),
+    ("a season by another name", "northstar", "Autumn shoppers in Vermont", "Purchase Season is Fall"),
     ("a modal likelihood", "northstar", "Customers who might buy Scoop", "Propensity Brand is Scoop (TOP 20)"),
     ("a modal likelihood", "harbor", "Households open to home delivery", "Likelihood To Use Service is Home Delivery (TOP 25)"),
 ]
