@@ -262,6 +262,8 @@ class Understander:
             if named and not QUALITY.search(phrase):
                 conds.append(Condition(facet=facet.name, op="not_in" if neg else "in", values=named, provenance=prov))
                 return
+            if self._values_named_elsewhere(facet, low, m):
+                return  # 'whose email engagement is Dormant or Never Engaged': the values say it, read on their own
             amb = self._unresolved_value(facet, phrase, low, m)
             if amb:
                 r.ambiguities.append(amb)
@@ -326,14 +328,19 @@ class Understander:
                 taken.append(_Span(m.start(2), m.end(2)))
                 r.notes.append(f"'{m.group(2)}' after '{m.group(1)}' read as not yet {m.group(2)}")
 
+    def _values_named_elsewhere(self, facet: Facet, low: str, m: re.Match) -> bool:
+        """A value of the facet (or its alias) is written elsewhere in the request."""
+        rest = f"{low[:m.start()]} | {low[m.end():]}"
+        names = [n for v in facet.value_list for n in [v, *facet.aliases(v)] if not (n.isupper() and len(n) <= 3)]
+        return any(re.search(rf"(?<![\w']){re.escape(_norm(n))}(?![\w])", rest) for n in names)
+
     def _value_by_meaning(self, facet: Facet, phrase: str, low: str, m: re.Match, neg: bool) -> Ambiguity | None:
         """A value list named by a synonym that says no value ('win-back', 'the suburbs'): asked which, its values
         nearest in meaning to that synonym first (from the index's stored vectors: no model call). Never for the
         facet's own name, a product list, or when the request names one of its values anyway."""
         if self.index is None or facet.name not in _groundable(self.cat):
             return None
-        names = [n for v in facet.value_list for n in [v, *facet.aliases(v)] if not (n.isupper() and len(n) <= 3)]
-        if any(re.search(rf"\b{re.escape(_norm(n))}\b", low) for n in names):
+        if self._values_named_elsewhere(facet, low, m):
             return None
         term = next((t for t in facet.synonyms if phrase in _variants(_norm(t))), None)
         if term is None or _norm(term).split()[-1] in STOP:
@@ -849,6 +856,8 @@ def holders_facet(holders: list[tuple[Facet, str]]) -> Facet:
 def _negated(low: str, pos: int) -> bool:
     clause_start = max(low.rfind(",", 0, pos), low.rfind(";", 0, pos))
     window = low[max(clause_start + 1, pos - 40): pos]
+    if re.search(r"\bor\s+$", window):  # 'minus anyone whose … is Dormant or [Never Engaged]': the list's negation
+        window = low[max(clause_start + 1, pos - 80): pos]
     window = re.split(r"\b(and|or)\b(?! (?:churned|lapsed))", window)[-1] if " and " in window and "excluding" not in window else window
     return bool(NEGATION.search(window))
 

@@ -520,3 +520,20 @@ def test_a_fraction_without_a_comparator_is_no_share(harbor, today):
     assert not any("at least 25" in g or "at most 25" in g for g in got), got
     got = _conds(_read(harbor, today, "Shoppers with at least half of their spend on store brands", index=False))
     assert got == {"Store Brand Share at least 50"}, got
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("northstar", "Customers whose email engagement is Dormant or Never Engaged", "Email Engagement Level is Dormant or Never Engaged"),
+    ("northstar", "Texas renters, minus anyone whose email engagement is Highly Engaged or Engaged",
+     "Email Engagement Level is not Highly Engaged or Engaged"),
+    ("harbor", "Shoppers whose lifecycle stage is New or Growing", "Shopper Lifecycle Stage is New or Growing"),
+])
+def test_a_facet_named_then_its_values_is_not_asked_about(request, today, tenant_id, text, want):
+    """The facet's name or synonym followed by its values: the values say it (negation reaches every value of
+    the list), and nothing is asked."""
+    r = _read(request.getfixturevalue(tenant_id), today, text, index=False)
+    got = {(c.facet, c.op, frozenset(c.values or [])) for c in r.conditions}
+    facet, rest = want.split(" is ", 1)
+    op = "not_in" if rest.startswith("not ") else "in"
+    assert (facet, op, frozenset(rest.removeprefix("not ").split(" or "))) in got and not r.ambiguities, \
+        (_conds(r), [a.question for a in r.ambiguities])
