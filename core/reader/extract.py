@@ -15,7 +15,7 @@ from core.catalog import Catalog, Facet
 from core.reader.common import (BASIC_STOP, PURCHASE_CUES, Span, _clause_at, _facet_window, _find, _find_apart,
                                 _overlap, _overlaps, _prov, _round_sig, per_catalog)
 from core.segment import Condition
-from core.text.dates import DateSpan, find_dates
+from core.text.dates import UNIT_DAYS, DateSpan, find_dates
 from core.text.numbers import FRACTION, WORD_NUMBER, word_number, fraction_percent
 from core.text.phrasebook import Entry
 
@@ -309,6 +309,27 @@ def dates(catalog: Catalog, lexicon: list[tuple[str, str, str]], low: str, found
         kw = {"within_last_days": {"days": d.days}, "on_or_after": {"date": d.date},
               "between": {"min": d.min, "max": d.max}}[d.op]
         out.conditions.append(Condition(facet=facet.name, op=d.op, **kw, provenance=_prov(low, d.start, d.end, "date")))
+    return out
+
+
+_ELAPSED = re.compile(rf"\b(\d+|{WORD_NUMBER})\s+(day|week|month|year)s?\s+(?:or\s+(?:more|longer)\s+)(?:ago|since)\b")
+
+
+def elapsed(catalog: Catalog, low: str, taken: list[Span]) -> Extracted:
+    """'four months or more ago', 'six months or longer since their last order': the time since the last
+    activity, on the days-since facet the words around it name (none named: nothing read)."""
+    out = Extracted()
+    for m in _ELAPSED.finditer(low):
+        if _busy(m.start(), m.end(), taken, out):
+            continue
+        around = low[max(0, m.start() - 50): m.end() + 40]
+        f = gap_facet(catalog, around)
+        if f is None or not _overlap(around, " ".join([f.name, *f.synonyms])):
+            continue
+        n = int(m.group(1)) if m.group(1).isdigit() else word_number(m.group(1))
+        out.spans.append(Span(m.start(), m.end()))
+        out.conditions.append(Condition(facet=f.name, op="between", min=n * UNIT_DAYS[m.group(2)],
+                                        provenance=_prov(low, m.start(), m.end(), "number", note="time since last")))
     return out
 
 

@@ -98,6 +98,7 @@ class Understander:
         dates = find_dates(text, self.today, self.cat.fiscal_year_start_month, self.cat.seasons, self.recently)
         _add(extract.ages(self.cat, low, taken), taken, conds, r)
         _add(extract.ranges(self.cat, self.today, low, taken), taken, conds, r)
+        _add(extract.elapsed(self.cat, low, taken), taken, conds, r)
         _add(extract.numbers(self.cat, self.today, low, taken), taken, conds, r)
         self._phrasebook(low, taken, conds)
         _add(extract.reachability(self.cat, low, taken), taken, conds, r)

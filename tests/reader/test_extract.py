@@ -130,3 +130,15 @@ def test_the_input_spans_are_not_changed(harbor, today):
     taken = [Span(0, 3)]
     found = extract.numbers(harbor.catalog, today, "shoppers spending under $80 a week", taken)
     assert taken == [Span(0, 3)] and len(found.spans) == 1
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("northstar", "customers whose last purchase was 8 weeks or more ago", ("Days Since Last Purchase", 56)),
+    ("harbor", "ten days or longer since their last trip", ("Days Since Last Visit", 10)),
+    ("harbor", "a year or more ago", None),  # no activity named: nothing read
+])
+def test_time_since_the_last_activity(request, tenant_id, text, want):
+    from core.reader import extract
+
+    got = extract.elapsed(request.getfixturevalue(tenant_id).catalog, text, [])
+    assert [(c.facet, c.min) for c in got.conditions] == ([want] if want else [])
