@@ -247,7 +247,8 @@ def reachability(catalog: Catalog, low: str, taken: list[Span]) -> Extracted:
     words = "|".join(re.escape(w) for w in sorted(channels, key=len, reverse=True))
     pat = re.compile(rf"\b(?:can be|who can be|reach(?:able)?\s+(?:them\s+)?(?:by|via|on|through)|"
                      rf"(?:we|you)\s+(?:can|could)|(?:we|you)(?:'re|\s+are)\s+able\s+to|"  # 'we can text'
-                     rf"contactable\s+(?:by|via|on))\s+({words})(?:ed)?\b"
+                     rf"(?:get|gets|getting|receive|receives|receiving)\s+(?:our\s+|marketing\s+)?|"  # 'get texts from us'
+                     rf"contactable\s+(?:by|via|on))\s*\b({words})(?:e?s|ed)?\b"
                      rf"|\b({words})[- ]?(?:reachable|contactable)\b"
                      rf"|\b({words})\s+(?:notifications\s+)?(?:turned on|switched on|enabled|on(?!\s+or\s+(?:after|before)\b))\b")
     more = re.compile(rf"\s*(?:,\s*|\s+)(?:and|&)\s+(?:(?:by|via|through|on)\s+)?(?:the\s+)?({words})(?:ed)?\b")

@@ -355,6 +355,8 @@ WORDING = [
     ("a share as a fraction", "harbor", "Households with under a quarter of their spend on store brands",
      "Store Brand Share at most 25"),
     ("a season by another name", "northstar", "Autumn shoppers in Vermont", "Purchase Season is Fall"),
+    ("receiving the channel", "northstar", "Customers who receive our texts in Utah", "SMS Opt In"),
+    ("receiving the channel", "harbor", "Shoppers getting marketing emails at the Salem store", "Email Allowed"),
     ("a modal likelihood", "northstar", "Customers who might buy Scoop", "Propensity Brand is Scoop (TOP 20)"),
     ("a modal likelihood", "harbor", "Households open to home delivery", "Likelihood To Use Service is Home Delivery (TOP 25)"),
 ]
