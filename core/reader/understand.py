@@ -170,6 +170,8 @@ class Understander:
                 if phrase in self.caps and self.orig[m.start():m.end()] != self.orig[m.start():m.end()].upper():
                     continue  # capitalised short aliases ('IN', 'OR', 'TV') count only when written in capitals
                 facet = self.cat.get(facet_name)
+                if kind == "value" and (_phrasal_verb(phrase, low, m.end()) or m.group(0) in _GENERIC_PLURALS):
+                    continue  # 'stock up on paper towels' is the verb, not 'Stock Up'; 'canned goods' is not 'Good'
                 if kind == "value" and self._names_chosen(phrase, facet_name, conds):
                     taken.append(_Span(m.start(), m.end()))
                     continue  # 'fuel centers' beside a count of fuel center visits names that facet, not a service
@@ -500,7 +502,7 @@ class Understander:
                     continue
                 hit = process.extractOne(phrase, self._fuzzy_keys, scorer=fuzz.ratio, score_cutoff=88)
                 best = (hit[1], hit[0]) if hit and abs(len(hit[0]) - len(phrase)) <= 2 else None
-                if best is None:
+                if best is None or _phrasal_verb(best[1], low, b):
                     continue
                 cands = self._facets_for(best[1], "value", holders_facet(self.vocab[best[1]]), low, a)
                 if not cands or not self._plausible(cands[0], phrase, low, a) or best[1].rstrip("s") == phrase.rstrip("s"):
@@ -1080,6 +1082,14 @@ def _recently_days(catalog: Catalog) -> int:
         if m:
             return int(m.group(1))
     return 90
+
+
+_GENERIC_PLURALS = frozenset(re.findall(r"[a-z]+", VAGUE_NOUNS))  # 'goods', 'items': nouns, not a value's plural
+
+
+def _phrasal_verb(phrase: str, low: str, end: int) -> bool:
+    """A value named like a verb and its particle ('stock up') used as that verb: followed by 'on' or 'for'."""
+    return bool(re.search(r"\s(up|in|out|off|down|back)$", phrase) and re.match(r"\s+(on|for)\b", low[end:]))
 
 
 def _other_names(value: str) -> list[str]:

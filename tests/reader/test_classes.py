@@ -539,3 +539,14 @@ def test_a_facet_named_then_its_values_is_not_asked_about(request, today, tenant
     op = "not_in" if rest.startswith("not ") else "in"
     assert (facet, op, frozenset(rest.removeprefix("not ").split(" or "))) in got and not r.ambiguities, \
         (_conds(r), [a.question for a in r.ambiguities])
+
+
+@pytest.mark.parametrize("text, absent, present", [
+    ("Shoppers who stock up on bottled water at the Salem store", "Shopper Trip Mission is Stock Up", "Home Store is Salem Commons"),
+    ("Stock-up shoppers at the Salem store", None, "Shopper Trip Mission is Stock Up"),
+    ("Households buying baked goods in Cape Cod", "Household Value Tier is Good", "Market Area is Cape Cod"),
+])
+def test_a_verb_with_its_particle_and_a_generic_plural_are_not_values(harbor, today, text, absent, present):
+    """'stock up on X' is buying X, not the trip mission 'Stock Up'; 'goods' is a noun, not the plural of 'Good'."""
+    got = _conds(_read(harbor, today, text, index=False))
+    assert present in got and absent not in got, got
