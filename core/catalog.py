@@ -90,7 +90,7 @@ class Facet(BaseModel):
 
     @property
     def value_glosses(self) -> dict[str, str]:
-        """Definitions the description gives its values, '(Steady = regular; Slipping = trips falling)'."""
+        """Definitions the description gives its values, '(<Value> = <definition>; <Value> = <definition>)'."""
         out: dict[str, str] = {}
         for inner in re.findall(r"\(([^()]*=[^()]*)\)", self.description):
             for part in re.split(r"[;,]\s*(?=[^=;,]+=)", inner):

@@ -171,10 +171,10 @@ class Understander:
                     continue  # capitalised short aliases ('IN', 'OR', 'TV') count only when written in capitals
                 facet = self.cat.get(facet_name)
                 if kind == "value" and (_phrasal_verb(phrase, low, m.end()) or m.group(0) in _GENERIC_PLURALS):
-                    continue  # 'stock up on paper towels' is the verb, not 'Stock Up'; 'canned goods' is not 'Good'
+                    continue  # '<verb> up on <product>' is the verb, not a value named '<Verb> Up'; 'goods' is no value's plural
                 if kind == "value" and self._names_chosen(phrase, facet_name, conds):
                     taken.append(_Span(m.start(), m.end()))
-                    continue  # 'fuel centers' beside a count of fuel center visits names that facet, not a service
+                    continue  # '<service>' beside a count of '<service> visits' names that count, not the service itself
                 cands = self._facets_for(phrase, kind, facet, low, m.start())
                 if not cands or not self._plausible(cands[0], phrase, low, m.start()):
                     continue
@@ -266,7 +266,7 @@ class Understander:
                 conds.append(Condition(facet=facet.name, op="not_in" if neg else "in", values=named, provenance=prov))
                 return
             if self._values_named_elsewhere(facet, low, m):
-                return  # 'whose email engagement is Dormant or Never Engaged': the values say it, read on their own
+                return  # 'whose <facet> is <value> or <value>': the values say it, read on their own
             amb = self._unresolved_value(facet, phrase, low, m)
             if amb:
                 r.ambiguities.append(amb)
@@ -403,12 +403,12 @@ class Understander:
                 others.append(v)
         if not others or value.lower() != phrase:
             return None
-        # 'Never Engaged' is the opposite of 'engaged', never a reading of it
+        # a 'Never <word>' value is the opposite of '<word>', never a reading of it
         others = [v for v in others if not re.fullmatch(rf"(?:never|not|non|no)[\s-]+{re.escape(phrase)}", v.lower())]
         stronger = [v for v in others if re.fullmatch(rf"(?:{'|'.join(INTENSIFIERS)})\s+{re.escape(phrase)}", v.lower())]
         if not others:
             return None
-        if stronger == others:  # 'engaged' beside 'Highly Engaged': the word and its stronger degree, by default
+        if stronger == others:  # '<word>' beside 'Highly <Word>': the word and its stronger degree, by default
             both = [v for v in facet.value_list if v in (value, *stronger)]
             opts = [(" + ".join(both), [Condition(facet=facet.name, op="in", values=both)]),
                     (f"{value} only", [Condition(facet=facet.name, op="in", values=[value])])]
@@ -526,7 +526,7 @@ class Understander:
                 continue
             if self._names_chosen(m.group(0), "", conds):
                 taken.append(_Span(m.start(), m.end()))
-                continue  # 'half of their spend on private-label brands' is that share, not the brands themselves
+                continue  # 'half of their spend on <group> brands' is that share, not the brands themselves
             holders = self.vocab.get(_norm(values[0]), [])
             if not holders:
                 continue
@@ -594,7 +594,7 @@ class Understander:
         self._named_by_first_word(low, taken, conds)
 
     def _named_by_first_word(self, low: str, taken: list[_Span], conds: list[Condition]) -> None:
-        """A name written alone by its first word ('home store is Plymouth', 'bought Greenleaf'): the one value of
+        """A name written alone by its first word ('home store is <Town>' for '<Town> Bay'): the one value of
         the catalog that starts with it, when the word is written as a name (capitalised inside the sentence) or
         is no everyday English word."""
         starts = _first_words(self.cat)
@@ -859,7 +859,7 @@ def holders_facet(holders: list[tuple[Facet, str]]) -> Facet:
 def _negated(low: str, pos: int) -> bool:
     clause_start = max(low.rfind(",", 0, pos), low.rfind(";", 0, pos))
     window = low[max(clause_start + 1, pos - 40): pos]
-    if re.search(r"\bor\s+$", window):  # 'minus anyone whose … is Dormant or [Never Engaged]': the list's negation
+    if re.search(r"\bor\s+$", window):  # 'minus anyone whose … is <value> or [<value>]': the list's negation
         window = low[max(clause_start + 1, pos - 80): pos]
     window = re.split(r"\b(and|or)\b(?! (?:churned|lapsed))", window)[-1] if " and " in window and "excluding" not in window else window
     return bool(NEGATION.search(window))
@@ -1093,13 +1093,13 @@ def _phrasal_verb(phrase: str, low: str, end: int) -> bool:
 
 
 def _other_names(value: str) -> list[str]:
-    """English other names of a season value ('autumn' for Fall), from the calendar's season aliases."""
+    """English other names of a season value ('autumn' for a value named 'fall'), from the calendar's season aliases."""
     return [alias for alias, name in season_aliases().items() if name == _norm(value)]
 
 
 def _ranked_top(catalog: Catalog, phrase: str) -> tuple[Facet, str, float] | None:
-    """A value list that ranks customers by what the phrase measures ('Household rank by 52-week spend' for
-    'big spenders'), with its top value as the description defines it ('Best = top 10%')."""
+    """A value list that ranks customers by what the phrase measures (a description like 'rank by 52-week spend'
+    for 'big spenders'), with its top value as the description defines it ('<Value> = top 10%')."""
     words = {_stem(w) for w in re.findall(r"[a-z]+", phrase.lower()) if w not in STOP}
     for f in catalog.active_facets:
         tops = [(float(m.group(1)), v) for v, g in f.value_glosses.items() if (m := re.fullmatch(r"top (\d+(?:\.\d+)?)%", g))]
