@@ -170,7 +170,8 @@ class Understander:
                 if phrase in self.caps and self.orig[m.start():m.end()] != self.orig[m.start():m.end()].upper():
                     continue  # capitalised short aliases ('IN', 'OR', 'TV') count only when written in capitals
                 facet = self.cat.get(facet_name)
-                if kind == "value" and (_phrasal_verb(phrase, low, m.end()) or m.group(0) in _GENERIC_PLURALS):
+                if kind == "value" and (_phrasal_verb(phrase, low, m.end()) or m.group(0) in _GENERIC_PLURALS
+                                        or _modal(phrase, low, m.end())):
                     continue  # '<verb> up on <product>' is the verb, not a value named '<Verb> Up'; 'goods' is no value's plural
                 if kind == "value" and self._names_chosen(phrase, facet_name, conds):
                     taken.append(_Span(m.start(), m.end()))
@@ -1085,6 +1086,13 @@ def _recently_days(catalog: Catalog) -> int:
 
 
 _GENERIC_PLURALS = frozenset(re.findall(r"[a-z]+", VAGUE_NOUNS))  # 'goods', 'items': nouns, not a value's plural
+
+
+def _modal(phrase: str, low: str, end: int) -> bool:
+    """'may' before a verb ('who may be interested', 'may want to try') is the verb, not the month."""
+    return phrase == "may" and bool(re.match(r"\s+(?:not\s+)?(be|buy|try|want|like|need|have|shop|purchase|prefer|"
+                                             r"respond|enjoy|consider|switch|order|use|visit|return|lapse|churn)\b",
+                                             low[end:]))
 
 
 def _phrasal_verb(phrase: str, low: str, end: int) -> bool:

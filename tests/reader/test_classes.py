@@ -357,6 +357,8 @@ WORDING = [
     ("a season by another name", "northstar", "Autumn shoppers in Vermont", "Purchase Season is Fall"),
     ("receiving the channel", "northstar", "Customers who receive our texts in Utah", "SMS Opt In"),
     ("receiving the channel", "harbor", "Shoppers getting marketing emails at the Salem store", "Email Allowed"),
+    ("'may' the verb", "northstar", "Customers who may be interested in Scoop", "Propensity Brand is Scoop (TOP 20)"),
+    ("'may' the verb", "northstar", "Customers with a birthday in May", "Birthday Month is May"),
     ("a modal likelihood", "northstar", "Customers who might buy Scoop", "Propensity Brand is Scoop (TOP 20)"),
     ("a modal likelihood", "harbor", "Households open to home delivery", "Likelihood To Use Service is Home Delivery (TOP 25)"),
 ]
@@ -550,3 +552,8 @@ def test_a_verb_with_its_particle_and_a_generic_plural_are_not_values(harbor, to
     """'stock up on X' is buying X, not the trip mission 'Stock Up'; 'goods' is a noun, not the plural of 'Good'."""
     got = _conds(_read(harbor, today, text, index=False))
     assert present in got and absent not in got, got
+
+
+def test_may_before_a_verb_is_not_the_month(northstar, today):
+    got = _conds(_read(northstar, today, "Ohio customers who may want Pacewell shoes", index=False))
+    assert not any(g.startswith("Birthday Month") for g in got), got
