@@ -260,9 +260,7 @@ class Understander:
             neg = neg != _switched_off(low, m.start(), m.end())
             conds.append(Condition(facet=facet.name, op="is_false" if neg else "is_true", provenance=prov))
         elif facet.kind in ("categorical",) and facet.value_list:
-            named = [v for v in facet.value_list  # a capitalised short alias ('IN') is not the word 'in'
-                     if any(re.search(rf"\b{re.escape(n.lower())}\b", phrase) for n in [v, *facet.value_synonyms.get(v, [])]
-                            if not (n.isupper() and len(n) <= 3))]
+            named = _values_in(facet, phrase)
             if named and not QUALITY.search(phrase):
                 conds.append(Condition(facet=facet.name, op="not_in" if neg else "in", values=named, provenance=prov))
                 return
@@ -334,9 +332,7 @@ class Understander:
 
     def _values_named_elsewhere(self, facet: Facet, low: str, m: re.Match) -> bool:
         """A value of the facet (or its alias) is written elsewhere in the request."""
-        rest = f"{low[:m.start()]} | {low[m.end():]}"
-        names = [n for v in facet.value_list for n in [v, *facet.aliases(v)] if not (n.isupper() and len(n) <= 3)]
-        return any(re.search(rf"(?<![\w']){re.escape(_norm(n))}(?![\w])", rest) for n in names)
+        return bool(_values_in(facet, f"{low[:m.start()]} | {low[m.end():]}"))
 
     def _value_by_meaning(self, facet: Facet, phrase: str, low: str, m: re.Match, neg: bool) -> Ambiguity | None:
         """A value list named by a synonym that says no value ('win-back', 'the suburbs'): asked which, its values
@@ -1086,6 +1082,14 @@ def _recently_days(catalog: Catalog) -> int:
 
 
 _GENERIC_PLURALS = frozenset(re.findall(r"[a-z]+", VAGUE_NOUNS))  # 'goods', 'items': nouns, not a value's plural
+
+
+def _values_in(facet: Facet, text: str) -> list[str]:
+    """The facet's values written in the text, by name or alias; a capitalised short alias ('IN') is not the
+    word 'in'."""
+    return [v for v in facet.value_list
+            if any(re.search(rf"(?<![\w']){re.escape(_norm(n))}(?![\w])", text) for n in [v, *facet.aliases(v)]
+                   if not (n.isupper() and len(n) <= 3))]
 
 
 def _modal(phrase: str, low: str, end: int) -> bool:
