@@ -1092,9 +1092,13 @@ def _values_in(facet: Facet, text: str) -> list[str]:
                    if not (n.isupper() and len(n) <= 3))]
 
 
+_MODALS = frozenset("may might can could would should must will".split())  # English modal verbs
+
+
 def _modal(phrase: str, low: str, end: int) -> bool:
-    """'may' before a verb ('who may be interested', 'may want to try') is the verb, not the month."""
-    return phrase == "may" and bool(re.match(r"\s+(?:not\s+)?(be|buy|try|want|like|need|have|shop|purchase|prefer|"
+    """A modal verb before a verb ('who may be interested', 'may want to try') is the verb, not a value of the
+    same spelling (a month)."""
+    return phrase in _MODALS and bool(re.match(r"\s+(?:not\s+)?(be|buy|try|want|like|need|have|shop|purchase|prefer|"
                                              r"respond|enjoy|consider|switch|order|use|visit|return|lapse|churn)\b",
                                              low[end:]))
 
