@@ -419,7 +419,7 @@ def _coverage_of(request: str | None, segment: Segment, tenant: Tenant):
     """The map of a segment the policy built without the reader (the model's reading): where its conditions'
     words, tiers and numbers are in the request, and which words none of them used."""
     from core.reader.account import segment_coverage
-    from core.reader.understand import STOP
+    from core.reader.common import STOP
 
     if not request:
         return None

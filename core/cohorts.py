@@ -41,7 +41,7 @@ def build_cohorts(agent: "Agent", state: "TurnState", split: "SplitCohorts") -> 
 def cohort_coverage(request: str, results: list["TurnResult"]) -> "Coverage | None":
     """The whole request's word map from the workers' maps; None when a worker's policy keeps no map."""
     from core.reader.account import combine
-    from core.reader.understand import STOP
+    from core.reader.common import STOP
 
     parts = [r.coverage for r in results]
     if not parts or any(p is None for p in parts):

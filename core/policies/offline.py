@@ -8,7 +8,9 @@ import re
 from typing import Generator
 
 from core.reader.split import split_cohorts
-from core.reader.understand import STOP, Ambiguity, Understander, _overlap, _typo_vocabulary
+from core.reader.common import STOP, Ambiguity, _overlap
+from core.reader.lexicon import typo_vocabulary
+from core.reader.understand import Understander
 from core.policies.base import (Action, Clarify, ClarifyOption, Finish, Gate, LLMUsage, Observation, SplitCohorts,
                                 ToolCall, TurnContext)
 from core.reader.account import Coverage, combine
@@ -92,7 +94,7 @@ class OfflinePolicy:
     def _nothing_grounded(self, turn: TurnContext, nearest: list[str], reading) -> Plan:
         """No phrase named a facet: ask with the facets retrieval found nearest, each option sized; when the
         words name no value of them, ask which facet, then which of its values (never a dead end)."""
-        known = _typo_vocabulary(self.tenant.catalog).known
+        known = typo_vocabulary(self.tenant.catalog).known
         readable = readable_content_words(turn.request, STOP, known)
         if not readable:
             raise NothingGrounded(f"'{turn.request}' names no condition: every customer is not a segment. "

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from core.reader.common import BROWSE_CUES, NEGATION, PROPENSITY_CUES, PURCHASE_CUES, Ambiguity, Span
+from core.segment import Condition
 from core.text.normalise import Normalised
 
 Kind = Literal["used", "stop", "ignored", "unused"]
@@ -147,4 +149,25 @@ def _places(low: str, c, catalog) -> list[tuple[int, int, Role]]:
             shown = f"{n:,.0f}" if float(n).is_integer() else str(n)
             out += [(m.start(), m.end(), "condition")
                     for m in re.finditer(rf"(?:\b{_COMPARATORS}\s+)?\$?(?:{re.escape(shown)}|{re.escape(shown.replace(',', ''))})\b(?:\s+[a-z]+)?", low)]
+    return out
+
+
+_CUES = (("intent cue: purchase", PURCHASE_CUES), ("intent cue: likelihood", PROPENSITY_CUES),
+         ("intent cue: browsing", BROWSE_CUES), ("negation", NEGATION))
+
+
+def uses(low: str, conds: list[Condition], taken: list[Span], asked: list[Ambiguity]) -> list[Use]:
+    """What each read stretch of the text became: a condition, a question, a tier or window, an intent cue."""
+    out = [Use(start=c.provenance.start, end=c.provenance.end, became=c.render())
+           for c in conds if c.provenance and c.provenance.start is not None and c.provenance.end is not None]
+    for amb in asked:
+        for m in re.finditer(rf"\b{re.escape(amb.phrase.lower())}\b", low):
+            out.append(Use(start=m.start(), end=m.end(), became=f"asked: {amb.question}", role="asked"))
+    # The first use that covers a word names it: a verb cue inside a date window ('bought in the last 90
+    # days') says more than the window, while 'top 10%' is a tier before it is a likelihood cue.
+    cues = [(rx is PROPENSITY_CUES, Use(start=m.start(), end=m.end(), became=label, role="cue"))
+            for label, rx in _CUES for m in rx.finditer(low)]
+    out += [u for likely, u in cues if not likely]
+    out += [Use(start=t.start, end=t.end, became="read as a tier, window or rule", role="rule") for t in taken]
+    out += [u for likely, u in cues if likely]
     return out

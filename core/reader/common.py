@@ -7,10 +7,14 @@ importing one another.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
 
 from core.catalog import Catalog
-from core.segment import Evidence, Provenance
+from core.segment import Condition, Evidence, Provenance
+
+if TYPE_CHECKING:  # the index is passed in, never imported by the reader
+    from core.retrieval import FacetIndex
 
 STOP = set("""a an the and or of for to in on at by with who whose that which are is was were be been being have has had
 do does did it its their them they this these those from as into than then also any all some our my me we us i you your
@@ -38,6 +42,46 @@ class Span:
     """A stretch of the request already read by some part: later parts skip it."""
     start: int
     end: int
+
+
+@dataclass
+class Ambiguity:
+    """A genuinely ambiguous phrase with readings to choose from (the first is the default)."""
+    phrase: str
+    question: str
+    options: list[tuple[str, list[Condition]]]  # (label, conditions to add under that reading)
+    replaces: list[str] = field(default_factory=list)  # facets the chosen reading replaces
+
+
+@dataclass
+class Found:
+    """What one reader step read: its conditions, the spans it took, its questions, notes for the marketer,
+    and the tier."""
+    conditions: list[Condition] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    ambiguities: list[Ambiguity] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    tier: str | None = None
+
+    def ask(self, amb: Ambiguity) -> None:
+        """Add a question and read its default option meanwhile."""
+        self.ambiguities.append(amb)
+        self.conditions.extend(amb.options[0][1])
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a reading step reads against: the tenant's catalog, its index and sample, and the request as written
+    (capitals kept, same offsets as the lower-cased text the steps read)."""
+    catalog: Catalog
+    index: "FacetIndex | None" = None
+    quantiles: Callable[[str, list[float]], list[float]] | None = None
+    written: str = ""
+
+
+def _busy(a: int, b: int, taken: list[Span], out: Found) -> bool:
+    """True when a..b overlaps a span read before this step or earlier in it."""
+    return _overlaps(a, b, taken) or _overlaps(a, b, out.spans)
 
 
 _CACHE: dict[tuple[str, int], tuple[Catalog, object]] = {}

@@ -9,54 +9,39 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 
 from core.catalog import Catalog, Facet
-from core.reader.common import (BASIC_STOP, PURCHASE_CUES, Span, _clause_at, _facet_window, _find, _find_apart,
-                                _overlap, _overlaps, _prov, _round_sig, per_catalog)
+from core.reader.common import (BASIC_STOP, PURCHASE_CUES, Found, Span, _busy, _clause_at, _facet_window, _find, _find_apart,
+                                _overlap, _prov, _round_sig, per_catalog)
 from core.segment import Condition
 from core.text.dates import UNIT_DAYS, DateSpan, find_dates
 from core.text.numbers import FRACTION, WORD_NUMBER, word_number, fraction_percent
 from core.text.phrasebook import Entry
 
 
-@dataclass
-class Extracted:
-    """What one extract pass read: its conditions, the spans it took, notes for the marketer, and the tier."""
-    conditions: list[Condition] = field(default_factory=list)
-    spans: list[Span] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    tier: str | None = None
-
-
-def _busy(a: int, b: int, taken: list[Span], out: Extracted) -> bool:
-    """True when a..b overlaps a span read before this pass or earlier in it."""
-    return _overlaps(a, b, taken) or _overlaps(a, b, out.spans)
-
-
-def tier(catalog: Catalog, book: list[Entry], low: str, taken: list[Span]) -> Extracted:
+def tier(catalog: Catalog, book: list[Entry], low: str, taken: list[Span]) -> Found:
     """The propensity tier the request asks for ('top 10%', 'top quarter', a phrasebook tier), if any."""
     prop = next((f for f in catalog.active_facets if f.kind == "propensity"), None)
     if prop is None:
-        return Extracted()
+        return Found()
     m = re.search(r"\btop[\s-]+(\d+)\s*(%|percent|tier)?", low)
     if m and not re.match(r"\s*(orders|items|trips)", low[m.end():]):
-        return Extracted(spans=[Span(m.start(), m.end())], tier=catalog.tier_for_percent(prop, float(m.group(1))))
+        return Found(spans=[Span(m.start(), m.end())], tier=catalog.tier_for_percent(prop, float(m.group(1))))
     m = re.search(r"\btop (third|quarter|half|fifth|tenth)\b", low)
     if m:
         pct = {"third": 33.4, "quarter": 25, "half": 50, "fifth": 20, "tenth": 10}[m.group(1)]
-        return Extracted(spans=[Span(m.start(), m.end())], tier=catalog.tier_for_percent(prop, pct))
+        return Found(spans=[Span(m.start(), m.end())], tier=catalog.tier_for_percent(prop, pct))
     for e in book:
         if e.tier and (m := _find(e.phrase, low, taken) or _find_apart(e.phrase, low, taken)):
             if e.phrase in ("likely", "interested in", "in the market for"):
                 continue  # plain intent words: the default tier, and they cue propensity
-            return Extracted(spans=[Span(*m)], tier=e.tier)
-    return Extracted()
+            return Found(spans=[Span(*m)], tier=e.tier)
+    return Found()
 
 
-def ages(catalog: Catalog, low: str, taken: list[Span]) -> Extracted:
+def ages(catalog: Catalog, low: str, taken: list[Span]) -> Found:
     """Ages of people or of their children ('aged 25-34', 'kids under 5') as the banded values they overlap."""
-    out = Extracted()
+    out = Found()
     for m in re.finditer(r"\b(?:aged?\s+|ages\s+)?(under\s+|over\s+)?(\d{1,2})\s*(?:(?:-|to|–)\s*(\d{1,2})|(\+|and over|and up|or older))?(?!\d)", low):
         if _busy(m.start(), m.end(), taken, out):
             continue
@@ -79,9 +64,9 @@ def ages(catalog: Catalog, low: str, taken: list[Span]) -> Extracted:
     return out
 
 
-def ranges(catalog: Catalog, today: dt.date, low: str, taken: list[Span]) -> Extracted:
+def ranges(catalog: Catalog, today: dt.date, low: str, taken: list[Span]) -> Found:
     """'between $1,000 and $3,000', 'from 10 to 20 coupons', '$75-$150 a week': both ends on one numeric facet."""
-    out = Extracted()
+    out = Found()
     num = lambda n: rf"(?P<cur{n}>\$)?\s*(?P<num{n}>\d[\d,]*(?:\.\d+)?)\s*(?P<k{n}>k\b)?\s*(?P<pct{n}>%|percent)?"  # noqa: E731
     pat = re.compile(rf"\b(?:between|from)\s+{num(1)}\s*(?:and|to|-|–)\s*{num(2)}"
                      rf"|(?P<cur3>\$)\s*(?P<num3>\d[\d,]*)\s*(?P<k3>k\b)?\s*(?:-|–|to)\s*\$\s*(?P<num4>\d[\d,]*)\s*(?P<k4>k\b)?")
@@ -110,9 +95,9 @@ def ranges(catalog: Catalog, today: dt.date, low: str, taken: list[Span]) -> Ext
     return out
 
 
-def numbers(catalog: Catalog, today: dt.date, low: str, taken: list[Span]) -> Extracted:
+def numbers(catalog: Catalog, today: dt.date, low: str, taken: list[Span]) -> Found:
     """Amounts, counts and shares beside a comparator ('over $500', '3 or more trips', 'five or more people')."""
-    out = Extracted()
+    out = Found()
     pat = re.compile(
         r"(?P<pre>over|more than|above|greater than|at least|min(?:imum)?|exceeding|under|less than|below|"
         rf"fewer than|at most|up to|no more than|maximum|max)?\s*(?P<cur>\$)?(?P<num>\d[\d,]*(?:\.\d+)?|\b{FRACTION}\b|\b{WORD_NUMBER}\b)\s*(?P<k>k\b)?"
@@ -238,9 +223,9 @@ def range_facet(catalog: Catalog, child: bool) -> Facet | None:
     return None
 
 
-def reachability(catalog: Catalog, low: str, taken: list[Span]) -> Extracted:
+def reachability(catalog: Catalog, low: str, taken: list[Span]) -> Found:
     """'reachable by email', 'can be texted': each channel's reachability rule, as conditions."""
-    out = Extracted()
+    out = Found()
     channels = channel_words(catalog)
     if not channels:
         return out
@@ -271,9 +256,9 @@ def reachability(catalog: Catalog, low: str, taken: list[Span]) -> Extracted:
 
 
 def dates(catalog: Catalog, lexicon: list[tuple[str, str, str]], low: str, found: list[DateSpan],
-          taken: list[Span]) -> Extracted:
+          taken: list[Span]) -> Found:
     """The dates found in the request, each on the date facet it dates, a gap since last activity, or a month."""
-    out = Extracted()
+    out = Found()
     for d in found:
         if _busy(d.start, d.end, taken, out):
             continue
@@ -316,10 +301,10 @@ def dates(catalog: Catalog, lexicon: list[tuple[str, str, str]], low: str, found
 _ELAPSED = re.compile(rf"\b(\d+|{WORD_NUMBER})\s+(day|week|month|year)s?\s+(?:or\s+(?:more|longer)\s+)(?:ago|since)\b")
 
 
-def elapsed(catalog: Catalog, low: str, taken: list[Span]) -> Extracted:
+def elapsed(catalog: Catalog, low: str, taken: list[Span]) -> Found:
     """'four months or more ago', 'six months or longer since their last order': the time since the last
     activity, on the days-since facet the words around it name (none named: nothing read)."""
-    out = Extracted()
+    out = Found()
     for m in _ELAPSED.finditer(low):
         if _busy(m.start(), m.end(), taken, out):
             continue

@@ -4,7 +4,8 @@ catalog's own words for its facets and values (names, synonyms, descriptions, va
 'children living with them', 'email keeps bouncing', 'served in the armed forces' name a facet that no
 synonym spells. Two pure steps: `leftover_phrases` cuts candidate phrases out of the unused stretches of
 a request, and `choose` turns each phrase's nearest catalog texts into readings — one when it is clearly
-nearest, several (to ask about) when they are close, none when nothing is near enough.
+nearest, several (to ask about) when they are close, none when nothing is near enough. `by_meaning` runs
+them against the index for one request; `unknown_concepts` asks about the describing words nothing read.
 """
 from __future__ import annotations
 
@@ -12,6 +13,14 @@ import re
 from dataclasses import dataclass
 
 from core.catalog import Facet
+from core.reader import lexicon, questions
+from core.reader.account import uses
+from core.reader.common import (AUDIENCE, AUDIENCE_WORDS, STOP, _CUE_WORDS, Ambiguity, Context, Found, Span, _busy,
+                                _prov, _stem)
+from core.reader.cues import negated
+from core.reader.questions import SCALE_NOUNS
+from core.segment import Condition
+from core.text.numbers import word_number
 
 LEFTOVER_MIN = 0.65     # cosine a leftover phrase must reach with a facet's or value's own words to be read as it
 LEFTOVER_SURE = 0.78    # ...and this to be read without asking (paraphrase-near); between the two it is asked about
@@ -119,3 +128,114 @@ def pick(grounded: list[Grounded]) -> list[Grounded]:
         if not any(o.start < g.end and g.start < o.end for o in out):
             out.append(g)
     return sorted(out, key=lambda g: g.start)
+
+
+def leftovers(ctx: Context, low: str, used: list[tuple[int, int]], limit: int = MAX_PHRASES) -> list[tuple[int, int]]:
+    """The phrases outside `used` that grounding by meaning may read."""
+    words = lexicon.facet_name_words(ctx.catalog)
+    spans = leftover_phrases(low, used, lambda w: w not in AUDIENCE_WORDS and w not in _CUE_WORDS and (
+        w not in STOP or (len(w) >= 4 and w in words)), limit)
+    # A phrase of only catalog words was the lexical parts' to read (and to decline: 'store' in 'the <Town>
+    # store'); meaning is for the words the catalog does not spell ('countryside', 'keeps bouncing').
+    spelled = lexicon.lexicon_words(ctx.catalog)
+    return [(a, b) for a, b in spans if any(
+        w not in STOP and word_number(w) is None and not (lexicon.inflections(w) & spelled)
+        for w in re.findall(r"[a-z][a-z']*", low[a:b]))]
+
+
+def expect_leftovers(ctx: Context, low: str) -> None:
+    """Every phrase grounding may read later joins the request's first model call, wherever that comes
+    (a few per request: only phrases holding a word the catalog does not spell)."""
+    if ctx.index is not None:
+        ctx.index.embedder.expect([low[a:b] for a, b in leftovers(ctx, low, [], limit=64)])
+
+
+def by_meaning(ctx: Context, low: str, spans: list[tuple[int, int]], taken: list[Span], conds: list[Condition],
+               asked: list[Ambiguity]) -> Found:
+    """Phrases still unread after every other part, read by meaning against the catalog's words for its flags
+    and values ('children living with them', 'email keeps bouncing'); a question when two readings are close."""
+    out = Found()
+    used = read_so_far(ctx, low, conds, taken, asked)
+    spans = [(a, b) for a, b in spans if not any(x < b and a < y for x, y in used)]
+    facets = {n: f for n, f in lexicon.groundable(ctx.catalog).items() if n not in {c.facet for c in conds}}
+    if not spans or not facets or ctx.index is None:
+        return out
+    hits = ctx.index.nearest_terms([low[a:b] for a, b in spans], list(facets))
+    found = [Grounded(a, b, low[a:b], rs) for (a, b), hs in zip(spans, hits) if (rs := choose(low[a:b], hs, facets))]
+    for g in pick(found):
+        opts = [option(low, g, c) for c in g.readings[:3]]
+        out.spans.append(Span(g.start, g.end))
+        if not g.sure:  # close readings, or one only somewhat near: the marketer says which, if any
+            # without it nothing may be left to build: then the other answer is to say it another way
+            opts.append((f"Build without '{g.phrase}'" if conds or out.conditions else "None of these: rephrase", []))
+            out.ask(Ambiguity(phrase=g.phrase, question=f"What do you mean by '{g.phrase}'?",
+                              options=opts, replaces=sorted({c.facet.name for c in g.readings[:3]})))
+        else:
+            out.conditions.extend(opts[0][1])
+    return out
+
+
+def read_so_far(ctx: Context, low: str, conds: list[Condition], taken: list[Span],
+                asked: list[Ambiguity]) -> list[tuple[int, int]]:
+    """Stretches already read, and words a chosen facet explains ('store' after 'Express' as a store format)."""
+    used = [(u.start, u.end) for u in uses(low, conds, taken, asked)]
+    return used + [(m.start(), m.end()) for m in re.finditer(r"[a-z]+", low) if explained(ctx, m.group(0), conds)]
+
+
+def option(low: str, g: Grounded, c: Candidate) -> tuple[str, list[Condition]]:
+    """One reading of a grounded phrase as a labelled option: the flag or value, on its true or false side."""
+    neg = negates(g.phrase, negated(low, g.start), c.matched)
+    prov = _prov(low, g.start, g.end, "meaning", matched=c.matched,
+                 note=f"nearest catalog words: '{c.matched}' ({c.score:.2f})")
+    if c.value is None:
+        cond = Condition(facet=c.facet.name, op="is_false" if neg else "is_true", provenance=prov)
+        return (f"{'not ' if neg else ''}{c.facet.name}", [cond])
+    cond = Condition(facet=c.facet.name, op="not_in" if neg else "in", values=[c.value], provenance=prov)
+    return (f"{c.facet.name}: {'not ' if neg else ''}{c.value}", [cond])
+
+
+def unknown_concepts(ctx: Context, low: str, taken: list[Span], conds: list[Condition]) -> Found:
+    """A word describing the audience that no condition used: asked about with the catalog's readings of it
+    ('healthy shoppers': a wellness program or a diet), or, when no facet covers it, whether to build without."""
+    out = Found()
+    known = lexicon.known_words(ctx.catalog)
+    for m in re.finditer(rf"\b([a-z][a-z']+)[\s-]+(?:{'|'.join(SCALE_NOUNS)})\b", low):
+        word = m.group(1)  # '<Metal>-level members' where no level is called so: another retailer's scale
+        if not (_busy(m.start(1), m.end(1), taken, out) or word in STOP or word in known or len(word) < 3):
+            out.spans.append(Span(m.start(), m.end()))
+            out.ambiguities.append(questions.build_without(
+                m.group(0), f"The catalog has no '{m.group(0)}'. Build the segment without it?"))
+    for m in re.finditer(rf"\b([a-z][a-z'-]+)\s+{AUDIENCE}\b", low):
+        word = m.group(1)
+        if _busy(m.start(1), m.end(1), taken, out) or word in STOP or word in _CUE_WORDS or word in SCALE_NOUNS:
+            continue  # a scale noun alone ('<Metal> status shoppers') is said of the value before it
+        if len(word) < 4 or word.endswith("ly"):
+            continue
+        if word not in known:
+            out.ambiguities.append(questions.build_without(
+                word, f"The catalog has no facet for '{word}'. Build the segment without it?"))
+        elif not explained(ctx, word, [*conds, *out.conditions]):
+            _ask_modifier(ctx, word, low, Span(m.start(1), m.end(1)), out)
+    return out
+
+
+def explained(ctx: Context, word: str, conds: list[Condition]) -> bool:
+    """The word belongs to a facet already chosen ('rewards' in '<Level> rewards members')."""
+    stem = _stem(word)
+    for c in conds:
+        f = ctx.catalog.get(c.facet)
+        if f and stem in {_stem(t) for t in re.findall(r"[a-z]+", " ".join([f.name, *f.synonyms]).lower())}:
+            return True
+    return False
+
+
+def _ask_modifier(ctx: Context, word: str, low: str, at: Span, out: Found) -> None:
+    readings = questions.modifier_readings(ctx.catalog, _stem(word))
+    if not readings:
+        return
+    prov = _prov(low, at.start, at.end, "synonym", matched=word, note="one of several catalog readings")
+    opts = [(label, [c.model_copy(update={"provenance": prov}) for c in cs]) for label, cs in readings[:3]]
+    opts.append((f"Build without '{word}'", []))
+    out.spans.append(at)
+    out.ask(Ambiguity(phrase=word, question=f"What should '{word}' mean here?", options=opts,
+                      replaces=sorted({c.facet for _, cs in opts for c in cs})))

@@ -50,7 +50,7 @@ def test_nearest_options_are_valid_conditions_from_the_catalog(northstar):
 
 def test_a_segment_built_without_the_reader_is_mapped_by_its_catalog_words(northstar):
     from core.reader.account import segment_coverage
-    from core.reader.understand import STOP
+    from core.reader.common import STOP
     from core.segment import Condition
 
     request = "Customers who spent over $2,000 in Ohio, lapsed gardeners"

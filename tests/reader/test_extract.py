@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 
 from core.reader import extract
-from core.reader.common import Span
-from core.reader.understand import _lexicon, _phrasebook
+from core.reader.common import Found, Span
+from core.reader import lexicon
 from core.text.dates import find_dates
 
 
-def _rendered(found: extract.Extracted) -> list[str]:
+def _rendered(found: Found) -> list[str]:
     return [c.render() for c in found.conditions]
 
 
-def _spans(found: extract.Extracted, low: str) -> list[str]:
+def _spans(found: Found, low: str) -> list[str]:
     return [low[s.start:s.end].strip() for s in found.spans]
 
 
@@ -58,10 +58,10 @@ def test_a_range_is_not_a_lower_bound(northstar, today):
     assert extract.numbers(northstar.catalog, today, text, taken).conditions == []
 
 
-def _dates(tenant, today, text: str) -> extract.Extracted:
+def _dates(tenant, today, text: str) -> Found:
     cat = tenant.catalog
     spans = find_dates(text, today, cat.fiscal_year_start_month, cat.seasons)
-    return extract.dates(cat, _lexicon(cat), text.lower(), spans, [])
+    return extract.dates(cat, lexicon.table(cat), text.lower(), spans, [])
 
 
 @pytest.mark.parametrize("tenant_id, text, facet, days, span", [
@@ -94,7 +94,7 @@ def test_a_windowed_facets_own_window_is_a_note_not_a_condition(northstar, today
 ])
 def test_a_tier(request, tenant_id, text, tier, span):
     cat = request.getfixturevalue(tenant_id).catalog
-    found = extract.tier(cat, _phrasebook(cat), text, [])
+    found = extract.tier(cat, lexicon.phrasebook(cat), text, [])
     assert found.tier == tier
     assert _spans(found, text) == [span]
     assert found.conditions == []
@@ -102,7 +102,7 @@ def test_a_tier(request, tenant_id, text, tier, span):
 
 def test_no_tier_without_one(harbor):
     cat = harbor.catalog
-    found = extract.tier(cat, _phrasebook(cat), "shoppers who bought bakery items", [])
+    found = extract.tier(cat, lexicon.phrasebook(cat), "shoppers who bought bakery items", [])
     assert found.tier is None and found.spans == []
 
 

@@ -39,7 +39,7 @@ def test_offsets_map_back_to_the_original():
 
 def test_common_english_words_are_never_rewritten():
     from core.text.normalise import correct_typos
-    from core.reader.understand import _typo_vocabulary
+    from core.reader.lexicon import typo_vocabulary as _typo_vocabulary
     from core.tenant import load_tenant
 
     vocab = _typo_vocabulary(load_tenant("harbor").catalog)

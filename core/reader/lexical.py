@@ -1,0 +1,351 @@
+"""The ground stage, by spelling: phrases the catalog itself writes — phrasebook entries, facet names and
+synonyms, value names and aliases, named value groups, a value's first word, misspellings of them — read as
+scored candidates and resolved by context (the intent cue, the facets the request names).
+
+Every step takes the tenant's `Context`, the lower-cased request, the spans read before it and (when it
+needs them) the conditions read so far, and returns what it `Found`; nothing is kept between requests.
+"""
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import fuzz, process
+
+from core.catalog import Facet
+from core.reader import lexicon, questions
+from core.reader.common import (NEGATION, STOP, Ambiguity, Context, Found, Span, _busy, _clause_at, _clauses, _find,
+                                _overlap, _product_levels, _prov, _stem)
+from core.reader.cues import facet_fit, intent, modal, negate, negated, phrasal_verb, switched_off
+from core.reader.questions import QUALITY
+from core.segment import Condition
+from core.text.normalise import is_common_english, norm
+
+Candidate = tuple[Facet, "str | None"]  # a facet, and the value a phrase names on it (None: the facet itself)
+FUZZY_MIN = 88  # rapidfuzz ratio a misspelled value name must reach
+VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
+GENERIC_PLURALS = frozenset(re.findall(r"[a-z]+", VAGUE_NOUNS))  # 'goods', 'items': nouns, not a value's plural
+
+
+def phrasebook_entries(ctx: Context, low: str, taken: list[Span]) -> Found:
+    """The tenant's phrasebook phrases ('lapsed', 'close to their store') as the conditions its hints give."""
+    out = Found()
+    for e in lexicon.phrasebook(ctx.catalog):
+        if not e.conditions and e.tier:
+            continue
+        m = _find(e.phrase, low, [*taken, *out.spans])
+        if not m:
+            continue
+        if _propensity_value(ctx, e.conditions) and intent(low[max(0, m[0] - 70):m[0]], _clause_at(low, m[0])) == "propensity":
+            continue  # 'likely to try delivery': the propensity facet, read by the lexical pass
+        if _value_named_before(ctx, e.conditions, low, m[0]):
+            continue  # '<tier> members': the value named wins over what 'members' alone means
+        out.spans.append(Span(*m))
+        neg = negated(low, m[0])
+        for c in e.conditions:
+            cond = Condition.model_validate(c)
+            if neg:
+                cond = negate(cond)
+            cond.provenance = _prov(low, m[0], m[1], "phrasebook", matched=e.phrase)
+            out.conditions.append(cond)
+    return out
+
+
+def _value_named_before(ctx: Context, conditions: list[dict], low: str, start: int) -> bool:
+    facets = {c.get("facet") for c in conditions if c.get("op") == "in"}
+    prev = re.findall(r"[a-z]+", low[max(0, start - 25):start])[-1:]
+    return bool(prev) and any(f.name in facets for f, _ in lexicon.vocab(ctx.catalog).get(prev[0], []))
+
+
+def _propensity_value(ctx: Context, conditions: list[dict]) -> bool:
+    if len(conditions) != 1 or conditions[0].get("op") != "in":
+        return False
+    vals = set(conditions[0].get("values") or [])
+    return any(f.kind == "propensity" and vals & set(f.value_list) for f in ctx.catalog.active_facets)
+
+
+def catalog_names(ctx: Context, low: str, taken: list[Span], conds: list[Condition]) -> Found:
+    """Facet names and synonyms, value names and aliases, as the catalog spells them (plural or singular)."""
+    out = Found()
+    caps = lexicon.short_capitals(ctx.catalog)
+    for phrase, facet_name, kind in lexicon.table(ctx.catalog):
+        if phrase not in low:
+            continue  # cheap substring test before the word-boundary regex
+        for m in re.finditer(rf"(?<![\w']){re.escape(phrase)}(?:e?s)?(?![\w])", low):
+            at = Span(m.start(), m.end())
+            if _busy(at.start, at.end, taken, out) or (m.group(0) != phrase and m.group(0) in STOP):
+                continue
+            written = ctx.written[at.start:at.end]
+            if phrase in caps and written != written.upper():
+                continue  # capitalised short aliases ('IN', 'OR', 'TV') count only when written in capitals
+            facet = ctx.catalog.get(facet_name)
+            if kind == "value" and (phrasal_verb(phrase, low, at.end) or m.group(0) in GENERIC_PLURALS
+                                    or modal(phrase, low, at.end)):
+                continue  # '<verb> up on <product>' is the verb, not a value named '<Verb> Up'; 'goods' is no value's plural
+            if kind == "value" and names_chosen(phrase, facet_name, [*conds, *out.conditions]):
+                out.spans.append(at)
+                continue  # '<service>' beside a count of '<service> visits' names that count, not the service itself
+            cands = facets_for(ctx, phrase, kind, facet, low, at.start)
+            if not cands or not _plausible(ctx, cands[0], phrase, low, at.start):
+                continue
+            holder = _boolean_named(ctx, phrase, low, at.start) if kind == "value" else None
+            if holder is not None:
+                cands = [(holder, None)]
+            out.spans.append(at)
+            emit(ctx, low, at, phrase, kind, cands, out)
+    return out
+
+
+def names_chosen(phrase: str, facet_name: str, conds: list[Condition]) -> bool:
+    """The phrase's words are all words of a facet a number or a date already chose ('6 visits to our fuel
+    centers' is that count, not a value that shares its words)."""
+    words = {_stem(w) for w in re.findall(r"[a-z]+", phrase)}
+    return any(c.facet != facet_name and c.provenance and c.provenance.evidence.method in ("number", "date")
+               and words <= {_stem(w) for w in re.findall(r"[a-z]+", c.facet.lower())} for c in conds)
+
+
+def _plausible(ctx: Context, cand: Candidate, phrase: str, low: str, pos: int) -> bool:
+    """Drop value matches the context does not support."""
+    facet, value = cand
+    if value is None or facet.name in _named(ctx, low):
+        return True  # the request names the facet (or a retired name of it) the value belongs to
+    clause = _clause_at(low, pos)
+    cue = intent(low[max(0, pos - 70):pos], clause)
+    if cue == "plain" and re.match(r"[\s,]*(excluding|except|but not|minus|other than|without)\b", clause):
+        cue = intent(low[:pos], low[:pos])  # '<product> buyers ..., excluding <brand>' excludes from what came before
+    if facet.hierarchy_level in _product_levels(ctx.catalog) and facet.kind in ("propensity", "categorical") \
+            and cue == "plain":
+        return bool(re.search(r"\b(buyers?|shoppers|purchasers?|fans|lovers|customers of)\b", clause))
+    word = value.lower()
+    if " " not in word and sum(word in f.name.lower().split() for f in ctx.catalog.active_facets if f.name != facet.name) >= 2:
+        rest = facet.name.lower().replace(word, " ")
+        return _overlap(clause.replace(phrase, " "), rest) > 0
+    return True
+
+
+def _named(ctx: Context, low: str) -> set[str]:
+    """Facets the request names outright; a retired name stands for its replacement."""
+    return {f.replaced_by or f.name for f in ctx.catalog.facets if f.name.lower() in low}
+
+
+def _boolean_named(ctx: Context, phrase: str, low: str, pos: int) -> Facet | None:
+    """'hold a <tenant> credit card' names the boolean facet that starts with the value's words."""
+    if not re.search(r"\b(hold|holds|have|has|own|owns|with|carry|carries)\b", low[max(0, pos - 25):pos]):
+        return None
+    for f in ctx.catalog.active_facets:
+        if f.kind == "boolean" and f.name.lower().startswith(phrase) and f.name.lower() != phrase:
+            return f
+    return None
+
+
+def facets_for(ctx: Context, phrase: str, kind: str, facet: Facet, low: str, pos: int) -> list[Candidate]:
+    """The facet(s) and value a matched phrase stands for in this context, best first."""
+    if kind == "facet":
+        return [(facet, None)]
+    holders = list(lexicon.vocab(ctx.catalog).get(phrase, []))
+    if not holders:
+        return []
+    clause = _clause_at(low, pos)
+    before = low[max(0, pos - 70): pos]
+    cue = intent(before, clause)
+    named = _named(ctx, low)
+    cued = intent(before, "") != "plain"  # 'bought a <thing>': the verb itself says which kind of value
+    derived = lexicon.singular_only(ctx.catalog)
+    ranked = sorted(holders, key=lambda fv: -(facet_fit(fv[0], cue, clause, ctx.catalog) + 8 * (fv[0].name in named)
+                                              - (0 if cued or (phrase, fv[0].name) not in derived else 20)))
+    return [ranked[0]] + [fv for fv in ranked[1:4] if fv[0].name != ranked[0][0].name]
+
+
+def emit(ctx: Context, low: str, at: Span, phrase: str, kind: str, cands: list[Candidate], out: Found) -> None:
+    """Add the reading of a matched phrase to `out`: a value, a flag, or a question when the phrase names a facet
+    without saying which values or how much."""
+    facet, value = cands[0]
+    neg = negated(low, at.start)
+    alts = [f.name if v is None else f"{f.name}: {v}" for f, v in cands[1:4]]
+    method = "exact" if kind == "value" and value and value.lower() == phrase else "synonym"
+    prov = _prov(low, at.start, at.end, method, matched=phrase, alternatives=alts)
+    if value is not None:
+        amb = questions.value_collision(facet, value, phrase) or questions.other_scale(low, at, facet, value)
+        if amb and questions.listed_with_sibling(low, at, facet):
+            amb = None  # '<value> or <name>': listed beside a sibling value, it is that facet's value
+        if amb:
+            out.ambiguities.append(amb)
+        out.conditions.append(Condition(facet=facet.name, op="not_in" if neg else "in", values=[value], provenance=prov))
+        return
+    if facet.kind == "boolean":
+        neg = neg != switched_off(low, at.start, at.end)
+        out.conditions.append(Condition(facet=facet.name, op="is_false" if neg else "is_true", provenance=prov))
+    elif facet.kind == "categorical" and facet.value_list:
+        named = lexicon.values_in(facet, phrase)
+        if named and not QUALITY.search(phrase):
+            out.conditions.append(Condition(facet=facet.name, op="not_in" if neg else "in", values=named, provenance=prov))
+            return
+        if questions.values_named_elsewhere(facet, low, at):
+            return  # 'whose <facet> is <value> or <value>': the values say it, read on their own
+        if amb := questions.unresolved_value(ctx, facet, phrase, low, at):
+            out.ask(amb)
+        elif (stated := questions.stated_reading(ctx.catalog, facet, phrase)) is not None:
+            # 'near their store' names the facet; the tenant's hints give its one reading ('close to their store')
+            out.conditions.extend(c.model_copy(update={"provenance": prov}) for c in stated)
+        elif amb := questions.value_by_meaning(ctx, facet, phrase, low, at, neg):
+            out.ask(amb)
+    elif facet.kind == "numeric":
+        if amb := questions.vague_amount(ctx, facet, phrase, low, at):
+            out.ask(amb)
+
+
+def misspelled_values(ctx: Context, low: str, taken: list[Span]) -> Found:
+    """Misspelled value names ('free assmbly', 'pacewel') matched to the nearest real value."""
+    out = Found()
+    keys, vocab = lexicon.fuzzy_keys(ctx.catalog), lexicon.vocab(ctx.catalog)
+    words = list(re.finditer(r"[a-z][a-z&'-]+", low))
+    for size in (3, 2, 1):
+        for i in range(len(words) - size + 1):
+            a, b = words[i].start(), words[i + size - 1].end()
+            phrase = low[a:b]
+            if len(phrase) < 5 or _busy(a, b, taken, out) or phrase in STOP:
+                continue
+            hit = process.extractOne(phrase, keys, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN)
+            if hit is None or abs(len(hit[0]) - len(phrase)) > 2 or phrasal_verb(hit[0], low, b):
+                continue
+            name, score = hit[0], hit[1]
+            cands = facets_for(ctx, name, "value", vocab[name][0][0], low, a)
+            if not cands or not _plausible(ctx, cands[0], phrase, low, a) or name.rstrip("s") == phrase.rstrip("s"):
+                continue
+            out.spans.append(Span(a, b))
+            before = len(out.conditions)
+            emit(ctx, low, Span(a, b), name, "value", cands, out)
+            for c in out.conditions[before:]:
+                c.provenance.evidence.method = "fuzzy"
+                c.provenance.evidence.score = score / 100
+    return out
+
+
+def value_groups(ctx: Context, low: str, taken: list[Span], conds: list[Condition]) -> Found:
+    """Named value groups from the hierarchy ('store brands', 'private labels', '<Tenant> brand')."""
+    out = Found()
+    tenant_word = ctx.catalog.display_name.split()[0].lower()
+    for name, values in ctx.catalog.hierarchy.items():
+        if not isinstance(values, list):
+            continue
+        words = name.replace("_", " ").rstrip("s")
+        pat = rf"\b(?:{re.escape(words)}s?|{re.escape(tenant_word)}(?:'s)? (?:own )?(?:brand|label)s?)\b"
+        m = re.search(pat, low)
+        if not m or _busy(m.start(), m.end(), taken, out) or _inside_facet_name(ctx, low, m):
+            continue
+        if names_chosen(m.group(0), "", [*conds, *out.conditions]):
+            out.spans.append(Span(m.start(), m.end()))
+            continue  # 'half of their spend on <group> brands' is that share, not the brands themselves
+        holders = lexicon.vocab(ctx.catalog).get(norm(values[0]), [])
+        if not holders:
+            continue
+        clause = _clause_at(low, m.start())
+        cue = intent(low[max(0, m.start() - 70):m.start()], clause)
+        facet = max((f for f, _ in holders), key=lambda f: facet_fit(f, cue, clause, ctx.catalog))
+        out.spans.append(Span(m.start(), m.end()))
+        op = "not_in" if negated(low, m.start()) else "in"
+        cond = Condition(facet=facet.name, op=op, values=list(values),
+                         provenance=_prov(low, m.start(), m.end(), "group", matched=name))
+        out.conditions.append(cond)
+        named = [v for v in values if v.lower().startswith(tenant_word + " ")]
+        if m.group(0).startswith(tenant_word) and named and len(named) < len(values):
+            # '<Tenant> brand': the whole group, or only the brands whose names start with the tenant's name?
+            out.ambiguities.append(Ambiguity(
+                phrase=m.group(0), question=f"Which brands do you mean by '{m.group(0)}'?", replaces=[facet.name],
+                options=[(f"All {len(values)} {name.replace('_', ' ')}", [cond]),
+                         (f"Only {', '.join(named)}", [Condition(facet=facet.name, op=op, values=named)])]))
+    return out
+
+
+def _inside_facet_name(ctx: Context, low: str, m: re.Match) -> bool:
+    """'<group words> share': the group's words begin a facet's name or synonym, which the lexicon reads."""
+    nxt = re.match(r"\s+([a-z]+)", low[m.end():])
+    if not nxt:
+        return False
+    said = f"{m.group(0)} {nxt.group(1)}"
+    return any(said in t.lower() for f in ctx.catalog.active_facets for t in [f.name, *f.synonyms])
+
+
+def flag_name_words(ctx: Context, low: str, taken: list[Span], conds: list[Condition]) -> Found:
+    """A boolean facet whose name's words all appear in one clause ('allow texts' -> Text Allowed)."""
+    out = Found()
+    have = {c.facet for c in conds}
+    dated = [(c.provenance.start, c.provenance.end) for c in conds
+             if c.provenance and c.provenance.start is not None and c.provenance.evidence.method == "date"]
+    for a, b in _clauses(low):
+        if any(a <= s < b for s, _ in dated):
+            continue
+        clause = low[a:b]
+        free = {_stem(w.group(0)) for w in re.finditer(r"[a-z]+", clause)
+                if not _busy(a + w.start(), a + w.end(), taken, out)}
+        for f in ctx.catalog.active_facets:
+            if f.kind != "boolean" or f.name in have:
+                continue
+            toks = {_stem(w) for w in re.findall(r"[a-z]+", f.name.lower()) if w not in STOP}
+            if len(toks) >= 2 and toks <= free:
+                neg = bool(NEGATION.search(clause))  # "don't buy beer or wine", "not"
+                out.conditions.append(Condition(facet=f.name, op="is_false" if neg else "is_true",
+                                                provenance=_prov(low, a, b, "name words")))
+                have.add(f.name)
+    return out
+
+
+def partial_values(ctx: Context, low: str, taken: list[Span]) -> Found:
+    """'<word> <facet noun>' where the word starts exactly one value ('the <Town> store' -> '<Town> Commons')."""
+    out = Found()
+    for m in re.finditer(r"\b([a-z][a-z']{3,})\s+([a-z]+)\b", low):
+        if _busy(m.start(1), m.end(1), taken, out) or m.group(1) in STOP:
+            continue
+        for f in ctx.catalog.active_facets:
+            noun = _stem(m.group(2))
+            if not f.value_list or noun not in {_stem(w) for w in re.findall(r"[a-z]+", f.name.lower())}:
+                continue
+            hits = [v for v in f.value_list if v.lower().split()[0] == m.group(1)]
+            if len(hits) == 1:
+                # the same value may sit on a bought and a likelihood facet: the wording picks ('buyers')
+                f = (facets_for(ctx, hits[0].lower(), "value", f, low, m.start()) or [(f, None)])[0][0]
+                out.spans.append(Span(m.start(), m.end()))
+                out.conditions.append(Condition(facet=f.name, op="in", values=hits,
+                                                provenance=_prov(low, m.start(), m.end(), "partial", matched=m.group(1))))
+                break
+    return out
+
+
+def first_word_names(ctx: Context, low: str, taken: list[Span]) -> Found:
+    """A name written alone by its first word ('home store is <Town>' for '<Town> Bay'): the one value of
+    the catalog that starts with it, when the word is written as a name (capitalised inside the sentence) or
+    is no everyday English word."""
+    out = Found()
+    starts = lexicon.first_words(ctx.catalog)
+    for m in re.finditer(r"\b[a-z][a-z']{3,}\b", low):
+        word = m.group(0)
+        if word not in starts or len(starts[word]) != 1 or word in STOP or _busy(m.start(), m.end(), taken, out):
+            continue
+        written = ctx.written[m.start():m.end()]
+        if not ((written[0].isupper() and m.start() > 0) or not is_common_english(word)):
+            continue
+        value = starts[word][0]
+        holders = lexicon.vocab(ctx.catalog).get(value.lower())
+        if not holders:
+            continue
+        cands = facets_for(ctx, value.lower(), "value", holders[0][0], low, m.start())
+        if not cands:
+            continue
+        facet, v = cands[0]
+        out.spans.append(Span(m.start(), m.end()))
+        out.conditions.append(Condition(facet=facet.name, op="not_in" if negated(low, m.start()) else "in",
+                                        values=[v or value], provenance=_prov(low, m.start(), m.end(), "partial", matched=word)))
+    return out
+
+
+def not_yet(ctx: Context, low: str) -> Found:
+    """'moms-to-be', 'expecting parents': not that role yet, so the role word is not read as it."""
+    out = Found()
+    for m in re.finditer(r"\b([a-z]+)[\s-]+to[\s-]+be\b", low):
+        out.spans.append(Span(m.start(), m.end()))
+        out.notes.append(f"'{m.group(0)}' read as not yet {m.group(1)}")
+    phrases = {p for p, _, _ in lexicon.table(ctx.catalog)} | {e.phrase for e in lexicon.phrasebook(ctx.catalog)}
+    for m in re.finditer(r"\b(expecting|expectant)\s+([a-z]{3,})\b", low):
+        if m.group(2) not in STOP and norm(m.group(0)) not in phrases:  # 'expectant parents' may be a phrase
+            out.spans.append(Span(m.start(2), m.end(2)))
+            out.notes.append(f"'{m.group(2)}' after '{m.group(1)}' read as not yet {m.group(2)}")
+    return out
