@@ -8,7 +8,7 @@ PORT ?= 8501
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup data index run test bench clean
+.PHONY: setup data index run test bench screenshots clean
 
 setup: $(VENV)/.installed
 
@@ -28,6 +28,9 @@ run: index
 
 test: index
 	$(PY) -m pytest
+
+screenshots: index
+	SEGWORK_SCREENSHOTS=tests/screenshots $(PY) -m pytest -q tests/test_browser.py
 
 bench: setup
 	$(PY) benchmarks/dryrun.py

@@ -3,13 +3,15 @@
 Covers, at 1280 and 1440 wide: new-vs-edit question, an answer typed in the chat box, F5 and a pasted
 link restoring the draft, the rule builder (condition, cohort, "exclude saved segment"), a save
 conflict and its choices, the library's size column; every step checks that no button or tab label
-is clipped, the request map under an answer is painted and fits its message, and the README screenshots are
-refreshed under tests/screenshots/.
+is clipped, the request map under an answer is painted and fits its message, and every checked page is
+screenshotted: into a scratch folder by default, into the README's tests/screenshots/ with `make screenshots`
+(so a test run never rewrites files the repository tracks).
 """
 from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,9 +19,9 @@ from playwright.sync_api import expect
 
 from core.segment import Segment
 from core.store import Store
-from tests.browser_kit import CHROMIUM, ROOT, TURN, choose, chromium, say, settle, streamlit_app
+from tests.browser_kit import CHROMIUM, TURN, choose, chromium, say, settle, streamlit_app
 
-SCREENSHOTS = ROOT / "tests" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("SEGWORK_SCREENSHOTS") or Path(tempfile.gettempdir()) / "segwork-screenshots")
 WIDTHS = (1280, 1440)
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (.ci/run installs it)")]

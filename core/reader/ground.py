@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from core.catalog import Facet
 from core.reader import lexicon, questions
-from core.reader.account import uses
+from core.reader.account import Use, uses
 from core.reader.common import (AUDIENCE, AUDIENCE_WORDS, STOP, _CUE_WORDS, Ambiguity, Context, Found, Span, _busy,
-                                _prov, _stem)
+                                _clauses, _prov, _stem)
 from core.reader.cues import negated
 from core.reader.questions import SCALE_NOUNS
 from core.segment import Condition
@@ -216,6 +216,21 @@ def unknown_concepts(ctx: Context, low: str, taken: list[Span], conds: list[Cond
                 word, f"The catalog has no facet for '{word}'. Build the segment without it?"))
         elif not explained(ctx, word, [*conds, *out.conditions]):
             _ask_modifier(ctx, word, low, Span(m.start(1), m.end(1)), out)
+    return out
+
+
+def facet_words_said(ctx: Context, low: str, conds: list[Condition]) -> list[Use]:
+    """Words of a chosen facet's name or synonyms said in the clause its condition was read from ('rewards' in
+    '<Level> rewards members'): part of that condition, not words left unused."""
+    out = []
+    for c in conds:
+        f = ctx.catalog.get(c.facet)
+        if f is None or not c.provenance or c.provenance.start is None:
+            continue
+        stems = {_stem(t) for t in re.findall(r"[a-z]+", " ".join([f.name, *f.synonyms]).lower()) if t not in STOP}
+        a, b = next((a, b) for a, b in _clauses(low) if a <= c.provenance.start < b or b == len(low))
+        out += [Use(start=a + m.start(), end=a + m.end(), became=c.render()) for m in re.finditer(r"[a-z]+", low[a:b])
+                if m.group(0) not in STOP and _stem(m.group(0)) in stems]
     return out
 
 

@@ -93,7 +93,8 @@ class Understander:
         conds = resolve.drop_implied(self.cat, conds)
         conds = _noted(resolve.exclusive(self.cat, conds), r)
         r.conditions = resolve.merge(conds)
-        r.coverage = account(r.normalised, uses(low, conds, taken, r.ambiguities), STOP)
+        said = uses(low, conds, taken, r.ambiguities) + ground.facet_words_said(ctx, low, conds)
+        r.coverage = account(r.normalised, said, STOP)
         return r
 
 

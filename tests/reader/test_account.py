@@ -21,6 +21,16 @@ def test_account_kinds_and_offsets_are_in_the_request_as_typed():
         assert cov.request[s.start:s.end] == s.text
 
 
+def test_a_facets_own_word_beside_its_value_is_part_of_that_condition(harbor, today):
+    reader = Understander(harbor.catalog, today)
+    cov = reader.read("Gold rewards members at the Mystic store").coverage
+    used = {s.text: s.became for s in cov.spans if s.kind == "used"}
+    assert used["rewards"] == "Rewards Level is Gold" and used["store"] == "Home Store is Mystic"
+    assert cov.unused == []
+    # the same word in another clause is not that condition's: it stays said as unused
+    assert "rewards" in reader.read("Gold members who ask about rewards").coverage.unused
+
+
 def test_reader_coverage_names_what_each_word_became(northstar, today):
     r = Understander(northstar.catalog, today).read("Custmers in Ohio reachble by txt who juggle flaming torches")
     cov = r.coverage
