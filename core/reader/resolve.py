@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from core.catalog import Catalog
-from core.reader.common import STOP, _facet_window, _level_order, _stem
+from core.reader.common import STOP, _clauses, _facet_window, _level_order, _stem
 from core.segment import Condition
 
 
@@ -41,6 +41,44 @@ def dated_words(catalog: Catalog, conds: list[Condition], low: str) -> list[Cond
             return span in syns
         return c.op == "in" and c.values == [v for v in c.values if v.lower() == span] and span in words
     return [c for c in conds if not explained(c)]
+
+
+def measure_words(catalog: Catalog, conds: list[Condition], low: str) -> Resolved:
+    """A value or flag whose words say what a facet read from a number or a date in the same clause measures:
+    they and a content word beside them are that facet's own words (name, synonyms or description) — 'orders
+    placed online', 'their online cart', 'saved through Plus benefits'. Part of that facet, not a condition."""
+    measured = [(c, _clause_of(low, c.provenance.start)) for c in conds if c.provenance
+                and c.provenance.start is not None and c.provenance.evidence.method in ("number", "date")]
+    out = Resolved([])
+    for c in conds:
+        p = c.provenance
+        said = p is not None and p.start is not None and p.evidence.method in ("phrasebook", "exact", "synonym") \
+            and c.op in ("in", "not_in", "is_true", "is_false")
+        owner = next((m for m, clause in measured if said and m is not c and clause == _clause_of(low, p.start)
+                      and _describes(catalog.get(m.facet), low, p.start, p.end, clause)), None)
+        if owner is None:
+            out.conditions.append(c)
+            continue
+        out.notes.append(f"'{p.span}' says what {owner.facet} measures; no separate {c.facet} condition")
+    return out
+
+
+def _clause_of(low: str, pos: int) -> tuple[int, int]:
+    return next(((a, b) for a, b in _clauses(low) if a <= pos < b), (0, len(low)))
+
+
+def _describes(f, low: str, start: int, end: int, clause: tuple[int, int]) -> bool:
+    """The words start..end, and a content word within two words of them, are all among the facet's own words."""
+    if f is None:
+        return False
+    own = {_stem(w) for w in re.findall(r"[a-z]+", " ".join([f.name, *f.synonyms, f.description]).lower())}
+    said = {_stem(w) for w in re.findall(r"[a-z]+", low[start:end]) if w not in STOP}
+    words = list(re.finditer(r"[a-z]+", low[clause[0]:clause[1]]))
+    inside = [i for i, w in enumerate(words) if start <= clause[0] + w.start() < end]
+    if not said or not inside or not said <= own:
+        return False
+    beside = words[max(0, inside[0] - 2):inside[0]] + words[inside[-1] + 1:inside[-1] + 3]
+    return any(_stem(w.group(0)) in own for w in beside if w.group(0) not in STOP)
 
 
 def own_windows(catalog: Catalog, conds: list[Condition]) -> Resolved:

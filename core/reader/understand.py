@@ -85,6 +85,7 @@ class Understander:
         add(products.intensity(ctx, flat, intense, taken, conds))
         add(ground.unknown_concepts(ctx, flat, taken, conds))
         conds = resolve.dated_words(self.cat, conds, low)
+        conds = _noted(resolve.measure_words(self.cat, conds, low), r)
         conds = _noted(resolve.own_windows(self.cat, conds), r)
         conds = resolve.apply_tier(self.cat, conds, tier)
         for a in r.ambiguities:  # a chosen reading carries the request's tier like the default does

@@ -176,3 +176,38 @@ def test_words_a_dated_facet_explains_go(request, tenant_id, text, word, dated):
     cat = request.getfixturevalue(tenant_id).catalog
     assert resolve.dated_words(cat, [word, dated], text) == [dated]
     assert resolve.dated_words(cat, [word], text) == [word]  # without the dated facet the word is all there is
+
+
+# ---- a value that says what a counted or dated facet measures -------------------------------------
+
+def _at(low: str, facet: str, op: str, said: str, method: str, **kw) -> Condition:
+    """A condition read from the words `said` where they stand in `low`."""
+    a = low.index(said)
+    return Condition(facet=facet, op=op, provenance=_prov(low, a, a + len(said), method), **kw)
+
+
+@pytest.mark.parametrize("low, counted, said, value_facet, value", [
+    ("customers who placed at least 10 orders online this year", "Online Order Count 12M", "at least 10 orders",
+     "Purchase Channel", "Online"),
+    ("shoppers who saved at least $300 through plus benefits", "Member Savings 12M", "at least $300",
+     "Membership Tier", "Plus"),
+])
+def test_a_value_that_says_what_a_count_measures_is_part_of_it(northstar, low, counted, said, value_facet, value):
+    cat = northstar.catalog
+    count = _at(low, counted, "between", said, "number", min=10)
+    word = _at(low, value_facet, "in", value.lower(), "phrasebook", values=[value])
+    out = resolve.measure_words(cat, [count, word], low)
+    assert out.conditions == [count]
+    assert out.notes == [f"'{value.lower()}' says what {counted} measures; no separate {value_facet} condition"]
+
+
+@pytest.mark.parametrize("low", [
+    "online shoppers, who placed at least 10 orders this year",      # another clause
+    "customers who placed at least 10 orders, online",               # another clause again
+    "customers who bought shoes online at least 10 orders ago",      # beside it: 'shoes', 'least' are not the count's words
+])
+def test_a_value_said_apart_from_the_count_stays(northstar, low):
+    cat = northstar.catalog
+    count = _at(low, "Online Order Count 12M", "between", "10 orders", "number", min=10)
+    word = _at(low, "Purchase Channel", "in", "online", "phrasebook", values=["Online"])
+    assert resolve.measure_words(cat, [count, word], low).conditions == [count, word]
