@@ -34,6 +34,11 @@ PROPENSITY_CUES = re.compile(r"\b(likely|likelihood|propensity|interested|intere
                              r"top \d+|most likely|lookalikes?|in-market|"
                              r"(?:might|may|could|would)\s+(?:try|buy|want|like)|(?:could be\s+)?tempted by|open to)\b", re.I)
 BROWSE_CUES = re.compile(r"\b(browsed|browsing|viewed|looked at|window shop\w*)\b", re.I)
+# Everyday English verbs for visiting a store, said with no catalog word ('came in', 'stopped by', 'haven't been in
+# for 5 weeks'): facet choosers read them as the word 'visit'.
+VISIT_VERBS = re.compile(r"\b(?:(?:came|come|comes|coming|stopped|stop|stops|stopping|dropped|drop|drops|dropping|popped|pop|"
+                         r"pops|popping|walked|walk|walks|swung|swing|swings)\s+(?:in|by)|been\s+in(?=\s+(?:for|since|"
+                         r"lately|recently|over|in)\b|\s*(?:[,.;]|$)))\b")
 _CUE_WORDS = frozenset(re.findall(r"[a-z]+", " ".join(rx.pattern for rx in (NEGATION, PURCHASE_CUES, PROPENSITY_CUES, BROWSE_CUES))))
 
 
@@ -138,15 +143,23 @@ def _find_apart(phrase: str, low: str, taken: list[Span]) -> tuple[int, int] | N
     return None
 
 
+def with_meanings(text: str) -> str:
+    """The text, plus the word an everyday verb in it means ('came in' -> 'visit'), for choosing a facet by its words."""
+    return f"{text} visit" if VISIT_VERBS.search(text) else text
+
+
 def _overlaps(a: int, b: int, taken: list[Span]) -> bool:
     return any(s.start < b and a < s.end for s in taken)
 
 
 def _stem(w: str) -> str:
+    """A crude English stem that makes a word's forms meet: 'stores' / 'store' / 'stored', 'purchases' /
+    'purchased' (a final 'e' goes too, since '-es' and '-ed' take it with them)."""
     for suf in ("ing", "ers", "er", "ed", "es", "s"):
         if len(w) > len(suf) + 2 and w.endswith(suf):
-            return w[: -len(suf)]
-    return w
+            w = w[: -len(suf)]
+            break
+    return w[:-1] if len(w) >= 4 and w.endswith("e") else w
 
 
 def _overlap(text: str, target: str, stop: set[str] = STOP) -> float:

@@ -12,7 +12,7 @@ import re
 
 from core.catalog import Catalog, Facet
 from core.reader.common import (BASIC_STOP, PURCHASE_CUES, Found, Span, _busy, _clause_at, _facet_window, _find, _find_apart,
-                                _overlap, _prov, _round_sig, per_catalog)
+                                _overlap, _prov, _round_sig, per_catalog, with_meanings)
 from core.segment import Condition
 from core.text.dates import UNIT_DAYS, DateSpan, find_dates
 from core.text.numbers import FRACTION, WORD_NUMBER, word_number, fraction_percent
@@ -181,6 +181,7 @@ def numeric_facet(catalog: Catalog, today: dt.date, low: str, start: int, end: i
     if rate:
         windows.append(_DAYS_IN[said])  # '$3,500 a year': the period of an amount, which dates the facet
     best, best_score = None, 0.0
+    meant = with_meanings(window)
     for f in catalog.active_facets:
         rng = f.numeric_range
         if rng is None or f.name in exclude or (value is not None and not rng.min <= value <= rng.max):
@@ -196,8 +197,8 @@ def numeric_facet(catalog: Catalog, today: dt.date, low: str, start: int, end: i
         elif said in _DAYS_IN and not rate:  # '4 years' fits a duration facet in months, never a money one
             score += 3 if u.rstrip("s") in _DAYS_IN else -3
         words = f.name + " " + " ".join(f.synonyms)
-        content, audience = _overlap(window, words), _overlap(window, words, BASIC_STOP)
-        in_name = _overlap(window, f.name, BASIC_STOP) - _overlap(window, f.name)
+        content, audience = _overlap(meant, words), _overlap(meant, words, BASIC_STOP)
+        in_name = _overlap(meant, f.name, BASIC_STOP) - _overlap(meant, f.name)
         # An audience noun counts fully when it is in the facet's name ('households of 5' -> a household-size facet),
         # little when only a synonym has it ('shoppers' vs 'times shopped').
         score += 1.5 * content + 1.5 * in_name + 0.5 * max(0.0, audience - content - in_name)
@@ -322,6 +323,7 @@ def elapsed(catalog: Catalog, low: str, taken: list[Span]) -> Found:
 def gap_facet(catalog: Catalog, before: str) -> Facet | None:
     """The days-since facet a 'not bought in N days' is about."""
     cands = [f for f in catalog.active_facets if f.numeric_range and f.numeric_range.unit.lower() == "days"]
+    before = with_meanings(before)
     cands.sort(key=lambda f: -_overlap(before, " ".join([f.name, *f.synonyms])))
     return cands[0] if cands else None
 
@@ -341,12 +343,12 @@ def absorbed(catalog: Catalog, lexicon: list[tuple[str, str, str]], clause: str,
 def date_facet(catalog: Catalog, clause: str, low: str, d: DateSpan, fallback: bool = True) -> Facet | None:
     """The date facet a date span is about, from the words of its clause (or just before it); with `fallback`,
     the purchase date when no facet is named."""
-    text = (clause.replace(d.text.lower(), " ") + " ").strip()
+    text = with_meanings((clause.replace(d.text.lower(), " ") + " ").strip())
     if cue := re.match(r"(due|arriving|expected|expecting)\b", d.text.lower()):
         text += " " + cue.group(1)  # the date's own verb names the facet ('due next spring')
     cands = [f for f in catalog.active_facets if f.kind == "date"]
     if not any(_overlap(text, " ".join([f.name, *f.synonyms])) for f in cands):
-        text = low[max(0, d.start - 50):d.start]  # 'whose first trip with us was last winter' spans two clauses
+        text = with_meanings(low[max(0, d.start - 50):d.start])  # 'whose first trip with us was last winter' spans two clauses
     scored = sorted(((_overlap(text, " ".join([f.name, *f.synonyms])), i, f) for i, f in enumerate(cands)),
                     key=lambda t: (-t[0], t[1]))
     if scored and scored[0][0] > 0:

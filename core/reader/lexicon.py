@@ -145,6 +145,13 @@ def singular_only(catalog: Catalog) -> frozenset[tuple[str, str]]:
 @per_catalog
 def known_words(catalog: Catalog) -> frozenset[str]:
     """Every word the catalog writes anywhere (descriptions and hints included), and their stems."""
+    words = catalog_words(catalog)
+    return frozenset(words | {_stem(w) for w in words})
+
+
+@per_catalog
+def catalog_words(catalog: Catalog) -> frozenset[str]:
+    """Every word the catalog writes anywhere: names, descriptions, synonyms, values, hints, seasons."""
     words: set[str] = set()
     for f in catalog.facets:
         for text in [f.name, f.description, *f.synonyms, *f.value_list, *[a for al in f.value_synonyms.values() for a in al]]:
@@ -153,7 +160,7 @@ def known_words(catalog: Catalog) -> frozenset[str]:
         words |= set(re.findall(r"[a-z]+", h.lower()))
     for s in catalog.seasons:
         words |= set(re.findall(r"[a-z]+", s.lower()))
-    return frozenset(words | {_stem(w) for w in words})
+    return frozenset(words)
 
 
 def recently_days(catalog: Catalog) -> int:
@@ -216,7 +223,7 @@ def facet_name_words(catalog: Catalog) -> frozenset[str]:
 @per_catalog
 def typo_vocabulary(catalog: Catalog) -> Vocabulary:
     """Typo targets: the catalog's words plus the reader's own cue words."""
-    words = set(known_words(catalog)) | STOP | AUDIENCE_WORDS | _CUE_WORDS
+    words = set(catalog_words(catalog)) | STOP | AUDIENCE_WORDS | _CUE_WORDS  # words, not stems: 'textabl' is no word
     words |= {w for e in phrasebook(catalog) for w in re.findall(r"[a-z]+", e.phrase)}
     words |= {"reachable", "contactable"}
     return vocabulary(words)

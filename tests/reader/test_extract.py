@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.reader import extract
-from core.reader.common import Found, Span
+from core.reader.common import Found, Span, with_meanings
 from core.reader import lexicon
 from core.text.dates import find_dates
 
@@ -142,3 +142,27 @@ def test_time_since_the_last_activity(request, tenant_id, text, want):
 
     got = extract.elapsed(request.getfixturevalue(tenant_id).catalog, text, [])
     assert [(c.facet, c.min) for c in got.conditions] == ([want] if want else [])
+
+
+# ---- a visit said with an everyday verb ------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["shoppers who came in within the last 10 days",
+                                  "shoppers who stopped by within the last 10 days"])
+def test_a_visit_verb_dates_the_visit(harbor, today, text):
+    found = _dates(harbor, today, text)
+    assert [(c.facet, c.days) for c in found.conditions] == [("Last Visit Date", 10)]
+
+
+def test_a_visit_verb_counts_visits_not_orders(northstar, today):
+    text = "shoppers who dropped by our stores 5 or more times over the last 12 months"
+    assert [c.facet for c in extract.numbers(northstar.catalog, today, text, []).conditions] == ["Store Visit Count 12M"]
+    text = "shoppers who bought from our stores 5 or more times over the last 12 months"
+    assert [c.facet for c in extract.numbers(northstar.catalog, today, text, []).conditions] != ["Store Visit Count 12M"]
+
+
+@pytest.mark.parametrize("text, visit", [
+    ("haven't been in for 5 weeks", True), ("came in last week", True), ("popped by on friday", True),
+    ("have been in plus for 2 years", False), ("came into money", False), ("been in the program", False),
+])
+def test_which_verbs_mean_a_visit(text, visit):
+    assert with_meanings(text).endswith(" visit") is visit

@@ -63,3 +63,12 @@ def test_fractions_are_shares_in_percent():
     from core.text.numbers import fraction_percent
     assert [fraction_percent(w) for w in ("half", "a third", "Three quarters", "a fifth")] == [50.0, 33.3, 75.0, 20.0]
     assert fraction_percent("quarterly") is None and fraction_percent("a half dozen") is None
+
+
+def test_word_forms_meet_and_stems_are_no_typo_targets(harbor):
+    from core.reader.common import _stem
+    from core.reader.lexicon import typo_vocabulary as _typo_vocabulary
+    assert len({_stem(w) for w in ("store", "stores", "stored")}) == 1
+    assert len({_stem(w) for w in ("purchase", "purchases", "purchased")}) == 1
+    vocab = _typo_vocabulary(harbor.catalog)
+    assert correct_typos("shopers who are textabel", vocab).text == "shoppers who are textable"
