@@ -13,15 +13,17 @@ from rapidfuzz import fuzz, process
 
 from core.catalog import Facet
 from core.reader import lexicon, questions
-from core.reader.common import (NEGATION, STOP, Ambiguity, Context, Found, Span, _busy, _clause_at, _clauses, _find,
+from core.reader.common import (AUDIENCE, NEGATION, STOP, Ambiguity, Context, Found, Span, _busy, _clause_at, _clauses, _find,
                                 _overlap, _product_levels, _prov, _stem)
 from core.reader.cues import facet_fit, intent, modal, negate, negated, phrasal_verb, switched_off
 from core.reader.questions import QUALITY
 from core.segment import Condition
+from core.text.levels import ladder
 from core.text.normalise import is_common_english, norm
 
 Candidate = tuple[Facet, "str | None"]  # a facet, and the value a phrase names on it (None: the facet itself)
 FUZZY_MIN = 88  # rapidfuzz ratio a misspelled value name must reach
+LEVEL_NOUNS = r"(?:level|tier|status|rewards|loyalty|card|club|membership|members?|cardholders?)"
 VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
 GENERIC_PLURALS = frozenset(re.findall(r"[a-z]+", VAGUE_NOUNS))  # 'goods', 'items': nouns, not a value's plural
 
@@ -348,4 +350,20 @@ def not_yet(ctx: Context, low: str) -> Found:
         if m.group(2) not in STOP and norm(m.group(0)) not in phrases:  # 'expectant parents' may be a phrase
             out.spans.append(Span(m.start(2), m.end(2)))
             out.notes.append(f"'{m.group(2)}' after '{m.group(1)}' read as not yet {m.group(2)}")
+    return out
+
+
+def another_levels(ctx: Context, low: str, taken: list[Span]) -> Found:
+    """A membership level named on another retailer's ladder ('Platinum members', 'Diamond-tier shoppers') that
+    the catalog does not write: asked about, its own level nearest in step the default."""
+    out = Found()
+    known = lexicon.catalog_words(ctx.catalog)
+    names = "|".join(re.escape(n) for n in sorted(ladder(), key=len, reverse=True))
+    for m in re.finditer(rf"\b({names})(?:[\s-]+{LEVEL_NOUNS})?[\s-]+(?:{LEVEL_NOUNS}|{AUDIENCE})\b", low):
+        if m.group(1) in known or _busy(m.start(1), m.end(1), taken, out):
+            continue
+        said = re.sub(rf"[\s-]+(?:{AUDIENCE}|members?|cardholders?)$", "", m.group(0))
+        if amb := questions.another_level(ctx.catalog, said, m.group(1)):
+            out.spans.append(Span(m.start(), m.start() + len(said)))
+            out.ask(amb)
     return out

@@ -9,6 +9,7 @@ from core.catalog import Catalog, Facet
 from core.reader.common import STOP, Ambiguity, Context, Span, _prov, _round_sig, _stem
 from core.reader import lexicon
 from core.segment import Condition
+from core.text.levels import ladder
 from core.text.normalise import norm
 
 VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|heavier|heaviest|big|bigger|biggest|high|frequent(ly)?|often|"
@@ -25,6 +26,30 @@ def build_without(phrase: str, question: str) -> Ambiguity:
     """A phrase the catalog cannot read: build without it, or rephrase."""
     return Ambiguity(phrase=phrase, question=question,
                      options=[(f"Build without '{phrase}'", []), ("Cancel and rephrase", [])], replaces=[])
+
+
+def level_facet(catalog: Catalog) -> Facet | None:
+    """The catalog's membership level list: the value list with the most names on the common level ladder (two
+    at least)."""
+    steps = ladder()
+    ranked = [(sum(norm(v) in steps for v in f.value_list), f) for f in catalog.active_facets
+              if f.kind == "categorical" and not f.hierarchy_level]
+    best = max(ranked, key=lambda t: t[0], default=(0, None))
+    return best[1] if best[0] >= 2 else None
+
+
+def another_level(catalog: Catalog, said: str, word: str) -> Ambiguity | None:
+    """'Platinum members' where the catalog's levels are named otherwise: another retailer's level, read as the
+    catalog's level nearest in step on the common ladder (the higher of two as near), and asked about."""
+    steps, f = ladder(), level_facet(catalog)
+    if word not in steps or f is None or word in {norm(v) for v in f.value_list}:
+        return None
+    ranked = sorted(((steps[norm(v)], v) for v in f.value_list if norm(v) in steps), reverse=True)
+    best = min(ranked, key=lambda t: (abs(t[0] - steps[word]), -t[0]))[1]
+    opts = [(f"{f.name}: {v}", [Condition(facet=f.name, op="in", values=[v])])
+            for v in [best, *(v for _, v in ranked if v != best)]]
+    return Ambiguity(phrase=said, question=f"The catalog has no '{said}'. Read it as {f.name} {best}?",
+                     options=[*opts, (f"Build without '{said}'", [])], replaces=[f.name])
 
 
 def value_collision(facet: Facet, value: str, phrase: str) -> Ambiguity | None:

@@ -144,3 +144,25 @@ def test_the_reader_keeps_nothing_of_a_request(northstar, harbor, today):
         first = reader.read(text)
         assert vars(reader) == before
         assert [c.render() for c in reader.read(text).conditions] == [c.render() for c in first.conditions]
+
+
+@pytest.mark.parametrize("tenant_id, text, said, default, others", [
+    ("harbor", "platinum members at the mystic store", "platinum", "Gold", ["Silver", "Bronze"]),
+    ("harbor", "basic-level shoppers", "basic-level", "Bronze", ["Gold", "Silver"]),
+    ("northstar", "diamond-tier shoppers in oregon", "diamond-tier", "Plus", ["Basic"]),
+    ("northstar", "bronze status customers", "bronze status", "Basic", ["Plus"]),
+])
+def test_another_retailers_level_is_asked_with_the_nearest_level_first(request, tenant_id, text, said, default, others):
+    tenant = request.getfixturevalue(tenant_id)
+    found = lexical.another_levels(_ctx(tenant, text), text, [])
+    [amb] = found.ambiguities
+    assert amb.phrase == said
+    assert [label.split(": ")[-1] for label, _ in amb.options] == [default, *others, f"Build without '{said}'"]
+    assert _rendered(found) == [amb.options[0][1][0].render()]
+
+
+def test_a_level_the_catalog_writes_or_a_level_word_elsewhere_is_not_another_level(harbor, northstar):
+    assert lexical.another_levels(_ctx(harbor, "gold members"), "gold members", []).ambiguities == []
+    assert lexical.another_levels(_ctx(northstar, "plus members"), "plus members", []).ambiguities == []
+    low = "shoppers who buy classic rock vinyl"  # a ladder word not beside a level or audience noun
+    assert lexical.another_levels(_ctx(northstar, low), low, []).ambiguities == []
