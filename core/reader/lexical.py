@@ -16,9 +16,9 @@ from core.reader import lexicon, questions
 from core.reader.common import (AUDIENCE, NEGATION, STOP, Ambiguity, Context, Found, Span, _busy, _clause_at, _clauses, _find,
                                 _overlap, _product_levels, _prov, _stem)
 from core.reader.cues import facet_fit, intent, modal, negate, negated, phrasal_verb, switched_off
-from core.reader.questions import QUALITY
+from core.reader.questions import QUALITY, SCALE_NOUNS
 from core.segment import Condition
-from core.text.levels import ladder
+from core.text.levels import degrees, ladder
 from core.text.normalise import is_common_english, norm
 
 Candidate = tuple[Facet, "str | None"]  # a facet, and the value a phrase names on it (None: the facet itself)
@@ -365,5 +365,20 @@ def another_levels(ctx: Context, low: str, taken: list[Span]) -> Found:
         said = re.sub(rf"[\s-]+(?:{AUDIENCE}|members?|cardholders?)$", "", m.group(0))
         if amb := questions.another_level(ctx.catalog, said, m.group(1)):
             out.spans.append(Span(m.start(), m.start() + len(said)))
+            out.ask(amb)
+    return out
+
+
+def another_degrees(ctx: Context, low: str, taken: list[Span]) -> Found:
+    """A band named on another retailer's scale ('the Better value tier', 'the Very Low lifetime value band'):
+    asked about, the catalog's own band of the same degree the default."""
+    out = Found()
+    names = "|".join(re.escape(n) for n in sorted(degrees(), key=len, reverse=True))
+    scale = rf"((?:[a-z]+[\s-]+){{0,3}}?(?:{'|'.join(SCALE_NOUNS)}))"
+    for m in re.finditer(rf"\b({names})[\s-]+{scale}\b", low):
+        if _busy(m.start(1), m.end(1), taken, out):
+            continue
+        if amb := questions.another_degree(ctx.catalog, m.group(0), m.group(1), m.group(2)):
+            out.spans.append(Span(m.start(), m.end()))
             out.ask(amb)
     return out

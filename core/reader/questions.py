@@ -9,7 +9,7 @@ from core.catalog import Catalog, Facet
 from core.reader.common import STOP, Ambiguity, Context, Span, _prov, _round_sig, _stem
 from core.reader import lexicon
 from core.segment import Condition
-from core.text.levels import ladder
+from core.text.levels import degrees, ladder
 from core.text.normalise import norm
 
 VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|heavier|heaviest|big|bigger|biggest|high|frequent(ly)?|often|"
@@ -50,6 +50,29 @@ def another_level(catalog: Catalog, said: str, word: str) -> Ambiguity | None:
             for v in [best, *(v for _, v in ranked if v != best)]]
     return Ambiguity(phrase=said, question=f"The catalog has no '{said}'. Read it as {f.name} {best}?",
                      options=[*opts, (f"Build without '{said}'", [])], replaces=[f.name])
+
+
+def another_degree(catalog: Catalog, said: str, degree: str, scale: str) -> Ambiguity | None:
+    """'the Better value tier' where the catalog's value bands are named otherwise: the band list whose words the
+    scale shares, read at the same degree (the higher of two as near), and asked about."""
+    steps = degrees()
+    words = {_stem(w) for w in re.findall(r"[a-z]+", scale) if w not in STOP and w not in SCALE_NOUNS}
+    ranked = []
+    for f in catalog.active_facets:
+        on = [(steps[norm(v)], v) for v in f.value_list if norm(v) in steps] if f.kind == "categorical" else []
+        own = {_stem(w) for w in re.findall(r"[a-z]+", " ".join([f.name, *f.synonyms]).lower())}
+        if len(on) >= 3 and words & own:
+            ranked.append((len(words & own), f, sorted(on, reverse=True)))
+    if not ranked or degree not in steps:
+        return None
+    _, f, on = max(ranked, key=lambda t: t[0])
+    if degree in {norm(v) for v in f.value_list}:
+        return None  # the catalog's own band, read by name
+    best = min(on, key=lambda t: (abs(t[0] - steps[degree]), -t[0]))[1]
+    opts = [(f"{f.name}: {v}", [Condition(facet=f.name, op="in", values=[v])])
+            for v in [best, *(v for _, v in on if v != best)]]
+    return Ambiguity(phrase=said, question=f"The catalog has no '{scale}'. Read '{said}' as {f.name} {best}?",
+                     options=[*opts[:4], (f"Build without '{said}'", [])], replaces=[f.name])
 
 
 def value_collision(facet: Facet, value: str, phrase: str) -> Ambiguity | None:

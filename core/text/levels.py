@@ -1,4 +1,5 @@
-"""The ladder of membership level names (levels.yaml): which step of a common loyalty ladder a name is on."""
+"""The ladders of level names (levels.yaml): which step of a common loyalty ladder, or of a ranked band's degrees,
+a name is on."""
 from __future__ import annotations
 
 import functools
@@ -8,7 +9,19 @@ import yaml
 
 
 @functools.lru_cache(maxsize=1)
+def _levels() -> dict:
+    return yaml.safe_load((Path(__file__).parent / "levels.yaml").read_text())
+
+
+def _steps(key: str) -> dict[str, int]:
+    return {name: step for step, names in enumerate(_levels()[key]) for name in names}
+
+
 def ladder() -> dict[str, int]:
-    """Level name -> its step, the lowest 0."""
-    steps = yaml.safe_load((Path(__file__).parent / "levels.yaml").read_text())["ladder"]
-    return {name: step for step, names in enumerate(steps) for name in names}
+    """Membership level name -> its step, the lowest 0."""
+    return _steps("ladder")
+
+
+def degrees() -> dict[str, int]:
+    """Degree word of a ranked band ('very high', 'better') -> its step, the lowest 0."""
+    return _steps("degrees")

@@ -166,3 +166,23 @@ def test_a_level_the_catalog_writes_or_a_level_word_elsewhere_is_not_another_lev
     assert lexical.another_levels(_ctx(northstar, "plus members"), "plus members", []).ambiguities == []
     low = "shoppers who buy classic rock vinyl"  # a ladder word not beside a level or audience noun
     assert lexical.another_levels(_ctx(northstar, low), low, []).ambiguities == []
+
+
+@pytest.mark.parametrize("tenant_id, text, facet, default", [
+    ("harbor", "shoppers in the very low lifetime value band", "Household Value Tier", "Occasional"),
+    ("harbor", "the very high lifetime value band", "Household Value Tier", "Best"),
+    ("northstar", "customers in the better value tier", "Lifetime Value Band", "High"),
+    ("northstar", "households in the top value tier", "Lifetime Value Band", "Very High"),
+])
+def test_a_band_on_another_scale_is_asked_with_the_same_degree_first(request, tenant_id, text, facet, default):
+    found = lexical.another_degrees(_ctx(request.getfixturevalue(tenant_id), text), text, [])
+    [amb] = found.ambiguities
+    assert amb.options[0][0] == f"{facet}: {default}" and amb.options[-1][0].startswith("Build without")
+    assert amb.replaces == [facet]
+
+
+def test_a_band_the_catalog_names_is_not_another_scale(northstar, harbor):
+    low = "customers in the very high lifetime value band"  # northstar's own band
+    assert lexical.another_degrees(_ctx(northstar, low), low, []).ambiguities == []
+    low = "shoppers in the top loyalty tier"  # the loyalty levels are no band of degrees
+    assert lexical.another_degrees(_ctx(harbor, low), low, []).ambiguities == []
