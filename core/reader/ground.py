@@ -18,6 +18,7 @@ from core.reader.account import Use, uses
 from core.reader.common import (AUDIENCE, AUDIENCE_WORDS, STOP, _CUE_WORDS, Ambiguity, Context, Found, Span, _busy,
                                 _clauses, _prov, _stem)
 from core.reader.cues import negated
+from core.reader.lexical import GENERIC_NOUNS
 from core.reader.questions import SCALE_NOUNS
 from core.segment import Condition
 from core.text.numbers import word_number
@@ -207,7 +208,8 @@ def unknown_concepts(ctx: Context, low: str, taken: list[Span], conds: list[Cond
                 m.group(0), f"The catalog has no '{m.group(0)}'. Build the segment without it?"))
     for m in re.finditer(rf"\b([a-z][a-z'-]+)\s+{AUDIENCE}\b", low):
         word = m.group(1)
-        if _busy(m.start(1), m.end(1), taken, out) or word in STOP or word in _CUE_WORDS or word in SCALE_NOUNS:
+        if _busy(m.start(1), m.end(1), taken, out) or word in STOP or word in _CUE_WORDS or word in SCALE_NOUNS \
+                or word in GENERIC_NOUNS:
             continue  # a scale noun alone ('<Metal> status shoppers') is said of the value before it
         if len(word) < 4 or word.endswith("ly"):
             continue

@@ -41,17 +41,23 @@ def table(catalog: Catalog) -> list[tuple[str, str, str]]:
         for ph in [f.name, *f.synonyms]:
             n = norm(ph)
             if len(n) >= 3:
-                for variant in variants(n, value_words(catalog)):
+                for variant in (v for form in forms(n) for v in variants(form, value_words(catalog))):
                     pairs.setdefault((variant, f.name), "facet")
         for v in f.value_list:
             for ph in [v, *f.aliases(v), *other_names(v)]:
                 n = norm(ph)
                 if len(n) >= 2:
-                    for form in number_forms(n):
+                    for form in forms(n):
                         pairs[(form, f.name)] = "value"
                 if len(n) > 5 and n.endswith("s") and not n.endswith("ss") and n[:-1] not in names:
                     pairs.setdefault((n[:-1], f.name), "value")  # 'a game console' names Game Consoles
     return sorted(((p, f, k) for (p, f), k in pairs.items()), key=lambda t: (-len(t[0]), t[2] != "value"))
+
+
+def forms(name: str) -> list[str]:
+    """A catalog name as people write it: its number forms, and '&' written 'and' ('camping and hiking')."""
+    out = number_forms(name)
+    return out + [f.replace(" & ", " and ") for f in out if " & " in f]
 
 
 def number_forms(name: str) -> list[str]:
@@ -97,7 +103,7 @@ def vocab(catalog: Catalog) -> dict[str, list[tuple[Facet, str]]]:
     for f in catalog.facets:
         for v in f.value_list:
             for ph in [v, *f.aliases(v), *other_names(v)]:
-                for n in number_forms(norm(ph)):
+                for n in forms(norm(ph)):
                     out.setdefault(n, []).append((f, v))
     singular: dict[str, list[tuple[Facet, str]]] = {}
     for n, holders in list(out.items()):
@@ -233,5 +239,5 @@ def values_in(facet: Facet, text: str) -> list[str]:
     """The facet's values written in the text, by name or alias; a capitalised short alias ('IN') is not the
     word 'in'."""
     return [v for v in facet.value_list
-            if any(re.search(rf"(?<![\w']){re.escape(norm(n))}(?![\w])", text) for n in [v, *facet.aliases(v)]
-                   if not (n.isupper() and len(n) <= 3))]
+            if any(re.search(rf"(?<![\w']){re.escape(form)}(?![\w])", text) for n in [v, *facet.aliases(v)]
+                   if not (n.isupper() and len(n) <= 3) for form in forms(norm(n)))]

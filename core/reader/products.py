@@ -15,7 +15,8 @@ from core.reader import lexicon, questions, resolve
 from core.reader.common import (BROWSE_CUES, PROPENSITY_CUES, PURCHASE_CUES, STOP, _CUE_WORDS, Ambiguity, Context, Found,
                                 Span, _busy, _clause_at, _clauses, _level_order, _overlaps, _prov, _stem)
 from core.reader.cues import facet_fit, intent, negated
-from core.reader.lexical import VAGUE_NOUNS, facets_for
+from core.reader.account import Use
+from core.reader.lexical import GENERIC_NOUNS, VAGUE_NOUNS, facets_for
 from core.segment import Condition
 from core.text.normalise import is_foreign, norm
 
@@ -172,11 +173,25 @@ def product_phrases(low: str, taken: list[Span], facet_words: frozenset[str]) ->
             # A facet's word left unread can qualify a product ('dog food'), but is never the product itself.
             while run and run[-1].group(0) in facet_words:
                 run.pop()
-            if run and len(run) <= 3:
+            if run and len(run) <= 3 and not all(r.group(0) in GENERIC_NOUNS for r in run):
                 s_, e_ = run[0].start(), run[-1].end()
                 buyer_after = w is not None and re.match(r"(buyers?|shoppers|purchasers|lovers|fans)\b", w.group(0))
                 if any(c <= s_ for c in cues) or buyer_after:
                     weak = not any(c <= s_ for c in cues) and not re.match(r"(buyers?|purchasers)\b", w.group(0))
                     out.append((a + s_, a + e_, weak))
             run = []
+    return out
+
+
+def generic_nouns_said(low: str, conds: list[Condition]) -> list[Use]:
+    """A generic noun right after a product condition's words ('<brand> merchandise', 'pet supplies'): part of
+    that condition, not a word left unused."""
+    out = []
+    for c in conds:
+        p = c.provenance
+        if p is None or p.end is None or not c.values:
+            continue
+        if m := re.match(r"\s+([a-z]+)\b", low[p.end:]):
+            if m.group(1) in GENERIC_NOUNS:
+                out.append(Use(start=p.end + m.start(1), end=p.end + m.end(1), became=c.render()))
     return out

@@ -96,7 +96,8 @@ class Understander:
         conds = resolve.drop_implied(self.cat, conds)
         conds = _noted(resolve.exclusive(self.cat, conds), r)
         r.conditions = resolve.merge(conds)
-        said = uses(low, conds, taken, r.ambiguities) + ground.facet_words_said(ctx, low, conds)
+        said = [*uses(low, conds, taken, r.ambiguities), *ground.facet_words_said(ctx, low, conds),
+                *products.generic_nouns_said(low, conds)]
         r.coverage = account(r.normalised, said, STOP)
         return r
 

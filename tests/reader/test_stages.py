@@ -186,3 +186,24 @@ def test_a_band_the_catalog_names_is_not_another_scale(northstar, harbor):
     assert lexical.another_degrees(_ctx(northstar, low), low, []).ambiguities == []
     low = "shoppers in the top loyalty tier"  # the loyalty levels are no band of degrees
     assert lexical.another_degrees(_ctx(harbor, low), low, []).ambiguities == []
+
+
+@pytest.mark.parametrize("tenant_id, low, facet, value", [
+    ("northstar", "customers who bought camping and hiking gear", "Purchased Division", "Camping & Hiking"),
+    ("northstar", "harlow and finch buyers", "Purchased Brand", "Harlow & Finch"),
+    ("harbor", "shoppers who bought from the deli and prepared foods aisle", "Aisles Shopped 13 Weeks", "Deli & Prepared Foods"),
+])
+def test_and_written_for_a_values_ampersand_reads_the_value(request, tenant_id, low, facet, value):
+    found = lexical.catalog_names(_ctx(request.getfixturevalue(tenant_id), low), low, [], [])
+    assert f"{facet} is {value}" in _rendered(found)
+
+
+def test_a_generic_noun_is_no_product_of_its_own_but_part_of_the_one_before(northstar):
+    low = "customers who bought coastal thread merchandise"
+    read = lexical.catalog_names(_ctx(northstar, low), low, [], [])
+    assert _rendered(read) == ["Purchased Brand is Coastal Thread"]
+    assert products.product_phrases(low, read.spans, frozenset()) == []  # 'merchandise' alone is not grounded
+    [use] = products.generic_nouns_said(low, read.conditions)
+    assert low[use.start:use.end] == "merchandise" and use.became == "Purchased Brand is Coastal Thread"
+    low = "customers who bought fishing equipment"  # with a word that says which, the phrase is grounded whole
+    assert [low[a:b] for a, b, _ in products.product_phrases(low, [], frozenset())] == ["fishing equipment"]
