@@ -14,6 +14,8 @@ from core.catalog import Catalog, Facet
 from core.reader.common import (BASIC_STOP, PURCHASE_CUES, Found, Span, _busy, _clause_at, _facet_window, _find, _find_apart,
                                 _overlap, _prov, _round_sig, per_catalog, with_meanings)
 from core.segment import Condition
+from core.reader import lexicon, questions
+from core.text.clock import hours_said
 from core.text.dates import UNIT_DAYS, DateSpan, find_dates
 from core.text.numbers import FRACTION, WORD_NUMBER, word_number, fraction_percent
 from core.text.phrasebook import Entry
@@ -337,6 +339,40 @@ def absorbed(catalog: Catalog, lexicon: list[tuple[str, str, str]], clause: str,
             return True
     if re.search(r"\b(spent|spend|orders?|purchases)\b", clause) and abs(days - 365) <= 37:
         return any(_facet_window(f.name) == 365 for f in catalog.active_facets)
+    return False
+
+
+def times(catalog: Catalog, low: str, taken: list[Span]) -> Found:
+    """Times of day ('lunchtime', 'after work', 'before 7am') on the catalog's time-of-day bands by their hours;
+    asked about (build without it?) where the catalog has no such bands."""
+    out = Found()
+    bands = lexicon.time_bands(catalog)
+    names = [k for k in lexicon.vocab(catalog) if " " in k or len(k) > 3]
+    for h in hours_said(low):
+        if _busy(h.start, h.end, taken, out) or _inside_name(low, h.start, h.end, names, bands):
+            continue
+        out.spans.append(Span(h.start, h.end))
+        if bands is None:
+            out.ambiguities.append(questions.build_without(
+                h.text, f"The catalog has no time of day. Build the segment without '{h.text}'?"))
+            continue
+        facet, hours = bands
+        values = [v for v, (lo, hi) in hours.items() if h.meets(lo, hi)]
+        if values:
+            out.conditions.append(Condition(facet=facet.name, op="in", values=values,
+                                            provenance=_prov(low, h.start, h.end, "time", matched=h.text)))
+    return out
+
+
+def _inside_name(low: str, start: int, end: int, names: list[str], bands) -> bool:
+    """The words are part of a longer catalog name that is no time band (a brand named '<time word> <name>')."""
+    own = {v.lower() for v in bands[1]} if bands else set()
+    for n in names:
+        if n in own or len(n) <= end - start:
+            continue
+        for m in re.finditer(rf"(?<![\w']){re.escape(n)}(?![\w])", low):
+            if m.start() <= start and end <= m.end():
+                return True
     return False
 
 

@@ -178,7 +178,7 @@ def by_meaning(ctx: Context, low: str, spans: list[tuple[int, int]], taken: list
 
 def read_so_far(ctx: Context, low: str, conds: list[Condition], taken: list[Span],
                 asked: list[Ambiguity]) -> list[tuple[int, int]]:
-    """Stretches already read, and words a chosen facet explains ('store' after 'Express' as a store format)."""
+    """Stretches already read, and words a chosen facet explains ('store' after a store format's name)."""
     used = [(u.start, u.end) for u in uses(low, conds, taken, asked)]
     return used + [(m.start(), m.end()) for m in re.finditer(r"[a-z]+", low) if explained(ctx, m.group(0), conds)]
 

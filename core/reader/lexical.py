@@ -271,7 +271,7 @@ def _inside_facet_name(ctx: Context, low: str, m: re.Match) -> bool:
 
 
 def flag_name_words(ctx: Context, low: str, taken: list[Span], conds: list[Condition]) -> Found:
-    """A boolean facet whose name's words all appear in one clause ('allow texts' -> Text Allowed)."""
+    """A boolean facet whose name's words all appear in one clause ('allow texts' -> a flag named '<Text> <Allowed>')."""
     out = Found()
     have = {c.facet for c in conds}
     dated = [(c.provenance.start, c.provenance.end) for c in conds
@@ -373,7 +373,7 @@ def another_levels(ctx: Context, low: str, taken: list[Span]) -> Found:
 
 
 def another_degrees(ctx: Context, low: str, taken: list[Span]) -> Found:
-    """A band named on another retailer's scale ('the Better value tier', 'the Very Low lifetime value band'):
+    """A band named on another retailer's scale ('the <degree> value tier', 'a <degree> lifetime value band'):
     asked about, the catalog's own band of the same degree the default."""
     out = Found()
     names = "|".join(re.escape(n) for n in sorted(degrees(), key=len, reverse=True))

@@ -11,6 +11,7 @@ import re
 
 from core.catalog import Catalog, Facet
 from core.reader.common import AUDIENCE_WORDS, STOP, _CUE_WORDS, _product_levels, _stem, per_catalog
+from core.text.clock import band
 from core.text.dates import season_aliases
 from core.text.normalise import Vocabulary, norm, vocabulary
 from core.text.phrasebook import Entry, build_phrasebook
@@ -50,7 +51,7 @@ def table(catalog: Catalog) -> list[tuple[str, str, str]]:
                     for form in forms(n):
                         pairs[(form, f.name)] = "value"
                 if len(n) > 5 and n.endswith("s") and not n.endswith("ss") and n[:-1] not in names:
-                    pairs.setdefault((n[:-1], f.name), "value")  # 'a game console' names Game Consoles
+                    pairs.setdefault((n[:-1], f.name), "value")  # 'a game console' names a value '<Game Consoles>'
     return sorted(((p, f, k) for (p, f), k in pairs.items()), key=lambda t: (-len(t[0]), t[2] != "value"))
 
 
@@ -241,3 +242,20 @@ def values_in(facet: Facet, text: str) -> list[str]:
     return [v for v in facet.value_list
             if any(re.search(rf"(?<![\w']){re.escape(form)}(?![\w])", text) for n in [v, *facet.aliases(v)]
                    if not (n.isupper() and len(n) <= 3) for form in forms(norm(n)))]
+
+
+@per_catalog
+def time_bands(catalog: Catalog) -> tuple[Facet, dict[str, tuple[float, float]]] | None:
+    """The catalog's time-of-day value list and each value's hours, as its hints or definitions give them
+    ('<band> = 8-11am'): the list with the most values so defined (three at least)."""
+    pieces = [p for h in catalog.vocabulary_hints for p in re.split(r"[,;]|\.\s", h)]
+    best: tuple[Facet, dict[str, tuple[float, float]]] | None = None
+    for f in catalog.active_facets:
+        if f.kind != "categorical":
+            continue
+        said = {k.strip().lower(): v for p in pieces if p.count("=") == 1 for k, v in [p.split("=")]}
+        said.update({v.lower(): g for v, g in f.value_glosses.items()})
+        hours = {v: h for v in f.value_list if (h := band(said.get(v.lower(), ""))) is not None}
+        if len(hours) >= 3 and (best is None or len(hours) > len(best[1])):
+            best = (f, hours)
+    return best

@@ -53,7 +53,7 @@ def another_level(catalog: Catalog, said: str, word: str) -> Ambiguity | None:
 
 
 def another_degree(catalog: Catalog, said: str, degree: str, scale: str) -> Ambiguity | None:
-    """'the Better value tier' where the catalog's value bands are named otherwise: the band list whose words the
+    """'the <degree> value tier' where the catalog's value bands are named otherwise: the band list whose words the
     scale shares, read at the same degree (the higher of two as near), and asked about."""
     steps = degrees()
     words = {_stem(w) for w in re.findall(r"[a-z]+", scale) if w not in STOP and w not in SCALE_NOUNS}
@@ -104,7 +104,7 @@ def value_collision(facet: Facet, value: str, phrase: str) -> Ambiguity | None:
 
 
 def other_scale(low: str, at: Span, facet: Facet, value: str) -> Ambiguity | None:
-    """'Very High lifetime value band': the value is named on a scale this catalog does not have (its words
+    """'<degree> lifetime value band': the value is named on a scale this catalog does not have (its words
     are not the value's facet's), as another retailer would say it — ask rather than guess."""
     after = SCALE_AFTER.match(low, at.end)
     if not after:
@@ -313,7 +313,7 @@ def ranked_top(catalog: Catalog, phrase: str) -> tuple[Facet, str, float] | None
 
 
 def cadence(facet: Facet) -> list[tuple[str, float]]:
-    """For a count over a window named in weeks, months or days ('Trips 13 Weeks'): once and twice per unit of
+    """For a count over a window named in weeks, months or days ('<Trips> 13 Weeks'): once and twice per unit of
     the window ('about weekly', 13+; 'twice a week', 26+), within the facet's range."""
     m = re.search(r"(\d+)\s*(Weeks?|Months?|M|D)\b", facet.name)
     rng = facet.numeric_range

@@ -46,7 +46,7 @@ def dated_words(catalog: Catalog, conds: list[Condition], low: str) -> list[Cond
 def measure_words(catalog: Catalog, conds: list[Condition], low: str) -> Resolved:
     """A value or flag whose words say what a facet read from a number or a date in the same clause measures:
     they and a content word beside them are that facet's own words (name, synonyms or description) — 'orders
-    placed online', 'their online cart', 'saved through Plus benefits'. Part of that facet, not a condition."""
+    placed online', 'their online cart', 'saved through <programme> benefits'. Part of that facet, not a condition."""
     measured = [(c, _clause_of(low, c.provenance.start)) for c in conds if c.provenance
                 and c.provenance.start is not None and c.provenance.evidence.method in ("number", "date")]
     out = Resolved([])

@@ -68,6 +68,7 @@ class Understander:
         add(lexical.phrasebook_entries(ctx, low, taken))
         add(extract.reachability(self.cat, low, taken))
         add(extract.dates(self.cat, lexicon.table(self.cat), low, dates, taken))
+        add(extract.times(self.cat, flat, taken))
         add(lexical.another_degrees(ctx, flat, taken))  # before the band's words are read as values of their own
         add(lexical.value_groups(ctx, flat, taken, conds))  # a named value group outranks a facet synonym inside it
         vague, intense = products.vague_amounts(ctx, flat, taken, conds)

@@ -166,3 +166,34 @@ def test_a_visit_verb_counts_visits_not_orders(northstar, today):
 ])
 def test_which_verbs_mean_a_visit(text, visit):
     assert with_meanings(text).endswith(" visit") is visit
+
+
+# ---- times of day ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, values", [
+    ("lunchtime shoppers", ["Afternoon"]),
+    ("shoppers who come in around noon", ["Afternoon"]),
+    ("shoppers who shop before 7am", ["Early Morning"]),
+    ("after work shoppers", ["Evening"]),
+    ("shoppers who come in after 6pm", ["Evening", "Late Night"]),   # a stretch meets every band it overlaps
+    ("tuesday mornings", ["Morning"]),                              # 'morning' is 8-11am, not Early Morning too
+])
+def test_a_time_of_day_lands_on_the_band_whose_hours_hold_it(harbor, text, values):
+    found = extract.times(harbor.catalog, text, [])
+    assert [(c.facet, c.values) for c in found.conditions] == [("Preferred Shopping Time", values)]
+
+
+def test_a_time_of_day_without_time_bands_is_asked_about(northstar):
+    found = extract.times(northstar.catalog, "lunchtime shoppers in ohio", [])
+    assert found.conditions == [] and [a.options[0][0] for a in found.ambiguities] == ["Build without 'lunchtime'"]
+    # a catalog name holding a time word is that name, not a time ('Morning Ember' the brand)
+    assert extract.times(northstar.catalog, "morning ember buyers", []).ambiguities == []
+    assert extract.times(northstar.catalog, "shoppers who bought 5 items after 3 visits", []).ambiguities == []
+
+
+def test_time_bands_come_from_the_tenants_own_words(harbor, northstar):
+    facet, hours = lexicon.time_bands(harbor.catalog)
+    assert facet.name == "Preferred Shopping Time"
+    assert hours == {"Early Morning": (0, 8), "Morning": (8, 11), "Afternoon": (11, 16), "Evening": (16, 20),
+                     "Late Night": (20, 24)}
+    assert lexicon.time_bands(northstar.catalog) is None
