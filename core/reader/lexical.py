@@ -18,7 +18,7 @@ from core.reader.common import (AUDIENCE, NEGATION, STOP, Ambiguity, Context, Fo
 from core.reader.cues import facet_fit, intent, modal, negate, negated, phrasal_verb, switched_off
 from core.reader.questions import QUALITY, SCALE_NOUNS
 from core.segment import Condition
-from core.text.levels import degrees, ladder
+from core.text.levels import degrees, ladder, lifecycle
 from core.text.normalise import is_common_english, norm
 
 Candidate = tuple[Facet, "str | None"]  # a facet, and the value a phrase names on it (None: the facet itself)
@@ -357,18 +357,24 @@ def not_yet(ctx: Context, low: str) -> Found:
 
 
 def another_levels(ctx: Context, low: str, taken: list[Span]) -> Found:
-    """A membership level named on another retailer's ladder ('Platinum members', 'Diamond-tier shoppers') that
-    the catalog does not write: asked about, its own level nearest in step the default."""
+    """A membership level or a lifecycle stage named in another retailer's words ('Platinum members',
+    'Diamond-tier shoppers', 'inactive customers', 'people we're losing') that the catalog does not write:
+    asked about, the catalog's own value nearest on the ladder the default."""
     out = Found()
     known = lexicon.catalog_words(ctx.catalog)
-    names = "|".join(re.escape(n) for n in sorted(ladder(), key=len, reverse=True))
-    for m in re.finditer(rf"\b({names})(?:[\s-]+{LEVEL_NOUNS})?[\s-]+(?:{LEVEL_NOUNS}|{AUDIENCE})\b", low):
-        if m.group(1) in known or _busy(m.start(1), m.end(1), taken, out):
-            continue
-        said = re.sub(rf"[\s-]+(?:{AUDIENCE}|members?|cardholders?)$", "", m.group(0))
-        if amb := questions.another_level(ctx.catalog, said, m.group(1)):
-            out.spans.append(Span(m.start(), m.start() + len(said)))
-            out.ask(amb)
+    for steps, after in ((ladder(), rf"(?:[\s-]+{LEVEL_NOUNS})?[\s-]+(?:{LEVEL_NOUNS}|{AUDIENCE})"),
+                         (lifecycle(), rf"[\s-]+{AUDIENCE}")):
+        names = "|".join(re.escape(n) for n in sorted(steps, key=len, reverse=True))
+        said_as = rf"\b({names}){after}\b|\bwe(?:'re| are)\s+({names})\b"
+        for m in re.finditer(said_as, low):
+            word, at = (m.group(1), 1) if m.group(1) else (m.group(2), 2)
+            if word in known or _busy(m.start(at), m.end(at), taken, out):
+                continue
+            said = re.sub(rf"[\s-]+(?:{AUDIENCE}|members?|cardholders?)$", "", m.group(0)) if at == 1 else word
+            start = m.start() if at == 1 else m.start(2)
+            if amb := questions.another_level(ctx.catalog, said, word, steps):
+                out.spans.append(Span(start, start + len(said)))
+                out.ask(amb)
     return out
 
 

@@ -9,7 +9,7 @@ from core.catalog import Catalog, Facet
 from core.reader.common import STOP, Ambiguity, Context, Span, _prov, _round_sig, _stem
 from core.reader import lexicon
 from core.segment import Condition
-from core.text.levels import degrees, ladder
+from core.text.levels import degrees
 from core.text.normalise import norm
 
 VAGUE_AMOUNT = re.compile(r"\b(a lot|lots|heavy|heavily|heavier|heaviest|big|bigger|biggest|high|frequent(ly)?|often|"
@@ -28,20 +28,19 @@ def build_without(phrase: str, question: str) -> Ambiguity:
                      options=[(f"Build without '{phrase}'", []), ("Cancel and rephrase", [])], replaces=[])
 
 
-def level_facet(catalog: Catalog) -> Facet | None:
-    """The catalog's membership level list: the value list with the most names on the common level ladder (two
-    at least)."""
-    steps = ladder()
+def level_facet(catalog: Catalog, steps: dict[str, int]) -> Facet | None:
+    """The catalog's value list on a ladder (`steps`: membership levels, lifecycle stages): the list with the most
+    names on it (two at least)."""
     ranked = [(sum(norm(v) in steps for v in f.value_list), f) for f in catalog.active_facets
               if f.kind == "categorical" and not f.hierarchy_level]
     best = max(ranked, key=lambda t: t[0], default=(0, None))
     return best[1] if best[0] >= 2 else None
 
 
-def another_level(catalog: Catalog, said: str, word: str) -> Ambiguity | None:
-    """'Platinum members' where the catalog's levels are named otherwise: another retailer's level, read as the
-    catalog's level nearest in step on the common ladder (the higher of two as near), and asked about."""
-    steps, f = ladder(), level_facet(catalog)
+def another_level(catalog: Catalog, said: str, word: str, steps: dict[str, int]) -> Ambiguity | None:
+    """'Platinum members', 'inactive shoppers' where the catalog names its levels or stages otherwise: another
+    retailer's name, read as the catalog's value nearest on the ladder (the later of two as near), and asked."""
+    f = level_facet(catalog, steps)
     if word not in steps or f is None or word in {norm(v) for v in f.value_list}:
         return None
     ranked = sorted(((steps[norm(v)], v) for v in f.value_list if norm(v) in steps), reverse=True)
@@ -49,7 +48,7 @@ def another_level(catalog: Catalog, said: str, word: str) -> Ambiguity | None:
     opts = [(f"{f.name}: {v}", [Condition(facet=f.name, op="in", values=[v])])
             for v in [best, *(v for _, v in ranked if v != best)]]
     return Ambiguity(phrase=said, question=f"The catalog has no '{said}'. Read it as {f.name} {best}?",
-                     options=[*opts, (f"Build without '{said}'", [])], replaces=[f.name])
+                     options=[*opts[:4], (f"Build without '{said}'", [])], replaces=[f.name])
 
 
 def another_degree(catalog: Catalog, said: str, degree: str, scale: str) -> Ambiguity | None:

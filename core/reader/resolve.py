@@ -71,7 +71,12 @@ def _describes(f, low: str, start: int, end: int, clause: tuple[int, int]) -> bo
     """The words start..end, and a content word within two words of them, are all among the facet's own words."""
     if f is None:
         return False
-    own = {_stem(w) for w in re.findall(r"[a-z]+", " ".join([f.name, *f.synonyms, f.description]).lower())}
+    text = " | ".join([f.name, *f.synonyms, f.description]).lower()
+    # a word listed among alternatives ('covering online, store, pickup and delivery orders') says the facet
+    # spans them all, so said in a request it narrows the facet rather than describing it
+    listed = {_stem(w) for pair in re.findall(r"([a-z]+)\s*(?:,|\bor\b)|(?:,|\bor\b)\s*([a-z]+)", text)
+              for w in pair if w}
+    own = {_stem(w) for w in re.findall(r"[a-z]+", text)} - listed
     said = {_stem(w) for w in re.findall(r"[a-z]+", low[start:end]) if w not in STOP}
     words = list(re.finditer(r"[a-z]+", low[clause[0]:clause[1]]))
     inside = [i for i, w in enumerate(words) if start <= clause[0] + w.start() < end]

@@ -22,6 +22,11 @@ def ladder() -> dict[str, int]:
     return _steps("ladder")
 
 
+def lifecycle() -> dict[str, int]:
+    """Lifecycle stage word ('inactive', 'former') -> its step, the earliest 0."""
+    return _steps("lifecycle")
+
+
 def degrees() -> dict[str, int]:
     """Degree word of a ranked band ('very high', 'better') -> its step, the lowest 0."""
     return _steps("degrees")

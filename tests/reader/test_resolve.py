@@ -211,3 +211,11 @@ def test_a_value_said_apart_from_the_count_stays(northstar, low):
     count = _at(low, "Online Order Count 12M", "between", "10 orders", "number", min=10)
     word = _at(low, "Purchase Channel", "in", "online", "phrasebook", values=["Online"])
     assert resolve.measure_words(cat, [count, word], low).conditions == [count, word]
+
+
+def test_a_channel_narrows_a_date_that_covers_every_channel(northstar):
+    """The purchase date's own words list 'online' among alternatives: said in a request it narrows the date."""
+    low = "customers who bought online in the last 30 days"
+    dated = _at(low, "Purchase Date R2D2", "within_last_days", "in the last 30 days", "date", days=30)
+    word = _at(low, "Purchase Channel", "in", "online", "phrasebook", values=["Online"])
+    assert resolve.measure_words(northstar.catalog, [dated, word], low).conditions == [dated, word]

@@ -207,3 +207,21 @@ def test_a_generic_noun_is_no_product_of_its_own_but_part_of_the_one_before(nort
     assert low[use.start:use.end] == "merchandise" and use.became == "Purchased Brand is Coastal Thread"
     low = "customers who bought fishing equipment"  # with a word that says which, the phrase is grounded whole
     assert [low[a:b] for a, b, _ in products.product_phrases(low, [], frozenset())] == ["fishing equipment"]
+
+
+@pytest.mark.parametrize("tenant_id, text, said, default", [
+    ("harbor", "inactive shoppers in cape cod", "inactive", "Lapsed"),
+    ("harbor", "shoppers we're losing on the south shore", "losing", "Slipping"),
+    ("harbor", "churned customers", "churned", "Lapsed"),
+    ("northstar", "inactive customers in ohio", "inactive", "Lapsed"),
+])
+def test_a_lifecycle_stage_in_other_words_is_asked_with_the_nearest_stage_first(request, tenant_id, text, said,
+                                                                                default):
+    found = lexical.another_levels(_ctx(request.getfixturevalue(tenant_id), text), text, [])
+    [amb] = found.ambiguities
+    assert amb.phrase == said and amb.options[0][0].endswith(f": {default}")
+
+
+def test_the_catalogs_own_stage_is_not_another_stage(northstar, harbor):
+    assert lexical.another_levels(_ctx(northstar, "churned customers"), "churned customers", []).ambiguities == []
+    assert lexical.another_levels(_ctx(harbor, "steady shoppers"), "steady shoppers", []).ambiguities == []
