@@ -18,7 +18,7 @@ from core.reader.common import (AUDIENCE, NEGATION, STOP, Ambiguity, Context, Fo
 from core.reader.cues import facet_fit, intent, modal, negate, negated, phrasal_verb, switched_off
 from core.reader.questions import QUALITY, SCALE_NOUNS
 from core.segment import Condition
-from core.text.levels import degrees, ladder, lifecycle
+from core.text.levels import degrees, ladder, stages
 from core.text.normalise import is_common_english, norm
 
 Candidate = tuple[Facet, "str | None"]  # a facet, and the value a phrase names on it (None: the facet itself)
@@ -363,7 +363,7 @@ def another_levels(ctx: Context, low: str, taken: list[Span]) -> Found:
     out = Found()
     known = lexicon.catalog_words(ctx.catalog)
     for steps, after in ((ladder(), rf"(?:[\s-]+{LEVEL_NOUNS})?[\s-]+(?:{LEVEL_NOUNS}|{AUDIENCE})"),
-                         (lifecycle(), rf"[\s-]+{AUDIENCE}")):
+                         (stages(), rf"[\s-]+{AUDIENCE}")):
         names = "|".join(re.escape(n) for n in sorted(steps, key=len, reverse=True))
         said_as = rf"\b({names}){after}\b|\bwe(?:'re| are)\s+({names})\b"
         for m in re.finditer(said_as, low):

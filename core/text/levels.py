@@ -22,9 +22,9 @@ def ladder() -> dict[str, int]:
     return _steps("ladder")
 
 
-def lifecycle() -> dict[str, int]:
-    """Lifecycle stage word ('inactive', 'former') -> its step, the earliest 0."""
-    return _steps("lifecycle")
+def stages() -> dict[str, int]:
+    """A customer's lifecycle stage word ('inactive', 'former') -> its step, the earliest 0."""
+    return _steps("stages")
 
 
 def degrees() -> dict[str, int]:
