@@ -44,6 +44,9 @@ def table(catalog: Catalog) -> list[tuple[str, str, str]]:
             if len(n) >= 3:
                 for variant in (v for form in forms(n) for v in variants(form, value_words(catalog))):
                     pairs.setdefault((variant, f.name), "facet")
+                if f.kind == "boolean":
+                    for said in trait_forms(n):
+                        pairs.setdefault((said, f.name), "facet")
         for v in f.value_list:
             for ph in [v, *f.aliases(v), *other_names(v)]:
                 n = norm(ph)
@@ -95,6 +98,28 @@ def variants(phrase: str, values: frozenset[str] = frozenset()) -> list[str]:
     if m := re.match(r"(\S{3,} \S{3,}) (?:on|enabled|allowed)$", phrase):
         out.append(m.group(1))  # 'push notifications on' names the setting, which may be 'off'
     return out
+
+
+_HOLDERS = ("families", "households", "homes", "people", "customers", "shoppers", "parents")
+
+
+def trait_forms(phrase: str) -> list[str]:
+    """A household trait as people also say it of anyone ('families with kids' -> 'with kids'; 'pet owners' ->
+    'with pets', 'with a pet', 'have pets'; 'babies' -> 'with a baby')."""
+    words = phrase.split()
+    if len(words) >= 3 and words[0] in _HOLDERS and words[1] == "with":
+        return [" ".join(words[1:])]
+    if len(words) == 2 and words[1] in ("owners", "parents") and words[0] not in STOP:
+        noun = words[0]
+    elif len(words) == 1 and len(phrase) > 4 and phrase.endswith("s") and not phrase.endswith("ss"):
+        noun = phrase[:-3] + "y" if phrase.endswith("ies") else phrase[:-1]
+    else:
+        return []
+    if noun.endswith("er") or noun in _HOLDERS or noun + "s" in _HOLDERS:
+        return []  # roles of the customer ('homeowners', 'parents'): 'with parents' is not being one
+    many = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else noun + "s"
+    article = "an" if noun[0] in "aeiou" else "a"
+    return [f"{verb} {said}" for verb in ("with", "have", "has") for said in (many, f"{article} {noun}")]
 
 
 @per_catalog

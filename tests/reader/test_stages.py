@@ -225,3 +225,19 @@ def test_a_lifecycle_stage_in_other_words_is_asked_with_the_nearest_stage_first(
 def test_the_catalogs_own_stage_is_not_another_stage(northstar, harbor):
     assert lexical.another_levels(_ctx(northstar, "churned customers"), "churned customers", []).ambiguities == []
     assert lexical.another_levels(_ctx(harbor, "steady shoppers"), "steady shoppers", []).ambiguities == []
+
+
+@pytest.mark.parametrize("tenant_id, low, flag", [
+    ("northstar", "shoppers with kids in arizona", "Has Children"),       # 'families with kids'
+    ("northstar", "customers with children", "Has Children"),             # 'households with children'
+    ("harbor", "shoppers with pets", "Pet Household"),                    # 'pet owners'
+    ("harbor", "customers with a baby", "Baby In Household"),             # 'babies'
+])
+def test_a_household_trait_said_of_anyone_reads_the_flag(request, tenant_id, low, flag):
+    found = lexical.catalog_names(_ctx(request.getfixturevalue(tenant_id), low), low, [], [])
+    assert f"{flag}" in _rendered(found)
+
+
+def test_living_with_parents_is_not_having_children(northstar):
+    low = "young adults living with parents"
+    assert "Has Children" not in _rendered(lexical.catalog_names(_ctx(northstar, low), low, [], []))
