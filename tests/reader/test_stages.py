@@ -238,6 +238,7 @@ def test_a_household_trait_said_of_anyone_reads_the_flag(request, tenant_id, low
     assert f"{flag}" in _rendered(found)
 
 
-def test_living_with_parents_is_not_having_children(northstar):
-    low = "young adults living with parents"
-    assert "Has Children" not in _rendered(lexical.catalog_names(_ctx(northstar, low), low, [], []))
+def test_a_role_of_the_customer_gets_no_with_forms():
+    from core.reader.lexicon import trait_forms
+    assert trait_forms("parents") == [] and trait_forms("homeowners") == []  # 'with parents' is not being one
+    assert "with a dog" in trait_forms("dog owners") and "with an infant" in trait_forms("infants")
