@@ -191,7 +191,8 @@ def emit(ctx: Context, low: str, at: Span, phrase: str, kind: str, cands: list[C
         elif (stated := questions.stated_reading(ctx.catalog, facet, phrase)) is not None:
             # 'near their store' names the facet; the tenant's hints give its one reading ('close to their store')
             out.conditions.extend(c.model_copy(update={"provenance": prov}) for c in stated)
-        elif amb := questions.value_by_meaning(ctx, facet, phrase, low, at, neg):
+        elif amb := questions.quality_band(facet, phrase, low, at) or \
+                questions.value_by_meaning(ctx, facet, phrase, low, at, neg):
             out.ask(amb)
     elif facet.kind == "numeric":
         if amb := questions.vague_amount(ctx, facet, phrase, low, at):

@@ -74,6 +74,26 @@ def another_degree(catalog: Catalog, said: str, degree: str, scale: str) -> Ambi
                      options=[*opts[:4], (f"Build without '{said}'", [])], replaces=[f.name])
 
 
+def band_order(facet: Facet) -> list[str]:
+    """A value list that is a band of degrees (three values at least on the degree ladder), top first; else []."""
+    steps = degrees()
+    on = [(steps[norm(v)], v) for v in facet.value_list if norm(v) in steps]
+    return [v for _, v in sorted(on, reverse=True)] if len(on) >= 3 else []
+
+
+def quality_band(facet: Facet, phrase: str, low: str, at: Span) -> Ambiguity | None:
+    """'VIP', 'high value' naming a band of degrees by one of its own synonyms: asked which, its top band first."""
+    order = band_order(facet)
+    if not order or not QUALITY.search(phrase):
+        return None
+    prov = _prov(low, at.start, at.end, "synonym", matched=phrase)
+    top, both = order[0], order[:2]
+    return Ambiguity(phrase=phrase, question=f"Which {facet.name} is '{phrase}'?", replaces=[facet.name], options=[
+        (f"{facet.name}: {top}", [Condition(facet=facet.name, op="in", values=[top], provenance=prov)]),
+        (f"{facet.name}: {' + '.join(both)}", [Condition(facet=facet.name, op="in", values=both)]),
+        (f"Build without '{phrase}'", [])])
+
+
 def value_collision(facet: Facet, value: str, phrase: str) -> Ambiguity | None:
     """A value whose name is also part of another value's longer name or alias (a state vs a city of the same name)."""
     others = []
