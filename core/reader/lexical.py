@@ -186,13 +186,16 @@ def emit(ctx: Context, low: str, at: Span, phrase: str, kind: str, cands: list[C
             return
         if questions.values_named_elsewhere(facet, low, at):
             return  # 'whose <facet> is <value> or <value>': the values say it, read on their own
-        if amb := questions.unresolved_value(ctx, facet, phrase, low, at):
+        if value := questions.value_by_stem(facet, phrase):  # 'retirees', 'night owls': the one value they name
+            out.conditions.append(Condition(facet=facet.name, op="not_in" if neg else "in", values=[value], provenance=prov))
+        elif amb := questions.unresolved_value(ctx, facet, phrase, low, at):
             out.ask(amb)
         elif (stated := questions.stated_reading(ctx.catalog, facet, phrase)) is not None:
             # 'near their store' names the facet; the tenant's hints give its one reading ('close to their store')
             out.conditions.extend(c.model_copy(update={"provenance": prov}) for c in stated)
-        elif amb := questions.quality_band(facet, phrase, low, at) or \
-                questions.value_by_meaning(ctx, facet, phrase, low, at, neg):
+        elif amb := questions.quality_band(facet, phrase, low, at):
+            out.ask(amb)
+        elif amb := questions.value_by_meaning(ctx, facet, phrase, low, at, neg):
             out.ask(amb)
     elif facet.kind == "numeric":
         if amb := questions.vague_amount(ctx, facet, phrase, low, at):

@@ -94,6 +94,29 @@ def quality_band(facet: Facet, phrase: str, low: str, at: Span) -> Ambiguity | N
         (f"Build without '{phrase}'", [])])
 
 
+STEM_MIN = 5  # letters a synonym's word needs to name a value by its stem ('back' in 'win back' is too short)
+
+
+def value_by_stem(facet: Facet, term: str) -> str | None:
+    """The one value a facet's synonym names by sharing its words' stems ('suburbs' -> Suburban, 'retirees' ->
+    Retired, 'night owls' -> Late Night): every longer content word of the synonym that is not a word of the
+    facet's own name starts the stem of a word of that value, and of no other."""
+    if facet.hierarchy_level:
+        return None  # products are read by the product stages
+    own = {_stem(w) for w in re.findall(r"[a-z]+", facet.name.lower())}
+    words = [_stem(w) for w in re.findall(r"[a-z]+", term.lower()) if len(w) >= STEM_MIN and w not in STOP]
+    words = [w for w in words if w not in own]
+    if not words or re.search(r"\d", term):
+        return None
+
+    def names(v: str) -> bool:
+        stems = [_stem(t) for t in re.findall(r"[a-z]+", v.lower())]
+        return all(any(s == w or (min(len(s), len(w)) >= 4 and (s.startswith(w) or w.startswith(s))) for s in stems)
+                   for w in words)
+    hits = [v for v in facet.value_list if names(v)]
+    return hits[0] if len(hits) == 1 else None
+
+
 def value_collision(facet: Facet, value: str, phrase: str) -> Ambiguity | None:
     """A value whose name is also part of another value's longer name or alias (a state vs a city of the same name)."""
     others = []

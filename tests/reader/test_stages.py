@@ -242,3 +242,18 @@ def test_a_role_of_the_customer_gets_no_with_forms():
     from core.reader.lexicon import trait_forms
     assert trait_forms("parents") == [] and trait_forms("homeowners") == []  # 'with parents' is not being one
     assert "with a dog" in trait_forms("dog owners") and "with an infant" in trait_forms("infants")
+
+
+@pytest.mark.parametrize("tenant_id, facet, synonym, value", [
+    ("northstar", "Urbanicity", "suburbs", "Suburban"),
+    ("northstar", "Life Stage", "retirees", "Retired"),
+    ("northstar", "Lifestyle Affinity", "gamers", "Gaming"),
+    ("harbor", "Preferred Shopping Time", "night owls", "Late Night"),
+    ("northstar", "Urbanicity", "city dwellers", None),            # no value shares its words: asked by meaning
+    ("northstar", "Generation", "generation", None),               # the facet's own name word names no value
+    ("harbor", "Shopper Lifecycle Stage", "win back", None),       # too short a word to name a value by
+    ("northstar", "Purchased Division", "shopped the division", None),  # products are not read this way
+])
+def test_a_synonym_names_the_one_value_that_shares_its_stems(request, tenant_id, facet, synonym, value):
+    f = request.getfixturevalue(tenant_id).catalog.get(facet)
+    assert questions.value_by_stem(f, synonym) == value
