@@ -211,8 +211,8 @@ def unknown_concepts(ctx: Context, low: str, taken: list[Span], conds: list[Cond
         if _busy(m.start(1), m.end(1), taken, out) or word in STOP or word in _CUE_WORDS or word in SCALE_NOUNS \
                 or word in GENERIC_NOUNS:
             continue  # a scale noun alone ('<Metal> status shoppers') is said of the value before it
-        if len(word) < 4 or word.endswith("ly"):
-            continue
+        if len(word) < 4 or word.endswith("ly") or _second_half(ctx, m.start(1), [*taken, *out.spans]):
+            continue  # '<Language>-speaking': the compound was read with its first half
         if word not in known:
             out.ambiguities.append(questions.build_without(
                 word, f"The catalog has no facet for '{word}'. Build the segment without it?"))
@@ -233,6 +233,25 @@ def facet_words_said(ctx: Context, low: str, conds: list[Condition]) -> list[Use
         a, b = next((a, b) for a, b in _clauses(low) if a <= c.provenance.start < b or b == len(low))
         out += [Use(start=a + m.start(), end=a + m.end(), became=c.render()) for m in re.finditer(r"[a-z]+", low[a:b])
                 if m.group(0) not in STOP and _stem(m.group(0)) in stems]
+    return out
+
+
+def _second_half(ctx: Context, start: int, taken: list[Span]) -> bool:
+    """The word at `start` is the second half of a hyphenated compound whose first half was read."""
+    if start < 2 or ctx.written[start - 1:start] != "-":
+        return False
+    return any(s.start < start - 1 <= s.end for s in taken)
+
+
+def compound_halves_said(ctx: Context, low: str, conds: list[Condition]) -> list[Use]:
+    """The second half of a hyphenated compound whose first half a condition read ('<Language>-speaking'):
+    part of that condition, not a word left unused."""
+    out = []
+    for c in conds:
+        p = c.provenance
+        if p and p.end is not None and ctx.written[p.end:p.end + 1] == "-":
+            if m := re.match(r"-([a-z]+)\b", low[p.end:]):
+                out.append(Use(start=p.end + 1, end=p.end + 1 + len(m.group(1)), became=c.render()))
     return out
 
 

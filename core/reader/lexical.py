@@ -275,7 +275,8 @@ def _inside_facet_name(ctx: Context, low: str, m: re.Match) -> bool:
 
 
 def flag_name_words(ctx: Context, low: str, taken: list[Span], conds: list[Condition]) -> Found:
-    """A boolean facet whose name's words all appear in one clause ('allow texts' -> a flag named '<Text> <Allowed>')."""
+    """A boolean facet whose name's words all appear in one clause ('allow texts' -> a flag named '<Text> <Allowed>'),
+    or whose name's one content word no other facet or value uses ('not deliverable')."""
     out = Found()
     have = {c.facet for c in conds}
     dated = [(c.provenance.start, c.provenance.end) for c in conds
@@ -290,7 +291,7 @@ def flag_name_words(ctx: Context, low: str, taken: list[Span], conds: list[Condi
             if f.kind != "boolean" or f.name in have:
                 continue
             toks = {_stem(w) for w in re.findall(r"[a-z]+", f.name.lower()) if w not in STOP}
-            if len(toks) >= 2 and toks <= free:
+            if (len(toks) >= 2 or toks <= lexicon.distinctive_words(ctx.catalog)) and toks and toks <= free:
                 neg = bool(NEGATION.search(clause))  # "don't buy beer or wine", "not"
                 out.conditions.append(Condition(facet=f.name, op="is_false" if neg else "is_true",
                                                 provenance=_prov(low, a, b, "name words")))

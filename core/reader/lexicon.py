@@ -13,7 +13,7 @@ from core.catalog import Catalog, Facet
 from core.reader.common import AUDIENCE_WORDS, STOP, _CUE_WORDS, _product_levels, _stem, per_catalog
 from core.text.clock import band
 from core.text.dates import season_aliases
-from core.text.normalise import Vocabulary, norm, vocabulary
+from core.text.normalise import Vocabulary, norm, vocabulary, zipf
 from core.text.phrasebook import Entry, build_phrasebook
 
 VERBS_3S = frozenset("""owns buys pays prefers uses shops holds speaks lives rents drives""".split())  # English verbs
@@ -284,3 +284,22 @@ def time_bands(catalog: Catalog) -> tuple[Facet, dict[str, tuple[float, float]]]
         if len(hours) >= 3 and (best is None or len(hours) > len(best[1])):
             best = (f, hours)
     return best
+
+
+DISTINCTIVE_MIN = 7  # letters a flag's one name word needs to name the flag alone...
+DISTINCTIVE_ZIPF = 4.0  # ...and how rare in English it must be ('deliverable' 2.4; 'holiday' 4.7 is everyday talk)
+
+
+@per_catalog
+def distinctive_words(catalog: Catalog) -> frozenset[str]:
+    """Stems of words of one facet's name that no other facet's name or synonyms, and no value, use
+    ('deliverable'): said in a clause, they name that facet."""
+    def stems(text: str) -> set[str]:
+        return {_stem(w) for w in re.findall(r"[a-z]+", text.lower())
+                if len(w) >= DISTINCTIVE_MIN and zipf(w) < DISTINCTIVE_ZIPF}
+    owners: dict[str, set[str]] = {}
+    for f in catalog.active_facets:
+        for s in stems(" ".join([f.name, *f.synonyms])):
+            owners.setdefault(s, set()).add(f.name)
+    values = {s for f in catalog.facets for v in f.value_list for s in stems(v)}
+    return frozenset(s for s, fs in owners.items() if len(fs) == 1 and s not in values)

@@ -98,7 +98,7 @@ class Understander:
         conds = _noted(resolve.exclusive(self.cat, conds), r)
         r.conditions = resolve.merge(conds)
         said = [*uses(low, conds, taken, r.ambiguities), *ground.facet_words_said(ctx, low, conds),
-                *products.generic_nouns_said(low, conds)]
+                *products.generic_nouns_said(low, conds), *ground.compound_halves_said(ctx, low, conds)]
         r.coverage = account(r.normalised, said, STOP)
         return r
 

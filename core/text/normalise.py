@@ -97,6 +97,13 @@ def is_common_english(word: str) -> bool:
     return len(word) >= 4 and zipf_frequency(word, "en") >= COMMON_ZIPF
 
 
+def zipf(word: str) -> float:
+    """How often the word is used in English (wordfreq's Zipf scale: 3 = once per million words, 6 = 'good')."""
+    from wordfreq import zipf_frequency  # a frequency list loads on first use
+
+    return zipf_frequency(word, "en")
+
+
 def is_foreign(word: str) -> bool:
     """A word clearly from another language ('zapatos', 'verduras', 'obrigado'), not a rare English word."""
     from wordfreq import zipf_frequency

@@ -257,3 +257,18 @@ def test_a_role_of_the_customer_gets_no_with_forms():
 def test_a_synonym_names_the_one_value_that_shares_its_stems(request, tenant_id, facet, synonym, value):
     f = request.getfixturevalue(tenant_id).catalog.get(facet)
     assert questions.value_by_stem(f, synonym) == value
+
+
+def test_a_flag_said_by_its_one_rare_name_word(northstar):
+    low = "customers whose email is not deliverable"
+    assert _rendered(lexical.flag_name_words(_ctx(northstar, low), low, [], [])) == ["not Email Deliverable"]
+    low = "plus members for the holiday tv campaign"  # an everyday word names no flag alone
+    assert _rendered(lexical.flag_name_words(_ctx(northstar, low), low, [], [])) == []
+
+
+def test_the_second_half_of_a_read_compound_is_neither_asked_nor_unused(harbor, today):
+    text = "Portuguese-speaking households at the New Bedford store"
+    reading = Understander(harbor.catalog, today).read(text)
+    assert reading.ambiguities == [] and reading.coverage.unused == []
+    used = {s.text: s.became for s in reading.coverage.spans if s.kind == "used"}
+    assert used["speaking"] == "Preferred Language is Portuguese"
