@@ -259,9 +259,11 @@ def test_a_synonym_names_the_one_value_that_shares_its_stems(request, tenant_id,
     assert questions.value_by_stem(f, synonym) == value
 
 
-def test_a_flag_said_by_its_one_rare_name_word(northstar):
+def test_a_flag_said_by_its_one_rare_name_word(northstar, harbor):
     low = "customers whose email is not deliverable"
     assert _rendered(lexical.flag_name_words(_ctx(northstar, low), low, [], [])) == ["not Email Deliverable"]
+    low = "shoppers whose emails bounce"
+    assert _rendered(lexical.flag_name_words(_ctx(harbor, low), low, [], [])) == ["Email Bounced"]
     low = "plus members for the holiday tv campaign"  # an everyday word names no flag alone
     assert _rendered(lexical.flag_name_words(_ctx(northstar, low), low, [], [])) == []
 
