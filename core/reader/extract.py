@@ -346,9 +346,12 @@ def times(catalog: Catalog, low: str, taken: list[Span]) -> Found:
     """Times of day ('lunchtime', 'after work', 'before 7am') on the catalog's time-of-day bands by their hours;
     asked about (build without it?) where the catalog has no such bands."""
     out = Found()
+    said = hours_said(low)
+    if not said:
+        return out
     bands = lexicon.time_bands(catalog)
     names = [k for k in lexicon.vocab(catalog) if " " in k or len(k) > 3]
-    for h in hours_said(low):
+    for h in said:
         if _busy(h.start, h.end, taken, out) or _inside_name(low, h.start, h.end, names, bands):
             continue
         out.spans.append(Span(h.start, h.end))

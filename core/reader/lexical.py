@@ -290,8 +290,11 @@ def flag_name_words(ctx: Context, low: str, taken: list[Span], conds: list[Condi
         for f in ctx.catalog.active_facets:
             if f.kind != "boolean" or f.name in have:
                 continue
-            toks = {_stem(w) for w in re.findall(r"[a-z]+", f.name.lower()) if w not in STOP}
-            if (len(toks) >= 2 or toks <= lexicon.distinctive_words(ctx.catalog)) and toks and toks <= free:
+            words = [w for w in re.findall(r"[a-z]+", f.name.lower()) if w not in STOP]
+            toks = {_stem(w) for w in words}
+            if not toks or not toks <= free:
+                continue
+            if len(toks) >= 2 or (toks <= lexicon.distinctive_words(ctx.catalog) and lexicon.rare(words[0])):
                 neg = bool(NEGATION.search(clause))  # "don't buy beer or wine", "not"
                 out.conditions.append(Condition(facet=f.name, op="is_false" if neg else "is_true",
                                                 provenance=_prov(low, a, b, "name words")))

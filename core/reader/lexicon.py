@@ -293,13 +293,17 @@ DISTINCTIVE_ZIPF = 4.0  # ...and how rare in English it must be ('deliverable' 2
 @per_catalog
 def distinctive_words(catalog: Catalog) -> frozenset[str]:
     """Stems of words of one facet's name that no other facet's name or synonyms, and no value, use
-    ('deliverable'): said in a clause, they name that facet."""
+    ('deliverable'); `rare` says whether such a word is also rare enough in English to name its facet alone."""
     def stems(text: str) -> set[str]:
-        return {_stem(w) for w in re.findall(r"[a-z]+", text.lower())
-                if len(w) >= DISTINCTIVE_MIN and zipf(w) < DISTINCTIVE_ZIPF}
+        return {_stem(w) for w in re.findall(r"[a-z]+", text.lower()) if len(w) >= DISTINCTIVE_MIN}
     owners: dict[str, set[str]] = {}
     for f in catalog.active_facets:
         for s in stems(" ".join([f.name, *f.synonyms])):
             owners.setdefault(s, set()).add(f.name)
     values = {s for f in catalog.facets for v in f.value_list for s in stems(v)}
     return frozenset(s for s, fs in owners.items() if len(fs) == 1 and s not in values)
+
+
+def rare(word: str) -> bool:
+    """Rare enough in English to name a facet alone (the frequency list loads only when this is asked)."""
+    return zipf(word) < DISTINCTIVE_ZIPF
