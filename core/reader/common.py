@@ -29,7 +29,8 @@ AUDIENCE = r"(?:shoppers|customers|buyers|members|households|people|users|guests
 NEGATION = re.compile(r"\b(excluding|exclude|except|but not|not|never|no|neither|nor|minus|without|aren't|isn't|don't|doesn't|"
                       r"haven't|hasn't|non|who are not|who aren't|other than)\b", re.I)
 PURCHASE_CUES = re.compile(r"\b(bought|buy|buys|buying|buyers?|purchased|purchases?|purchasers?|customers of|shopped|picked up|"
-                           r"spent|orders?|ordered|stock(?:s|ed|ing)? up on)\b", re.I)
+                           r"spent|orders?|ordered|stock(?:s|ed|ing)? up on|in (?:their|the|a|his|her) (?:baskets?|carts?|trolleys?))\b",
+                           re.I)  # '<product> in their basket': bought it
 PROPENSITY_CUES = re.compile(r"\b(likely|likelihood|propensity|interested|interest in|in the market|prospects?|affinity|"
                              r"top \d+|most likely|lookalikes?|in-market|"
                              r"(?:might|may|could|would)\s+(?:try|buy|want|like)|(?:could be\s+)?tempted by|open to)\b", re.I)

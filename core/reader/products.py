@@ -24,6 +24,7 @@ GROUND_MIN = 0.5      # cosine a product word must reach with its nearest value 
 GROUND_MARGIN = 0.05  # ...and values closer than this to the nearest are offered as a question
 WEAK_GROUND_MIN = 0.65  # ...or this, when only '<word> shoppers / fans' says it is a product at all
 INTENSE = frozenset("heavy heavier heaviest big bigger biggest avid".split())
+_IN_BASKET = re.compile(r"\s+in\s+(?:their|the|a|his|her)\s+(?:baskets?|carts?|trolleys?)\b")
 _VAGUE = re.compile(r"\b(frequent|heavy|heavier|heaviest|big|bigger|biggest|regular|avid)\s+(\w+)|"
                     r"\b([a-z]+)\s+(?:lovers|fans|enthusiasts|junkies)\b|"
                     r"\b(spend|spends|spent|spending|buy|shop)\s+(a lot|lots|heavily|big|often)(?:\s+on\s+(\w+))?")
@@ -176,8 +177,10 @@ def product_phrases(low: str, taken: list[Span], facet_words: frozenset[str]) ->
             if run and len(run) <= 3 and not all(r.group(0) in GENERIC_NOUNS for r in run):
                 s_, e_ = run[0].start(), run[-1].end()
                 buyer_after = w is not None and re.match(r"(buyers?|shoppers|purchasers|lovers|fans)\b", w.group(0))
-                if any(c <= s_ for c in cues) or buyer_after:
-                    weak = not any(c <= s_ for c in cues) and not re.match(r"(buyers?|purchasers)\b", w.group(0))
+                in_basket = bool(_IN_BASKET.match(clause, e_))  # '<product> in their basket' is a bought product
+                if any(c <= s_ for c in cues) or buyer_after or in_basket:
+                    weak = not any(c <= s_ for c in cues) and not in_basket \
+                        and not re.match(r"(buyers?|purchasers)\b", w.group(0))
                     out.append((a + s_, a + e_, weak))
             run = []
     return out

@@ -274,3 +274,10 @@ def test_the_second_half_of_a_read_compound_is_neither_asked_nor_unused(harbor, 
     assert reading.ambiguities == [] and reading.coverage.unused == []
     used = {s.text: s.became for s in reading.coverage.spans if s.kind == "used"}
     assert used["speaking"] == "Preferred Language is Portuguese"
+
+
+def test_a_product_in_their_basket_is_a_bought_product():
+    low = "households with diapers in their baskets"
+    assert [(low[a:b], weak) for a, b, weak in products.product_phrases(low, [], frozenset())] == [("diapers", False)]
+    low = "households with diapers"  # no cue: not a product phrase to ground
+    assert products.product_phrases(low, [], frozenset()) == []
