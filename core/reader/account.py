@@ -54,7 +54,9 @@ def account(normalised: Normalised, uses: list[Use], stop_words: frozenset[str] 
     """Give every word of the request a kind: used (inside a Use), stop, ignored (with why) or unused."""
     spans = []
     for m in _TOKEN.finditer(normalised.text):
-        a, b = normalised.to_original(m.start()), normalised.to_original(m.end())
+        a, b = normalised.span_to_original(m.start(), m.end())
+        if spans and (spans[-1].start, spans[-1].end) == (a, b):
+            continue  # the second word of a split reading ('icecream' read as 'ice cream') is the same word typed
         word = normalised.original[a:b]
         hit = next((u for u in uses if u.start < m.end() and m.start() < u.end), None)
         if hit is not None:

@@ -258,7 +258,9 @@ def typo_vocabulary(catalog: Catalog) -> Vocabulary:
     words = set(catalog_words(catalog)) | STOP | AUDIENCE_WORDS | _CUE_WORDS  # words, not stems: 'textabl' is no word
     words |= {w for e in phrasebook(catalog) for w in re.findall(r"[a-z]+", e.phrase)}
     words |= {"reachable", "contactable"}
-    return vocabulary(words)
+    phrases = {p for p, _, _ in table(catalog)} | {norm(e) for f in catalog.facets for es in f.value_examples.values()
+                                                  for e in es}
+    return vocabulary(words, phrases=phrases)
 
 
 def values_in(facet: Facet, text: str) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -59,12 +59,25 @@ class Normalised:
             shift += len(c.reading) - (c.end - c.start)
         return pos - shift
 
+    def span_to_original(self, start: int, end: int) -> tuple[int, int]:
+        """A word's offsets in `text` -> its offsets in `original`; a word of a split reading ('ice' of 'ice
+        cream' read from 'icecream') stands for the whole word as typed."""
+        shift = 0
+        for c in self.corrections:
+            new_start = c.start + shift
+            if new_start <= start and end <= new_start + len(c.reading) and " " in c.reading:
+                return c.start, c.end
+            shift += len(c.reading) - (c.end - c.start)
+        return self.to_original(start), self.to_original(end)
+
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """Words a tenant's catalog uses (correction targets) and every word that is never corrected."""
+    """Words a tenant's catalog uses (correction targets), every word that is never corrected, and the catalog's
+    two-word names by their joined spelling ('icecream' -> 'ice cream')."""
     words: frozenset[str]
     known: frozenset[str]
+    joined: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
 @functools.lru_cache(maxsize=1)
@@ -113,10 +126,14 @@ def is_foreign(word: str) -> bool:
     return other >= 3.5 and other - en >= FOREIGN_GAP
 
 
-def vocabulary(words: set[str], extra_known: set[str] = frozenset()) -> Vocabulary:
-    """A vocabulary from a tenant's words and the reader's own words; English words are never corrected."""
+def vocabulary(words: set[str], extra_known: set[str] = frozenset(), phrases: set[str] = frozenset()) -> Vocabulary:
+    """A vocabulary from a tenant's words and the reader's own words; English words are never corrected. Two-word
+    `phrases` are also known by their joined spelling, when that is no word of its own."""
     tenant = frozenset(w for w in set(words) | set(extra_known) if len(w) >= 3 and w.isalpha())
-    return Vocabulary(words=tenant, known=tenant | english_words())
+    known = tenant | english_words()
+    joined = {p.replace(" ", ""): p for p in phrases
+              if len(p.split()) == 2 and all(len(w) >= 3 and w.isalpha() for w in p.split())}
+    return Vocabulary(words=tenant, known=known, joined={j: p for j, p in joined.items() if j not in known})
 
 
 def correct_typos(text: str, vocab: Vocabulary) -> Normalised:
@@ -140,6 +157,8 @@ def correct_typos(text: str, vocab: Vocabulary) -> Normalised:
 def _closest(word: str, vocab: Vocabulary, targets: list[str]) -> tuple[str, float] | None:
     if "'" in word:  # contractions and possessives ("haven't", "kids'") are read as written
         return None
+    if word in vocab.joined:  # 'icecream': a two-word name written without its space
+        return vocab.joined[word], 100.0
     if len(word) < 3 or word in vocab.known or _plural_known(word, vocab.known) or is_common_english(word):
         return None
     hits = process.extract(word, targets, scorer=fuzz.ratio, limit=6)

@@ -72,3 +72,14 @@ def test_word_forms_meet_and_stems_are_no_typo_targets(harbor):
     assert len({_stem(w) for w in ("purchase", "purchases", "purchased")}) == 1
     vocab = _typo_vocabulary(harbor.catalog)
     assert correct_typos("shopers who are textabel", vocab).text == "shoppers who are textable"
+
+
+def test_a_two_word_name_written_without_its_space_is_read_as_the_name(harbor):
+    from core.reader.account import account
+    from core.reader.lexicon import typo_vocabulary as _typo_vocabulary
+    vocab = _typo_vocabulary(harbor.catalog)
+    n = correct_typos("Shoppers who bought dishsoap and icecream", vocab)
+    assert n.text == "Shoppers who bought dish soap and ice cream"
+    cov = account(n, [], {"who", "and"})
+    assert [s.text for s in cov.spans if s.kind == "unused"] == ["Shoppers", "bought", "dishsoap", "icecream"]
+    assert correct_typos("someone who bought a notebook", vocab).text == "someone who bought a notebook"
