@@ -204,6 +204,7 @@ def numeric_facet(catalog: Catalog, today: dt.date, low: str, start: int, end: i
         # An audience noun counts fully when it is in the facet's name ('households of 5' -> a household-size facet),
         # little when only a synonym has it ('shoppers' vs 'times shopped').
         score += 1.5 * content + 1.5 * in_name + 0.5 * max(0.0, audience - content - in_name)
+        score += 0.5 * _overlap(meant, f.description)  # the description breaks ties ('checkouts' are store visits)
         if any(" " in sy and re.search(rf"\b{re.escape(sy.lower())}\b", window) for sy in f.synonyms):
             score += 3  # a whole synonym as written ('web sessions') outweighs a shared unit word
         fw = _facet_window(f.name)

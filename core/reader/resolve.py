@@ -52,7 +52,7 @@ def measure_words(catalog: Catalog, conds: list[Condition], low: str) -> Resolve
     out = Resolved([])
     for c in conds:
         p = c.provenance
-        said = p is not None and p.start is not None and p.evidence.method in ("phrasebook", "exact", "synonym") \
+        said = p is not None and p.start is not None and p.evidence.method in ("phrasebook", "exact", "synonym", "meaning") \
             and c.op in ("in", "not_in", "is_true", "is_false")
         owner = next((m for m, clause in measured if said and m is not c and clause == _clause_of(low, p.start)
                       and _describes(catalog.get(m.facet), low, p.start, p.end, clause)), None)

@@ -88,7 +88,9 @@ class Understander:
         add(products.intensity(ctx, flat, intense, taken, conds))
         add(ground.unknown_concepts(ctx, flat, taken, conds))
         conds = resolve.dated_words(self.cat, conds, low)
-        conds = _noted(resolve.measure_words(self.cat, conds, low), r)
+        kept = _noted(resolve.measure_words(self.cat, conds, low), r)
+        r.ambiguities = [a for a in r.ambiguities if not _dropped(a, conds, kept)]
+        conds = kept
         conds = _noted(resolve.own_windows(self.cat, conds), r)
         conds = resolve.apply_tier(self.cat, conds, tier)
         for a in r.ambiguities:  # a chosen reading carries the request's tier like the default does
@@ -110,6 +112,13 @@ def _add(found: Found, taken: list[Span], conds: list[Condition], r: Reading) ->
     r.ambiguities.extend(found.ambiguities)
     r.notes.extend(found.notes)
     return found
+
+
+def _dropped(amb: Ambiguity, before: list[Condition], after: list[Condition]) -> bool:
+    """The question's default reading was dropped by a resolve step: the question goes with it."""
+    gone = [c for c in before if not any(c is k for k in after)]
+    default = amb.options[0][1] if amb.options else []
+    return bool(default) and all(any(c is g for g in gone) for c in default)
 
 
 def _noted(settled: resolve.Resolved, r: Reading) -> list[Condition]:

@@ -559,3 +559,12 @@ def test_a_verb_with_its_particle_and_a_generic_plural_are_not_values(harbor, to
 def test_may_before_a_verb_is_not_the_month(northstar, today):
     got = _conds(_read(northstar, today, "Ohio customers who may want Pacewell shoes", index=False))
     assert not any(g.startswith("Birthday Month") for g in got), got
+
+
+def test_words_a_count_describes_are_no_product_and_no_question(harbor, northstar, today):
+    """'buy groceries for 5 people' is the household size its description speaks of: no grocery product is
+    read, and the product question goes with it; a description word also breaks a tie between counts."""
+    r = _read(harbor, today, "Shoppers who buy groceries for 5 or more people")
+    assert _conds(r) == {"Household Size at least 5"} and not r.ambiguities, (_conds(r), r.ambiguities)
+    r = _read(northstar, today, "Shoppers who went through our store checkouts at least 24 times this past year")
+    assert "Store Visit Count 12M at least 24" in _conds(r)
