@@ -12,7 +12,7 @@ import re
 
 from core.catalog import Catalog, Facet
 from core.reader.common import (BASIC_STOP, PURCHASE_CUES, Found, Span, _busy, _clause_at, _facet_window, _find, _find_apart,
-                                _overlap, _prov, _round_sig, per_catalog, with_meanings)
+                                _overlap, _prov, _round_sig, _stem, per_catalog, with_meanings)
 from core.segment import Condition
 from core.reader import lexicon, questions
 from core.text.clock import hours_said
@@ -264,7 +264,7 @@ def dates(catalog: Catalog, lexicon: list[tuple[str, str, str]], low: str, found
     """The dates found in the request, each on the date facet it dates, a gap since last activity, or a month."""
     out = Found()
     for d in found:
-        if _busy(d.start, d.end, taken, out):
+        if _busy(d.start, d.end, taken, out) or _begins_value(lexicon, low, d):
             continue
         out.spans.append(Span(d.start, d.end))
         before = low[max(0, d.start - 45): d.start]
@@ -343,6 +343,13 @@ def absorbed(catalog: Catalog, lexicon: list[tuple[str, str, str]], clause: str,
     return False
 
 
+def _begins_value(lexicon: list[tuple[str, str, str]], low: str, d: DateSpan) -> bool:
+    """The date's word begins a catalog value's name ('recent customers' as a value of its own)."""
+    return " " not in d.text.strip() and any(
+        kind == "value" and phrase.startswith(d.text.lower() + " ") and low.startswith(phrase, d.start)
+        for phrase, _, kind in lexicon)
+
+
 def times(catalog: Catalog, low: str, taken: list[Span]) -> Found:
     """Times of day ('lunchtime', 'after work', 'before 7am') on the catalog's time-of-day bands by their hours;
     asked about (build without it?) where the catalog has no such bands."""
@@ -401,6 +408,10 @@ def date_facet(catalog: Catalog, clause: str, low: str, d: DateSpan, fallback: b
     purchase = next((f for f in cands if f.scope == "purchase"), None) if fallback else None
     if purchase and (PURCHASE_CUES.search(low) or d.op != "within_last_days"):
         return purchase
+    if fallback and purchase is None:  # 'recent shoppers': the date facet whose own words say 'recently'
+        word = _stem(re.sub(r"ly$", "", d.text.lower().strip()))
+        return next((f for f in cands if len(word) >= 5 and any(
+            _stem(re.sub(r"ly$", "", w)) == word for w in re.findall(r"[a-z]+", " ".join(f.synonyms).lower()))), None)
     return None
 
 

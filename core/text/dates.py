@@ -162,7 +162,9 @@ _SEASON = re.compile(r"\b(last|this|past)\s+(?:year's\s+)?([a-z' -]+?)\s*(season
 _YEAR_SEASON = re.compile(r"\b(spring|summer|fall|autumn|winter)\s+(20\d\d)\b", re.I)
 _THIS_YEAR = re.compile(r"\b(this\s+(?:calendar\s+)?year|year\s+to\s+date|ytd)\b", re.I)
 _THIS_MONTH = re.compile(r"\b(this|next|last)\s+month\b", re.I)
-_RECENTLY = re.compile(r"\brecently\b", re.I)
+# 'recently', and 'recent' said of buyers or shoppers ('recent tent buyers'): the tenant's 'recently' window
+_RECENTLY = re.compile(r"\b(?:recently|recent(?=\s+(?:[a-z]+\s+){0,2}?(?:buyers?|purchasers?|shoppers?|customers?)\b))\b",
+                       re.I)
 _DUE = re.compile(r"\b(?:due|arriving|expected)\s+(?:in\s+)?([a-z]+)(?:\s+(?:or|and|through|to|-)\s+([a-z]+))?\b", re.I)
 
 

@@ -197,3 +197,21 @@ def test_time_bands_come_from_the_tenants_own_words(harbor, northstar):
     assert hours == {"Early Morning": (0, 8), "Morning": (8, 11), "Afternoon": (11, 16), "Evening": (16, 20),
                      "Late Night": (20, 24)}
     assert lexicon.time_bands(northstar.catalog) is None
+
+
+@pytest.mark.parametrize("tenant_id, text, facet, days", [
+    ("northstar", "recent tent buyers in ohio", "Purchase Date R2D2", 90),      # the tenant's 'recently' = 90 days
+    ("harbor", "recent shoppers at the salem store", "Last Visit Date", 30),    # 30 days; 'shopped recently'
+])
+def test_recent_said_of_buyers_is_the_tenants_recently_window(request, today, tenant_id, text, facet, days):
+    tenant = request.getfixturevalue(tenant_id)
+    cat = tenant.catalog
+    spans = find_dates(text, today, cat.fiscal_year_start_month, cat.seasons, lexicon.recently_days(cat))
+    found = extract.dates(cat, lexicon.table(cat), text, spans, [])
+    assert [(c.facet, c.days) for c in found.conditions] == [(facet, days)]
+
+
+def test_recent_that_begins_a_value_name_is_the_value(northstar, today):
+    text = "recent customers in ohio"  # a value of its own at northstar
+    spans = find_dates(text, today, 2, {}, 90)
+    assert extract.dates(northstar.catalog, lexicon.table(northstar.catalog), text, spans, []).conditions == []
