@@ -56,7 +56,7 @@ def account(normalised: Normalised, uses: list[Use], stop_words: frozenset[str] 
     for m in _TOKEN.finditer(normalised.text):
         a, b = normalised.span_to_original(m.start(), m.end())
         if spans and (spans[-1].start, spans[-1].end) == (a, b):
-            continue  # the second word of a split reading ('icecream' read as 'ice cream') is the same word typed
+            continue  # the second word of a split reading ('<first><second>' read as '<first> <second>') is the same word typed
         word = normalised.original[a:b]
         hit = next((u for u in uses if u.start < m.end() and m.start() < u.end), None)
         if hit is not None:

@@ -26,7 +26,7 @@ FUZZY_MIN = 88  # rapidfuzz ratio a misspelled value name must reach
 LEVEL_NOUNS = r"(?:level|tier|status|rewards|loyalty|card|club|membership|members?|cardholders?)"
 VAGUE_NOUNS = r"(?:stuff|items|things|products|gear|goods)"
 GENERIC_PLURALS = frozenset(re.findall(r"[a-z]+", VAGUE_NOUNS))  # 'goods', 'items': nouns, not a value's plural
-# Nouns that say 'products' without saying which ('camping and hiking equipment', 'pet supplies'): never a product
+# Nouns that say 'products' without saying which ('<product> equipment', '<product> supplies'): never a product
 # or a concept of their own; right after a product they are part of it.
 GENERIC_NOUNS = GENERIC_PLURALS | frozenset("equipment supplies merchandise item product thing".split())
 

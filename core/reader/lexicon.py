@@ -59,7 +59,7 @@ def table(catalog: Catalog) -> list[tuple[str, str, str]]:
 
 
 def forms(name: str) -> list[str]:
-    """A catalog name as people write it: its number forms, and '&' written 'and' ('camping and hiking')."""
+    """A catalog name as people write it: its number forms, and '&' written 'and' ('<word> and <word>')."""
     out = number_forms(name)
     return out + [f.replace(" & ", " and ") for f in out if " & " in f]
 

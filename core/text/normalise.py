@@ -60,8 +60,8 @@ class Normalised:
         return pos - shift
 
     def span_to_original(self, start: int, end: int) -> tuple[int, int]:
-        """A word's offsets in `text` -> its offsets in `original`; a word of a split reading ('ice' of 'ice
-        cream' read from 'icecream') stands for the whole word as typed."""
+        """A word's offsets in `text` -> its offsets in `original`; a word of a split reading (either
+        half of '<first> <second>' read from '<first><second>') stands for the whole word as typed."""
         shift = 0
         for c in self.corrections:
             new_start = c.start + shift
@@ -74,7 +74,7 @@ class Normalised:
 @dataclass(frozen=True)
 class Vocabulary:
     """Words a tenant's catalog uses (correction targets), every word that is never corrected, and the catalog's
-    two-word names by their joined spelling ('icecream' -> 'ice cream')."""
+    two-word names by their joined spelling ('<first><second>' -> '<first> <second>')."""
     words: frozenset[str]
     known: frozenset[str]
     joined: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
@@ -157,7 +157,7 @@ def correct_typos(text: str, vocab: Vocabulary) -> Normalised:
 def _closest(word: str, vocab: Vocabulary, targets: list[str]) -> tuple[str, float] | None:
     if "'" in word:  # contractions and possessives ("haven't", "kids'") are read as written
         return None
-    if word in vocab.joined:  # 'icecream': a two-word name written without its space
+    if word in vocab.joined:  # a two-word name written without its space
         return vocab.joined[word], 100.0
     if len(word) < 3 or word in vocab.known or _plural_known(word, vocab.known) or is_common_english(word):
         return None
