@@ -378,9 +378,10 @@ def times(catalog: Catalog, low: str, taken: list[Span]) -> Found:
 def _inside_name(low: str, start: int, end: int, names: list[str], bands) -> bool:
     """The words are part of a longer catalog name that is no time band (a brand named '<time word> <name>')."""
     own = {v.lower() for v in bands[1]} if bands else set()
+    said = low[start:end]
     for n in names:
-        if n in own or len(n) <= end - start:
-            continue
+        if said not in n or n in own or len(n) <= end - start:
+            continue  # a cheap substring test before the word-boundary search
         for m in re.finditer(rf"(?<![\w']){re.escape(n)}(?![\w])", low):
             if m.start() <= start and end <= m.end():
                 return True
