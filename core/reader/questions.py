@@ -43,12 +43,7 @@ def another_level(catalog: Catalog, said: str, word: str, steps: dict[str, int])
     f = level_facet(catalog, steps)
     if word not in steps or f is None or word in {norm(v) for v in f.value_list}:
         return None
-    ranked = sorted(((steps[norm(v)], v) for v in f.value_list if norm(v) in steps), reverse=True)
-    best = min(ranked, key=lambda t: (abs(t[0] - steps[word]), -t[0]))[1]
-    opts = [(f"{f.name}: {v}", [Condition(facet=f.name, op="in", values=[v])])
-            for v in [best, *(v for _, v in ranked if v != best)]]
-    return Ambiguity(phrase=said, question=f"The catalog has no '{said}'. Read it as {f.name} {best}?",
-                     options=[*opts[:4], (f"Build without '{said}'", [])], replaces=[f.name])
+    return _nearest_on_ladder(f, steps, word, said, f"The catalog has no '{said}'. Read it")
 
 
 def another_degree(catalog: Catalog, said: str, degree: str, scale: str) -> Ambiguity | None:
@@ -56,21 +51,24 @@ def another_degree(catalog: Catalog, said: str, degree: str, scale: str) -> Ambi
     scale shares, read at the same degree (the higher of two as near), and asked about."""
     steps = degrees()
     words = {_stem(w) for w in re.findall(r"[a-z]+", scale) if w not in STOP and w not in SCALE_NOUNS}
-    ranked = []
-    for f in catalog.active_facets:
-        on = [(steps[norm(v)], v) for v in f.value_list if norm(v) in steps] if f.kind == "categorical" else []
-        own = {_stem(w) for w in re.findall(r"[a-z]+", " ".join([f.name, *f.synonyms]).lower())}
-        if len(on) >= 3 and words & own:
-            ranked.append((len(words & own), f, sorted(on, reverse=True)))
+    ranked = [(len(words & own), f) for f in catalog.active_facets if f.kind == "categorical" and band_order(f)
+              and (own := {_stem(w) for w in re.findall(r"[a-z]+", " ".join([f.name, *f.synonyms]).lower())}) & words]
     if not ranked or degree not in steps:
         return None
-    _, f, on = max(ranked, key=lambda t: t[0])
+    f = max(ranked, key=lambda t: t[0])[1]
     if degree in {norm(v) for v in f.value_list}:
         return None  # the catalog's own band, read by name
-    best = min(on, key=lambda t: (abs(t[0] - steps[degree]), -t[0]))[1]
+    return _nearest_on_ladder(f, steps, degree, said, f"The catalog has no '{scale}'. Read '{said}'")
+
+
+def _nearest_on_ladder(f: Facet, steps: dict[str, int], word: str, said: str, asking: str) -> Ambiguity:
+    """The question for a name on another ladder: the list's values nearest in step first (the higher of two as
+    near), then 'build without'."""
+    ranked = sorted(((steps[norm(v)], v) for v in f.value_list if norm(v) in steps), reverse=True)
+    best = min(ranked, key=lambda t: (abs(t[0] - steps[word]), -t[0]))[1]
     opts = [(f"{f.name}: {v}", [Condition(facet=f.name, op="in", values=[v])])
-            for v in [best, *(v for _, v in on if v != best)]]
-    return Ambiguity(phrase=said, question=f"The catalog has no '{scale}'. Read '{said}' as {f.name} {best}?",
+            for v in [best, *(v for _, v in ranked if v != best)]]
+    return Ambiguity(phrase=said, question=f"{asking} as {f.name} {best}?",
                      options=[*opts[:4], (f"Build without '{said}'", [])], replaces=[f.name])
 
 
