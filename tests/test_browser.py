@@ -101,6 +101,20 @@ def _shot(page, name: str) -> None:
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
 
 
+def _wait_for_cells(page, role: str, texts: list[str]) -> None:
+    """Wait (up to 30 s) until the first table's cells of `role` hold every one of `texts`; a timeout says what was there."""
+    script = """([role, texts]) => {
+      const cells = [...document.querySelector('[data-testid=stDataFrame]').querySelectorAll(`[role=${role}]`)];
+      const all = cells.map(c => c.innerText).join(' | ');
+      return texts.every(t => all.includes(t));
+    }"""
+    try:
+        page.wait_for_function(script, arg=[role, texts], timeout=30_000)
+    except Exception:
+        seen = page.locator(f'[data-testid="stDataFrame"] [role="{role}"]').all_inner_texts()
+        raise AssertionError(f"the table's {role} cells never held {texts}; they hold {seen}") from None
+
+
 def _draft(page) -> str:
     return page.locator('[data-testid="stMainBlockContainer"]').inner_text()
 
@@ -116,8 +130,10 @@ def test_library_shows_size_owner_and_tags(server, browser, store, width):
     grid = page.locator('[data-testid="stDataFrame"]').first
     grid.wait_for(timeout=30_000)
     settle(page)
+    # The grid element shows before its header cells are filled on a cold server: wait for them, then check.
+    _wait_for_cells(page, "columnheader", ["size", "owner"])
     headers = grid.locator('[role="columnheader"]').all_inner_texts()
-    assert any("size" in h for h in headers) and any("owner" in h for h in headers)
+    assert any("size" in h for h in headers) and any("owner" in h for h in headers), headers
     page.get_by_label("Search by name, tag, owner or facet").fill(f"spring{width} ana")
     page.keyboard.press("Enter")
     settle(page)
@@ -125,6 +141,7 @@ def test_library_shows_size_owner_and_tags(server, browser, store, width):
     page.wait_for_function("() => document.querySelector('[data-testid=stDataFrame]').querySelectorAll('[role=row]').length === 2",
                            timeout=30_000)  # a header row and the one match
     assert "Workbench" in page.locator('[data-testid="stSidebarNav"]').inner_text()  # app.py's navigation
+    _wait_for_cells(page, "gridcell", ["12,345 (estimate"])
     cells = " ".join(grid.locator('[role="gridcell"]').all_inner_texts())
     assert "12,345 (estimate" in cells, cells[:300]
     _not_clipped(page, "library")
