@@ -60,6 +60,13 @@ def test_multi_cohort_request_runs_parallel_workers(northstar, today):
         assert {"Purchased Brand", "Purchased Division", "Purchase Date R2D2"} <= set(co.facets())
 
 
+def test_or_between_two_audiences_found_by_reading_makes_two_cohorts_with_the_shared_clause(harbor, today):
+    res = _agent(harbor).run_turn("Pet households OR shoppers with seniors at home, textable only", today=today, mode="new")
+    assert res.status == "done"
+    assert [sorted(co.facets()) for co in res.segment.cohorts] == [["Pet Household", "Text Allowed"],
+                                                                   ["Senior In Household", "Text Allowed"]]
+
+
 def test_ambiguous_request_asks_and_the_answer_resumes(harbor, today):
     agent = _agent(harbor)
     res = agent.run_turn("Our best customers in Maine", today=today, mode="new")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Generator
 
-from core.reader.split import split_cohorts
+from core.reader.split import CohortSplit, audience_or, split_cohorts
 from core.reader.common import STOP, Ambiguity, _overlap
 from core.reader.lexicon import typo_vocabulary
 from core.reader.understand import Understander
@@ -56,7 +56,7 @@ class OfflinePolicy:
     def _new(self, turn: TurnContext) -> Plan:
         cat = self.tenant.catalog
         if turn.mode == "new":
-            split = split_cohorts(turn.request, cat)
+            split = split_cohorts(turn.request, cat) or self._audience_or(turn)
             if split is not None:
                 if (index := self._index()) is not None:  # every worker's facet search shares the first model call
                     for text in split.cohorts:
@@ -90,6 +90,12 @@ class OfflinePolicy:
         segment = yield from self._fix(Segment(cohorts=[Cohort(conditions=conds)]), reading.notes)
         segment = yield from self._clarify(segment, reading.ambiguities, reader, turn)
         yield from self._finish(segment, reading.coverage)
+
+    def _audience_or(self, turn: TurnContext) -> CohortSplit | None:
+        """An 'or' between two audiences the words alone show (no model call: the catalog's own words decide)."""
+        if not re.search(r"\bor\b", turn.request, re.I):
+            return None
+        return audience_or(Understander(self.tenant.catalog, turn.today).read(turn.request).coverage, self.tenant.catalog)
 
     def _nothing_grounded(self, turn: TurnContext, nearest: list[str], reading) -> Plan:
         """No phrase named a facet: ask with the facets retrieval found nearest, each option sized; when the

@@ -27,7 +27,11 @@ household families""".split())
 BASIC_STOP = STOP - AUDIENCE_WORDS
 AUDIENCE = r"(?:shoppers|customers|buyers|members|households|people|users|guests|families|clients)"
 NEGATION = re.compile(r"\b(excluding|exclude|except|but not|not|never|no|neither|nor|minus|without|aren't|isn't|don't|doesn't|"
-                      r"haven't|hasn't|non|who are not|who aren't|other than)\b", re.I)
+                      r"haven't|hasn't|didn't|wasn't|weren't|won't|dont|doesnt|havent|hasnt|didnt|non|who are not|"
+                      r"who aren't|other than|leave out|leaving out|omit|omitting|not including)\b", re.I)
+# A clause that opens with one of these excludes everything it names ('excluding anyone who already bought <X>').
+EXCLUDING_CLAUSE = re.compile(r"^\s*(?:(?:and|but|then|please)\s+)?(?:excluding|exclude|except|leave out|leaving out|omit|"
+                              r"omitting|minus|but not|not including|without)\b", re.I)
 PURCHASE_CUES = re.compile(r"\b(bought|buy|buys|buying|buyers?|purchased|purchases?|purchasers?|customers of|shopped|picked up|"
                            r"spent|orders?|ordered|stock(?:s|ed|ing)? up on|in (?:their|the|a|his|her) (?:baskets?|carts?|trolleys?))\b",
                            re.I)  # '<product> in their basket': bought it

@@ -6,15 +6,20 @@ from __future__ import annotations
 import re
 
 from core.catalog import Catalog, Facet
-from core.reader.common import BROWSE_CUES, NEGATION, PROPENSITY_CUES, PURCHASE_CUES, _overlap
+from core.reader.common import BROWSE_CUES, EXCLUDING_CLAUSE, NEGATION, PROPENSITY_CUES, PURCHASE_CUES, _overlap
 from core.segment import Condition
 
 MODALS = frozenset("may might can could would should must will".split())  # English modal verbs
 
 
+_STOPS = re.compile(r"[.?!](?=\s)|\s[-–](?=\s)")  # a sentence's end, or a dash between clauses
+
+
 def negated(low: str, pos: int) -> bool:
     """A negation governs the word at `pos` (within its clause, reaching back over an 'or' list)."""
-    clause_start = max(low.rfind(",", 0, pos), low.rfind(";", 0, pos))
+    clause_start = max(low.rfind(",", 0, pos), low.rfind(";", 0, pos), *(m.end() - 1 for m in _STOPS.finditer(low, 0, pos)))
+    if EXCLUDING_CLAUSE.match(low[clause_start + 1:pos]):
+        return True
     window = low[max(clause_start + 1, pos - 40): pos]
     if re.search(r"\bor\s+$", window):  # 'minus anyone whose … is <value> or [<value>]': the list's negation
         window = low[max(clause_start + 1, pos - 80): pos]

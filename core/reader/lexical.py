@@ -44,6 +44,8 @@ def phrasebook_entries(ctx: Context, low: str, taken: list[Span]) -> Found:
             continue  # 'likely to try delivery': the propensity facet, read by the lexical pass
         if _value_named_before(ctx, e.conditions, low, m[0]):
             continue  # '<tier> members': the value named wins over what 'members' alone means
+        if _inside_longer_name(ctx, low, *m):
+            continue  # '<word> at home' named by the catalog is more than the hint's '<word>'
         out.spans.append(Span(*m))
         neg = negated(low, m[0])
         for c in e.conditions:
@@ -53,6 +55,17 @@ def phrasebook_entries(ctx: Context, low: str, taken: list[Span]) -> Found:
             cond.provenance = _prov(low, m[0], m[1], "phrasebook", matched=e.phrase)
             out.conditions.append(cond)
     return out
+
+
+def _inside_longer_name(ctx: Context, low: str, start: int, end: int) -> bool:
+    """A longer facet or value name of the catalog covers the stretch."""
+    for phrase, _, _ in lexicon.table(ctx.catalog):
+        if len(phrase) <= end - start:
+            return False
+        if phrase in low and any(a <= start and end <= a + len(phrase)
+                                 for a in (m.start() for m in re.finditer(rf"(?<![\w']){re.escape(phrase)}(?![\w])", low))):
+            return True
+    return False
 
 
 def _value_named_before(ctx: Context, conditions: list[dict], low: str, start: int) -> bool:
@@ -80,8 +93,10 @@ def catalog_names(ctx: Context, low: str, taken: list[Span], conds: list[Conditi
             if _busy(at.start, at.end, taken, out) or (m.group(0) != phrase and m.group(0) in STOP):
                 continue
             written = ctx.written[at.start:at.end]
-            if phrase in caps and written != written.upper():
-                continue  # capitalised short aliases ('IN', 'OR', 'TV') count only when written in capitals
+            if phrase in caps and (written != written.upper() or m.group(0) != phrase):
+                continue  # capitalised short aliases ('IN', 'OR', 'TV') count only when written in capitals, never as plurals
+            if phrase in caps and phrase in STOP and not _listed_place(ctx.written[:at.start]):
+                continue  # 'buyers OR anyone': a function word in capitals is the word, not a place, unless a place stands there
             facet = ctx.catalog.get(facet_name)
             if kind == "value" and (phrasal_verb(phrase, low, at.end) or m.group(0) in GENERIC_PLURALS
                                     or modal(phrase, low, at.end)):
@@ -98,6 +113,11 @@ def catalog_names(ctx: Context, low: str, taken: list[Span], conds: list[Conditi
             out.spans.append(at)
             emit(ctx, low, at, phrase, kind, cands, out)
     return out
+
+
+def _listed_place(before: str) -> bool:
+    """Text before a short alias puts a place there: 'in', 'from' or 'across' before it, or another alias listed."""
+    return bool(re.search(r"(?:\b(?:in|from|across|near)|,|\b[A-Z]{2}\s*(?:,|or|and|&|/))\s*$", before))
 
 
 def names_chosen(phrase: str, facet_name: str, conds: list[Condition]) -> bool:

@@ -85,8 +85,8 @@ def variants(phrase: str, values: frozenset[str] = frozenset()) -> list[str]:
     last = phrase.split()[-1]
     if last in AUDIENCE_NOUNS and " " in phrase and phrase.split()[0] not in values:
         out += [phrase[: -len(last)] + n for n in AUDIENCE_NOUNS if n != last]
-    if phrase.startswith("has "):
-        out.append("have " + phrase[4:])
+    if phrase.startswith("has "):  # 'has the app' is also 'have', 'having' or 'with the app'
+        out += [f"{w} {phrase[4:]}" for w in ("have", "having", "with")]
     if m := re.fullmatch(r"(\S+s) (\S+)", phrase):
         verb, noun = m.groups()
         if verb in VERBS_3S:

@@ -94,7 +94,8 @@ def product_words(ctx: Context, low: str, taken: list[Span]) -> Found:
         found.sort(key=lambda t: t[0])
         out.spans.append(Span(m.start(), m.end()))
         prov = _prov(low, m.start(), m.end(), "synonym", matched=m.group(0))
-        opts = [(f"{f.name}: {v}", [Condition(facet=f.name, op="in", values=[v], provenance=prov)]) for _, f, v in found[:3]]
+        op = "not_in" if negated(low, m.start()) else "in"
+        opts = [(f"{f.name}: {v}", [Condition(facet=f.name, op=op, values=[v], provenance=prov)]) for _, f, v in found[:3]]
         if len({v for _, _, v in found}) > 1:
             out.ambiguities.append(Ambiguity(phrase=m.group(0), question=f"Which products do you mean by '{m.group(0)}'?",
                                              options=opts, replaces=[f.name for _, f, _ in found[:3]]))

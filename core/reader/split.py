@@ -5,10 +5,15 @@ import re
 from dataclasses import dataclass, field
 
 from core.catalog import Catalog
+from core.reader.account import Coverage
 from core.reader.extract import channel_words  # the reader's own channel vocabulary
 
 _CUE = re.compile(r"\b(likely to (?:buy|try|shop)|likely|most likely|propensity for|interested in|bought|buyers? of|"
                   r"purchased|shopped)\b", re.I)
+
+
+_BOUNDARY = re.compile(r"[,;:.!?]|\s[-–]\s")
+_EDGES = " ,;:.!?-–"
 
 
 @dataclass
@@ -29,7 +34,8 @@ def split_cohorts(text: str, catalog: Catalog) -> CohortSplit | None:
     if seps:  # '..., or Y - mailable either way': the last clause applies to both audiences
         shared.append(body[seps[-1].end(): both.start()].strip())
         body = body[: seps[-1].start()].strip()
-    explicit = re.search(r",\s*or\s+|\bor\s+(?=anyone\b)|\bor\s+(?=everyone\b)", body)
+    explicit = re.search(r",\s*or\s+|\bor\s+(?=(?:anyone|everyone)\b)|,?\s*\b(?:plus|as well as|and also)\s+(?=(?:anyone|everyone)\b)",
+                         body, re.I)
     if explicit is None and re.match(r"\s*either\b", body, re.I):
         explicit = re.search(r"\s+or\s+", body)
         body = re.sub(r"^\s*either\s+", "", body, flags=re.I)
@@ -40,6 +46,8 @@ def split_cohorts(text: str, catalog: Catalog) -> CohortSplit | None:
         return CohortSplit(cohorts=verbs, shared=shared) if verbs else None
     left, right = body[: cut.start()].strip(" ,"), body[cut.end():].strip(" ,")
     right, suffix = _split_suffix(right, catalog)
+    if not suffix and explicit:
+        right, suffix = _tail_clause(right)
     if suffix:
         shared.append(suffix)
     prefix = "" if explicit else _shared_prefix(left, catalog)
@@ -141,3 +149,58 @@ def _shared_prefix(left: str, catalog: Catalog) -> str:
         return ""
     head = left[: min(s for s, _, _, _ in ms)].strip()
     return head if _CUE.search(head) else ""
+
+
+def _tail_clause(right: str) -> tuple[str, str]:
+    """'anyone on auto-ship, mailable only': the clause after the right audience's last comma or dash is said of both."""
+    cuts = list(_BOUNDARY.finditer(right))
+    if not cuts:
+        return right, ""
+    return right[: cuts[-1].start()].strip(_EDGES), right[cuts[-1].end():].strip(_EDGES)
+
+
+def audience_or(coverage: Coverage, catalog: Catalog) -> CohortSplit | None:
+    """'pet parents OR households with a baby': an 'or' between two stretches of one clause whose words became
+    conditions on different facets, with no condition reaching across it, joins two audiences; the clauses around
+    them (after a comma or dash, before a colon) are said of both. 'Texas or Florida' (one facet) stays one."""
+    text = coverage.request
+    names = sorted((f.name for f in catalog.facets), key=len, reverse=True)
+    used = [(s.start, _facet_named(s.became, names)) for s in coverage.spans
+            if s.kind == "used" and s.role == "condition" and s.became]
+    for m in re.finditer(r"\bor\b", text, re.I):
+        if any(p == m.start() for p, _ in used):
+            continue  # 'in OR or WA': a word read as a value (a place's abbreviation) joins nothing
+        lo = max((b.end() for b in _BOUNDARY.finditer(text, 0, m.start())), default=0)
+        hi = next((b.start() for b in _BOUNDARY.finditer(text, m.end())), len(text))
+        left = {f for p, f in used if lo <= p < m.start()}
+        right = {f for p, f in used if m.end() <= p < hi}
+        if left and right and _separate(left, right, catalog):
+            shared = [part.strip(_EDGES) for part in (text[:lo], text[hi:]) if part.strip(_EDGES)]
+            return CohortSplit(cohorts=[text[lo:m.start()].strip(_EDGES), text[m.end():hi].strip(_EDGES)], shared=shared)
+    return None
+
+
+def _facet_named(became: str, names: list[str]) -> str:
+    """The facet a coverage note speaks of ('State is Ohio', 'not <flag>') — the note itself when none is found."""
+    said = became.removeprefix("not ")
+    return next((n for n in names if said == n or said.startswith(n + " ")), became)
+
+
+def _separate(left: set[str], right: set[str], catalog: Catalog) -> bool:
+    """Two audiences, not two values of one thing: no facet or kind of product history in common, or the same
+    two or more facets on each side ('Gold members in Texas or Silver members in Ohio')."""
+    if left & right:
+        return left == right and len(left) >= 2
+    family = lambda name: _family(catalog, name)  # noqa: E731
+    return not {family(f) for f in left} & {family(f) for f in right}
+
+
+def _family(catalog: Catalog, name: str) -> str:
+    """Purchase-history facets are one family (a product and its date describe the same purchases); so are the
+    product levels of one kind (a category or a division of it); every other facet stands alone."""
+    f = catalog.get(name)
+    if f is None:
+        return name
+    if f.scope == "purchase":
+        return "purchase"
+    return f"{f.kind} products" if f.hierarchy_level else f.name

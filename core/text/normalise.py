@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
@@ -36,7 +38,7 @@ class Correction:
 
     @property
     def evidence(self) -> str:
-        return f"read '{self.original}' as '{self.reading}'"
+        return f"read '{self.original}' as '{self.reading.strip()}'"
 
 
 @dataclass(frozen=True)
@@ -137,21 +139,59 @@ def vocabulary(words: set[str], extra_known: set[str] = frozenset(), phrases: se
 
 
 def correct_typos(text: str, vocab: Vocabulary) -> Normalised:
-    """Rewrite unknown words that have one clearly closest vocabulary word; everything else stays as written."""
-    out, corrections, last = [], [], 0
+    """Rewrite shorthand ('3 wks', 'w/') and unknown words that have one clearly closest vocabulary word;
+    everything else stays as written."""
+    corrections = shorthand(text)
     targets = sorted(vocab.words)
     for m in _WORD.finditer(text):
         word = m.group(0).lower().strip("'")
+        if any(c.start < m.start() + len(word) and m.start() < c.end for c in corrections):
+            continue
         reading = _closest(word, vocab, targets)
         if reading is None:
             continue
         written = text[m.start():m.start() + len(word)]
         new = reading[0].capitalize() if written[0].isupper() else reading[0]
         corrections.append(Correction(m.start(), m.start() + len(word), written, new, reading[1]))
-        out.append(text[last:m.start()] + new)
-        last = m.start() + len(word)
+    corrections.sort(key=lambda c: c.start)
+    out, last = [], 0
+    for c in corrections:
+        out.append(text[last:c.start] + c.reading)
+        last = c.end
     out.append(text[last:])
     return Normalised(original=text, text="".join(out), corrections=tuple(corrections))
+
+
+@functools.lru_cache(maxsize=1)
+def _shorthand_patterns() -> tuple[dict[str, str], re.Pattern, re.Pattern, re.Pattern, str]:
+    table = yaml.safe_load((Path(__file__).parent / "shorthand.yaml").read_text())
+    alt = lambda words: "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # noqa: E731
+    readings = {**table["after_number"], **table["anywhere"], **table["days"]}
+    units = re.compile(rf"(?<=\d)\s?({alt(table['after_number'])})\b", re.I)
+    anywhere = re.compile(rf"(?<![\w/])({alt(table['anywhere'])})(?![\w/])", re.I)
+    day = alt(table["days"])
+    days = re.compile(rf"\b({day})\b(?=\s*[/&-]\s*(?:{day})[a-z]*\b)|(?<=[/&-])\s*({day})\b", re.I)
+    return readings, units, anywhere, days, day
+
+
+def shorthand(text: str) -> list[Correction]:
+    """Shorthand read as the words it stands for: units after a number, 'w/' anywhere, days joined to a day."""
+    readings, units, anywhere, days, days_alt = _shorthand_patterns()
+    out: list[Correction] = []
+    for pattern in (units, anywhere, days):
+        for m in pattern.finditer(text):
+            g = next(i for i in range(1, (m.lastindex or 0) + 1) if m.group(i))
+            a, b = m.start(g), m.end(g)
+            if any(c.start < b and a < c.end for c in out):
+                continue
+            word = m.group(g)
+            if pattern is days and g == 2 and not re.search(rf"\b(?:{days_alt})\s*[/&-]\s*$", text[:a], re.I):
+                continue  # a day word after '/' or '-' is a day only when a day stands before it
+            reading = readings[word.lower()]
+            reading = reading.capitalize() if word[0].isupper() else reading
+            glued = pattern is units and a == m.start() and a > 0 and text[a - 1].isdigit()
+            out.append(Correction(a, b, word, (" " if glued else "") + reading, 100.0))
+    return out
 
 
 def _closest(word: str, vocab: Vocabulary, targets: list[str]) -> tuple[str, float] | None:

@@ -170,6 +170,63 @@ def test_either_or_and_a_tail_for_both_cohorts(northstar):
     assert split_cohorts("Texas or Florida customers", northstar.catalog) is None
 
 
+@pytest.mark.parametrize("tenant_id, text, cohorts, shared", [
+    ("northstar", "Product reviewers OR grandparents in Ohio, mailable only", ["Product reviewers", "grandparents in Ohio"],
+     ["mailable only"]),
+    ("harbor", "For the blast: weekly ad subscribers or wellness program members - textable",
+     ["weekly ad subscribers", "wellness program members"], ["For the blast", "textable"]),
+])
+def test_or_between_audiences_on_different_facets_makes_two_cohorts(request, today, tenant_id, text, cohorts, shared):
+    from core.reader.split import audience_or
+
+    tenant = request.getfixturevalue(tenant_id)
+    s = audience_or(_read(tenant, today, text, index=False).coverage, tenant.catalog)
+    assert s is not None and s.cohorts == cohorts and s.shared == shared
+
+
+@pytest.mark.parametrize("tenant_id, text", [
+    ("northstar", "Texas or Florida customers"),
+    ("northstar", "Military families living in OR or WA"),
+    ("northstar", "Customers at high or very high churn risk"),
+    ("harbor", "Gold or Silver members who shop the Bakery aisle"),
+])
+def test_or_between_values_of_one_facet_stays_one_cohort(request, today, tenant_id, text):
+    from core.reader.split import audience_or
+
+    tenant = request.getfixturevalue(tenant_id)
+    assert audience_or(_read(tenant, today, text, index=False).coverage, tenant.catalog) is None
+
+
+def test_a_function_word_in_capitals_is_a_place_only_where_a_place_stands(northstar, today):
+    assert "State is Oregon" not in _conds(_read(northstar, today, "Pet owners OR grandparents", index=False))
+    assert "State is Oregon or Washington" in _conds(_read(northstar, today, "Students in OR or WA", index=False))
+    assert "State is Missouri" not in _conds(_read(northstar, today, "HOMEOWNERS WITH MOS", index=False))
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("northstar", "App users who didn't buy any electronics", "Purchased Super Department is not Electronics"),
+    ("northstar", "Cardholders, excluding anyone who already bought from the Beauty department",
+     "Purchased Super Department is not Beauty"),
+    ("northstar", "Wishlist users in Georgia. Leave out the suppressed list.", "not Marketing Suppressed"),
+    ("harbor", "Wellness program members - leave out the Bronze rewards members", "Rewards Level is not Bronze"),
+])
+def test_exclusion_said_many_ways(request, today, tenant_id, text, want):
+    assert want in _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
+
+
+def test_a_longer_catalog_name_outranks_a_hint_inside_it(harbor, today):
+    """'seniors at home' is the catalog's household flag, not the hint's 'seniors' age bands."""
+    assert _conds(_read(harbor, today, "households with seniors at home", index=False)) == {"Senior In Household"}
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("northstar", "shoppers w/ the app", "App Installed"),
+    ("northstar", "customers with the app installed", "App Installed"),
+])
+def test_has_is_also_said_with(request, today, tenant_id, text, want):
+    assert want in _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
+
+
 @pytest.mark.parametrize("tenant_id, text, want", [
     ("northstar", "Customers who live 10 to 20 miles from a store", "Distance To Store Band is 10-20 Miles"),
     ("northstar", "Customers who live under 2 miles from a store", "Distance To Store Band is Under 2 Miles"),

@@ -83,3 +83,16 @@ def test_a_two_word_name_written_without_its_space_is_read_as_the_name(harbor):
     cov = account(n, [], {"who", "and"})
     assert [s.text for s in cov.spans if s.kind == "unused"] == ["Shoppers", "bought", "dishsoap", "icecream"]
     assert correct_typos("someone who bought a notebook", vocab).text == "someone who bought a notebook"
+
+
+def test_shorthand_is_read_as_the_words_it_stands_for():
+    n = correct_typos("Bought in the last 3 mos, w/ a visit in 2wks, Sat/Sun shoppers", VOCAB)
+    assert n.text == "Bought in the last 3 months, with a visit in 2 weeks, Saturday/Sunday shoppers"
+    assert "read 'wks' as 'weeks'" in [c.evidence for c in n.corrections]
+    assert n.original[n.to_original(n.text.index("shoppers")):] == "shoppers"
+
+
+def test_shorthand_needs_its_context():
+    """A unit only after a number, a day only beside another day: 'MO', 'the sun', 'sat down' stay."""
+    for text in ("MO shoppers", "mos eisley", "the sun was out", "sat down with half-sun hats"):
+        assert correct_typos(text, VOCAB).text == text
