@@ -44,9 +44,10 @@ def tier(catalog: Catalog, book: list[Entry], low: str, taken: list[Span]) -> Fo
 def ages(catalog: Catalog, low: str, taken: list[Span]) -> Found:
     """Ages of people or of their children ('aged 25-34', 'kids under 5') as the banded values they overlap."""
     out = Found()
-    for m in re.finditer(r"\b(?:aged?\s+|ages\s+)?(under\s+|over\s+)?(\d{1,2})\s*(?:(?:-|to|–)\s*(\d{1,2})|(\+|and over|and up|or older))?(?!\d)", low):
-        if _busy(m.start(), m.end(), taken, out):
-            continue
+    for m in re.finditer(r"\b(?:aged?\s+|ages\s+)?(under\s+|over\s+)?(\d{1,2})\s*(?:(?:-|to|–)\s*(\d{1,2})|"
+                         r"(\+|and over|and up|and older|or older|or over))?(?!\d|\s*%|\s*percent)", low):
+        if _busy(m.start(), m.end(), taken, out) or low[max(0, m.start() - 1):m.start()] == "$":
+            continue  # a share ('over 20%') or an amount ('$30+') is no age
         ctx = low[max(0, m.start() - 30): m.end() + 25]
         kid = re.search(r"\b(kids?|children|child|toddlers?|babies)\b", ctx)
         person = re.search(r"\b(women|men|aged?|ages|adults?|seniors?|year olds?|years old|moms|dads|parents|people)\b", ctx)
@@ -183,7 +184,7 @@ def numeric_facet(catalog: Catalog, today: dt.date, low: str, start: int, end: i
     if rate:
         windows.append(_DAYS_IN[said])  # '$3,500 a year': the period of an amount, which dates the facet
     best, best_score = None, 0.0
-    meant = with_meanings(window)
+    meant, own = with_meanings(window), with_meanings(_own_phrase(low, start, end))
     for f in catalog.active_facets:
         rng = f.numeric_range
         if rng is None or f.name in exclude or (value is not None and not rng.min <= value <= rng.max):
@@ -194,8 +195,8 @@ def numeric_facet(catalog: Catalog, today: dt.date, low: str, start: int, end: i
             score += 2 if u == "usd" else -3
         if pct:
             score += 2 if u == "percent" else -3
-        if unit and not rate and (u.rstrip("s") in unit or said in u):
-            score += 3
+        if unit and not rate and (u.rstrip("s") in unit or said in u or _overlap(said, f.name)):
+            score += 3  # the counted noun is the facet's unit, or a word of its name ('10+ coupons')
         elif said in _DAYS_IN and not rate:  # '4 years' fits a duration facet in months, never a money one
             score += 3 if u.rstrip("s") in _DAYS_IN else -3
         words = f.name + " " + " ".join(f.synonyms)
@@ -205,6 +206,7 @@ def numeric_facet(catalog: Catalog, today: dt.date, low: str, start: int, end: i
         # little when only a synonym has it ('shoppers' vs 'times shopped').
         score += 1.5 * content + 1.5 * in_name + 0.5 * max(0.0, audience - content - in_name)
         score += 0.5 * _overlap(meant, f.description)  # the description breaks ties ('checkouts' are store visits)
+        score += _overlap(own, words)  # the amount's own phrase ('redeemed 10+ coupons') outweighs words of a neighbour
         if any(" " in sy and re.search(rf"\b{re.escape(sy.lower())}\b", window) for sy in f.synonyms):
             score += 3  # a whole synonym as written ('web sessions') outweighs a shared unit word
         fw = _facet_window(f.name)
@@ -215,6 +217,16 @@ def numeric_facet(catalog: Catalog, today: dt.date, low: str, start: int, end: i
         if score > best_score:
             best, best_score = f, score
     return best if best_score >= 1.5 else None
+
+
+_PHRASE_EDGE = re.compile(r"[,;()]|\b(?:who|that|whose|with|and|but|plus)\b")
+
+
+def _own_phrase(low: str, start: int, end: int) -> str:
+    """The words of an amount's own phrase: from the last comma, bracket or joining word before it to the next after it."""
+    a = max((m.end() for m in _PHRASE_EDGE.finditer(low, 0, start)), default=0)
+    b = next((m.start() for m in _PHRASE_EDGE.finditer(low, end)), len(low))
+    return low[a:b]
 
 
 def range_facet(catalog: Catalog, child: bool) -> Facet | None:

@@ -265,9 +265,19 @@ def explained(ctx: Context, word: str, conds: list[Condition]) -> bool:
     return False
 
 
+def _first_word_of_flag(ctx: Context, word: str, conds: list[Condition]) -> bool:
+    """The one reading is a flag whose name begins with the word ('wishlist' of a '<Wishlist> Active' flag)."""
+    f = ctx.catalog.get(conds[0].facet) if len(conds) == 1 else None
+    return f is not None and f.kind == "boolean" and _stem(f.name.split()[0].lower()) == _stem(word)
+
+
 def _ask_modifier(ctx: Context, word: str, low: str, at: Span, out: Found) -> None:
     readings = questions.modifier_readings(ctx.catalog, _stem(word))
     if not readings:
+        return
+    if len(readings) == 1 and _first_word_of_flag(ctx, word, readings[0][1]):
+        out.spans.append(at)  # '<Word> users' where one flag's name starts with the word: that flag, nothing to ask
+        out.conditions.append(readings[0][1][0].model_copy(update={"provenance": _prov(low, at.start, at.end, "partial", matched=word)}))
         return
     prov = _prov(low, at.start, at.end, "synonym", matched=word, note="one of several catalog readings")
     opts = [(label, [c.model_copy(update={"provenance": prov}) for c in cs]) for label, cs in readings[:3]]

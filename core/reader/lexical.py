@@ -104,6 +104,8 @@ def catalog_names(ctx: Context, low: str, taken: list[Span], conds: list[Conditi
             if kind == "value" and names_chosen(phrase, facet_name, [*conds, *out.conditions]):
                 out.spans.append(at)
                 continue  # '<service>' beside a count of '<service> visits' names that count, not the service itself
+            if kind == "facet" and not _best_holder(ctx, phrase, facet, low, at.start):
+                continue  # another facet with this name reads the phrase better here
             cands = facets_for(ctx, phrase, kind, facet, low, at.start)
             if not cands or not _plausible(ctx, cands[0], phrase, low, at.start):
                 continue
@@ -113,6 +115,19 @@ def catalog_names(ctx: Context, low: str, taken: list[Span], conds: list[Conditi
             out.spans.append(at)
             emit(ctx, low, at, phrase, kind, cands, out)
     return out
+
+
+_WHEN = re.compile(r"\b(?:since|last|past|within|recent(?:ly)?|ago|this (?:week|month|year)|\d+\s*(?:days?|weeks?|months?|years?))\b")
+
+
+def _best_holder(ctx: Context, phrase: str, facet: Facet, low: str, pos: int) -> bool:
+    """Of the facets sharing a name, a date facet reads it when the clause says when, any other facet otherwise."""
+    names = lexicon.shared_facet_phrases(ctx.catalog).get(phrase)
+    if not names:
+        return True
+    dated = bool(_WHEN.search(_clause_at(low, pos)))
+    fits = [n for n in names if (ctx.catalog.get(n).kind == "date") == dated] or names
+    return facet.name == fits[0]
 
 
 def _listed_place(before: str) -> bool:

@@ -58,6 +58,16 @@ def table(catalog: Catalog) -> list[tuple[str, str, str]]:
     return sorted(((p, f, k) for (p, f), k in pairs.items()), key=lambda t: (-len(t[0]), t[2] != "value"))
 
 
+@per_catalog
+def shared_facet_phrases(catalog: Catalog) -> dict[str, list[str]]:
+    """Facet phrases the catalog gives to more than one facet ('app users' for a flag and a date), phrase -> facets."""
+    holders: dict[str, list[str]] = {}
+    for phrase, facet, kind in table(catalog):
+        if kind == "facet":
+            holders.setdefault(phrase, []).append(facet)
+    return {p: fs for p, fs in holders.items() if len(fs) > 1}
+
+
 def forms(name: str) -> list[str]:
     """A catalog name as people write it: its number forms, and '&' written 'and' ('<word> and <word>')."""
     out = number_forms(name)

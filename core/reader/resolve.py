@@ -100,8 +100,20 @@ def own_windows(catalog: Catalog, conds: list[Condition]) -> Resolved:
                 out.notes.append(f"'{c.provenance.span if c.provenance else c.days}' is {owner}'s own window; "
                                  "no separate date condition")
                 continue
+        if owner := _negated_owner(c, conds):
+            # "haven't bought <brand> in the past 52 weeks": the window is the brand facet's own, not a gap since any visit
+            out.notes.append(f"'{c.provenance.span}' is {owner}'s own window; no separate gap condition")
+            continue
         out.conditions.append(c)
     return out
+
+
+def _negated_owner(c: Condition, conds: list[Condition]) -> str | None:
+    """The excluded windowed facet whose window a gap condition ('at least N days since') repeats."""
+    if not (c.op == "between" and c.min and c.max is None and c.provenance and c.provenance.evidence.method == "date"):
+        return None
+    return next((o.facet for o in conds if o.op in ("not_in", "is_false") and (w := _facet_window(o.facet))
+                 and abs(w - c.min) <= 0.1 * w), None)
 
 
 def apply_tier(catalog: Catalog, conds: list[Condition], tier: str | None) -> list[Condition]:

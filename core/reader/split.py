@@ -12,7 +12,8 @@ _CUE = re.compile(r"\b(likely to (?:buy|try|shop)|likely|most likely|propensity 
                   r"purchased|shopped)\b", re.I)
 
 
-_BOUNDARY = re.compile(r"[,;:.!?]|\s[-–]\s")
+_BOUNDARY = re.compile(r"[,;:.!?](?=\s|$)|\s[-–]\s")  # not the comma of '$10,000' or the point of '2.5'
+_ANYONE = re.compile(r"(?:anyone|everyone)\b", re.I)
 _EDGES = " ,;:.!?-–"
 
 
@@ -45,7 +46,8 @@ def split_cohorts(text: str, catalog: Catalog) -> CohortSplit | None:
         verbs = _verb_or(body)
         return CohortSplit(cohorts=verbs, shared=shared) if verbs else None
     left, right = body[: cut.start()].strip(" ,"), body[cut.end():].strip(" ,")
-    right, suffix = _split_suffix(right, catalog)
+    # 'X or anyone who bought Y in the past year': a clause of its own keeps its words; only a clause after a comma is shared
+    right, suffix = (right, "") if explicit and _ANYONE.match(right) else _split_suffix(right, catalog)
     if not suffix and explicit:
         right, suffix = _tail_clause(right)
     if suffix:

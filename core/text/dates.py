@@ -149,9 +149,10 @@ _LAST_N = re.compile(r"\b(?:in\s+|within\s+|over\s+|during\s+)?(?:the\s+)?(?:las
                      r"(\d[\d,]*|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|eighteen|thirty|sixty|ninety)?\s*"
                      r"(day|week|month|year)s?\b", re.I)
 _IN_N = re.compile(r"\b(?:in|within)\s+(?:the\s+)?(\d[\d,]*|two|three|four|five|six|seven|ten|thirty|sixty|ninety)\s+(day|week|month|year)s?\b", re.I)
-_GAP = re.compile(r"\b(?:haven't|hasn't|have not|has not|not|no|nothing)\b[^,.;]{0,30}?"
+_GAP = re.compile(r"\b(?:haven't|hasn't|havent|hasnt|have not|has not|didn't|didnt|not|no|nothing)\b[^,.;]{0,30}?"
                   r"\b((?:in|for)\s+(?:the\s+)?(?:(?:over|more than|at least)\s+)?"
-                  r"(\d[\d,]*|two|three|four|five|six|seven|eight|nine|ten|twelve|thirty|sixty|ninety)\s+(day|week|month|year)s?)\b", re.I)
+                  r"(\d[\d,]*|two|three|four|five|six|seven|eight|nine|ten|twelve|thirty|sixty|ninety)\+?\s*(day|week|month|year)s?"
+                  r"(?:\s+or\s+(?:more|longer))?)\b", re.I)
 _SINCE = re.compile(r"\b(?:since|on or after|after)\s+(?:the\s+)?(?:start\s+of\s+(?:the\s+|this\s+)?)?([a-z0-9 ,'-]+?)(?=$|[,.;?!]| and | who | with | but | that | in the )", re.I)
 _FISCAL = re.compile(r"\b(this|last|current|previous)\s+fiscal\s+(year|yr|quarter)\b|\bfytd\b|\bfiscal\s+year\s+to\s+date\b", re.I)
 _FISCAL_PART = re.compile(r"\b(?:(?:fiscal\s+)?q([1-4])|(first|second)\s+half|h([12]))\s+(?:of\s+)?(?:the\s+)?"

@@ -220,6 +220,32 @@ def test_a_longer_catalog_name_outranks_a_hint_inside_it(harbor, today):
 
 
 @pytest.mark.parametrize("tenant_id, text, want", [
+    ("northstar", "serial returners (return rate over 20%) who bought women's clothing", "Return Rate 12M at least 20"),
+    ("northstar", "private-label fans who've redeemed 10+ coupons in the last 12 months", "Coupon Redemptions 12M at least 10"),
+    ("harbor", "Turkey buyers who haven't shopped with us in 45+ days", "Days Since Last Visit at least 45"),
+])
+def test_an_amount_goes_to_the_facet_its_own_phrase_names(request, today, tenant_id, text, want):
+    conds = _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
+    assert want in conds and not any(c.startswith("Age Band") for c in conds), conds
+
+
+def test_an_excluded_windowed_facet_keeps_its_window(harbor, today):
+    """'haven't bought <brand> in the past 52 weeks' is the 52-week brand facet, not a gap since the last visit."""
+    conds = _conds(_read(harbor, today, "Shoppers who haven't bought Atlantic Catch in the past 52 weeks", index=False))
+    assert conds == {"Brands Bought 52 Weeks is not Atlantic Catch"}, conds
+
+
+def test_a_name_two_facets_share_goes_to_the_date_only_when_the_clause_says_when(northstar, today):
+    assert _conds(_read(northstar, today, "App users in Ohio", index=False)) == {"App Installed", "State is Ohio"}
+    assert "App Active Date in the last 30 days" in _conds(_read(northstar, today, "app users in the last 30 days", index=False))
+
+
+def test_a_flag_named_by_its_first_word_is_read_without_a_question(northstar, today):
+    r = _read(northstar, today, "Wishlist users in Georgia", index=False)
+    assert _conds(r) == {"Wishlist Active", "State is Georgia"} and not r.ambiguities
+
+
+@pytest.mark.parametrize("tenant_id, text, want", [
     ("northstar", "shoppers w/ the app", "App Installed"),
     ("northstar", "customers with the app installed", "App Installed"),
 ])
