@@ -51,6 +51,7 @@ def ages(catalog: Catalog, low: str, taken: list[Span]) -> Found:
         ctx = low[max(0, m.start() - 30): m.end() + 25]
         kid = re.search(r"\b(kids?|children|child|toddlers?|babies)\b", ctx)
         person = re.search(r"\b(women|men|aged?|ages|adults?|seniors?|year olds?|years old|moms|dads|parents|people)\b", ctx)
+        person = person or re.match(r"\s*(?:and|or) older", m.group(4) or "")  # 'older' is said only of age
         if not (m.group(3) or m.group(4) or m.group(1)) or not (kid or person):
             continue
         lo = int(m.group(2))

@@ -19,6 +19,7 @@ from core.reader.cues import facet_fit, intent, modal, negate, negated, phrasal_
 from core.reader.questions import QUALITY, SCALE_NOUNS
 from core.segment import Condition
 from core.text.levels import degrees, ladder, stages
+from core.text.places import state_names
 from core.text.normalise import is_common_english, norm
 
 Candidate = tuple[Facet, "str | None"]  # a facet, and the value a phrase names on it (None: the facet itself)
@@ -434,3 +435,59 @@ def another_degrees(ctx: Context, low: str, taken: list[Span]) -> Found:
             out.spans.append(Span(m.start(), m.end()))
             out.ask(amb)
     return out
+
+
+_JOIN = r"(?:\s*(?:,|\bor\b|\band\b|\+|&|/)\s*)+"
+
+
+def listed_siblings(ctx: Context, low: str, taken: list[Span], conds: list[Condition]) -> Found:
+    """'Salem or Glouster', 'Maine or NH', 'champs + loyal customers', "a bachelor's or graduate degree": a word
+    listed beside a value read, that no step read, is the value of that facet it shortens, abbreviates or misspells."""
+    out = Found()
+    queue = list(conds)
+    for c in queue:  # a value found so may have a sibling of its own ('Greater Boston, RI or CT')
+        p, f = c.provenance, ctx.catalog.get(c.facet)
+        if c.op not in ("in", "not_in") or not p or p.start is None or f is None or f.kind not in ("categorical", "propensity"):
+            continue
+        for a, b in _listed_words(low, p.start, p.end):
+            if _busy(a, b, taken, out) or low[a:b] in STOP:
+                continue
+            value = _sibling_value(f, low[a:b], ctx.written[a:b], c.values or [])
+            if value:
+                found = Condition(facet=f.name, op=c.op, values=[value], provenance=_prov(
+                    low, a, b, "fuzzy", matched=value, note=f"listed beside {', '.join(c.values or [])}"))
+                out.spans.append(Span(a, b))
+                out.conditions.append(found)
+                queue.append(found)
+    return out
+
+
+def _listed_words(low: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The words joined to a read stretch by 'or', 'and', a comma, '+', '&' or '/', on either side."""
+    out = []
+    if m := re.match(rf"{_JOIN}([a-z][a-z'.-]*)", low[end:]):
+        out.append((end + m.start(1), end + m.end(1)))
+    if m := re.search(rf"\b([a-z][a-z'.-]*){_JOIN}$", low[:start]):
+        out.append((m.start(1), m.end(1)))
+    return out
+
+
+def _sibling_value(facet: Facet, word: str, written: str, chosen: list[str]) -> str | None:
+    """The one value of the facet (not yet chosen) that the word shortens ('champs'), misspells ('Glouster') or
+    abbreviates in capitals ('NH' of '<Place> New Hampshire')."""
+    w = word.replace("'", "").strip(".-")
+    state = state_names().get(written) if written.isupper() else None  # 'NH' listed beside a place
+    hits = set()
+    for v in facet.value_list:
+        if v in chosen:
+            continue
+        for name in [v, *facet.value_synonyms.get(v, [])]:
+            toks = re.findall(r"[a-z0-9]+", name.lower())
+            short = len(w) >= 4 and any(t.startswith(w.rstrip("s")) for t in toks)
+            typo = len(w) >= 5 and any(len(t) >= 5 and fuzz.ratio(w, t) >= 80 for t in toks)
+            initials = written.isupper() and 2 <= len(w) <= 3 and any(
+                "".join(t[0] for t in toks[i:i + len(w)]) == w for i in range(len(toks) - len(w) + 1))
+            spelled = state is not None and re.search(rf"\b{state}\b", " ".join(toks)) is not None
+            if short or typo or initials or spelled:
+                hits.add(v)
+    return hits.pop() if len(hits) == 1 else None

@@ -80,6 +80,7 @@ class Understander:
         add(lexical.partial_values(ctx, flat, taken))
         add(lexical.first_word_names(ctx, flat, taken))
         add(lexical.another_levels(ctx, flat, taken))
+        add(lexical.listed_siblings(ctx, flat, taken, conds))
         if self.index is not None:
             leftovers = ground.leftovers(ctx, flat, ground.read_so_far(ctx, flat, conds, taken, r.ambiguities))
         add(products.by_meaning(ctx, flat, taken))

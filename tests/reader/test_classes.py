@@ -240,6 +240,25 @@ def test_a_name_two_facets_share_goes_to_the_date_only_when_the_clause_says_when
     assert "App Active Date in the last 30 days" in _conds(_read(northstar, today, "app users in the last 30 days", index=False))
 
 
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("harbor", "home store Salem or Glouster", "Home Store is Salem Commons or Gloucester Harbor"),
+    ("harbor", "Greater Boston, RI or CT shoppers", "Market Area is Greater Boston or Rhode Island or Connecticut Shoreline"),
+    ("northstar", "with a bachelor's or graduate degree", "Education Level is Graduate Degree or Bachelors Degree"),
+    ("northstar", "RFM champs + loyal customers", "RFM Segment is Loyal Customers or Champions"),
+])
+def test_a_word_listed_beside_a_value_is_the_sibling_it_shortens_misspells_or_abbreviates(request, today, tenant_id, text, want):
+    assert want in _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
+
+
+def test_a_listed_word_that_fits_two_siblings_is_left_alone(northstar, today):
+    """'Eastern or M' could be Mountain or nothing: no value is guessed from one letter or a word two values share."""
+    assert _conds(_read(northstar, today, "customers on Eastern or new time", index=False)) == {"Time Zone is Eastern"}
+
+
+def test_older_is_said_of_age(northstar, today):
+    assert "Age Band is 65+" in _conds(_read(northstar, today, "pharmacy customers 65 and older", index=False))
+
+
 def test_a_flag_named_by_its_first_word_is_read_without_a_question(northstar, today):
     r = _read(northstar, today, "Wishlist users in Georgia", index=False)
     assert _conds(r) == {"Wishlist Active", "State is Georgia"} and not r.ambiguities
