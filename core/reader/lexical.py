@@ -131,6 +131,13 @@ def _best_holder(ctx: Context, phrase: str, facet: Facet, low: str, pos: int) ->
     return facet.name == fits[0]
 
 
+def _degree_before(facet: Facet, low: str, start: int) -> tuple[str, Span] | None:
+    """A degree adverb just before the facet's name that is one of its values: 'highly' -> 'High', 'mostly' -> none."""
+    m = re.search(r"\b([a-z]+)ly\s+$", low[:start])
+    value = next((v for v in facet.value_list if m and v.lower() == m.group(1)), None)
+    return (value, Span(m.start(), m.end())) if value else None
+
+
 def _listed_place(before: str) -> bool:
     """Text before a short alias puts a place there: 'in', 'from' or 'across' before it, or another alias listed."""
     return bool(re.search(r"(?:\b(?:in|from|across|near)|,|\b[A-Z]{2}\s*(?:,|or|and|&|/))\s*$", before))
@@ -219,6 +226,10 @@ def emit(ctx: Context, low: str, at: Span, phrase: str, kind: str, cands: list[C
         named = lexicon.values_in(facet, phrase)
         if named and not QUALITY.search(phrase):
             out.conditions.append(Condition(facet=facet.name, op="not_in" if neg else "in", values=named, provenance=prov))
+            return
+        if degree := _degree_before(facet, low, at.start):  # 'highly <promo responsive>': the facet's value 'High'
+            out.spans.append(degree[1])
+            out.conditions.append(Condition(facet=facet.name, op="not_in" if neg else "in", values=[degree[0]], provenance=prov))
             return
         if questions.values_named_elsewhere(facet, low, at):
             return  # 'whose <facet> is <value> or <value>': the values say it, read on their own

@@ -206,14 +206,16 @@ def _closest(word: str, vocab: Vocabulary, targets: list[str]) -> tuple[str, flo
     hits = [h for i, h in enumerate(hits)  # 'customer' and 'customers' are one reading
             if not any(_same_word(h[0], o[0]) for o in hits[:i])]
     limit = 1 if len(word) <= 4 else 2
-    # Swapped letters ('bougth', 'crad') are one edit, as a reader sees them.
-    ranked = sorted(((OSA.distance(word, h[0]), -h[1], h[0]) for h in hits), key=lambda t: t[:2])
-    ranked = [t for t in ranked if t[0] <= limit and abs(len(t[2]) - len(word)) <= 1  # 'yogurt' is not 'your'
-              and -t[1] >= MIN_SCORE - 10 * t[0] * (len(word) <= 4)]
+    # Swapped letters ('bougth', 'crad') are one edit, as a reader sees them, and the likeliest one: 'thier' is
+    # 'their' before it is 'tier'.
+    ranked = sorted(((OSA.distance(word, h[0]), sorted(h[0]) != sorted(word), -h[1], h[0]) for h in hits),
+                    key=lambda t: t[:3])
+    ranked = [t for t in ranked if t[0] <= limit and abs(len(t[3]) - len(word)) <= 1  # 'yogurt' is not 'your'
+              and -t[2] >= MIN_SCORE - 10 * t[0] * (len(word) <= 4)]
     if not ranked:
         return None
-    dist, score, best = ranked[0][0], -ranked[0][1], ranked[0][2]
-    if len(ranked) > 1 and ranked[1][0] == dist and score - (-ranked[1][1]) < MIN_MARGIN:
+    dist, score, best = ranked[0][0], -ranked[0][2], ranked[0][3]
+    if len(ranked) > 1 and ranked[1][:2] == ranked[0][:2] and score - (-ranked[1][2]) < MIN_MARGIN:
         return None
     if score < MIN_SCORE and not (len(word) <= 4 and dist == 1):
         return None

@@ -255,6 +255,10 @@ def test_a_listed_word_that_fits_two_siblings_is_left_alone(northstar, today):
     assert _conds(_read(northstar, today, "customers on Eastern or new time", index=False)) == {"Time Zone is Eastern"}
 
 
+def test_a_degree_adverb_before_a_facet_names_its_value(harbor, today):
+    assert "Promotion Sensitivity is High" in _conds(_read(harbor, today, "highly price-sensitive shoppers", index=False))
+
+
 def test_older_is_said_of_age(northstar, today):
     assert "Age Band is 65+" in _conds(_read(northstar, today, "pharmacy customers 65 and older", index=False))
 

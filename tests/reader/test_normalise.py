@@ -96,3 +96,9 @@ def test_shorthand_needs_its_context():
     """A unit only after a number, a day only beside another day: 'MO', 'the sun', 'sat down' stay."""
     for text in ("MO shoppers", "mos eisley", "the sun was out", "sat down with half-sun hats"):
         assert correct_typos(text, VOCAB).text == text
+
+
+def test_swapped_letters_are_the_likeliest_reading():
+    """'thier' is 'their' (two letters swapped) before it is 'tier' (one dropped)."""
+    v = vocabulary({"tier", "their", "store"})
+    assert correct_typos("close to thier store", v).text == "close to their store"
