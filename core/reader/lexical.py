@@ -376,12 +376,15 @@ def first_word_names(ctx: Context, low: str, taken: list[Span]) -> Found:
     is no everyday English word."""
     out = Found()
     starts = lexicon.first_words(ctx.catalog)
-    for m in re.finditer(r"\b[a-z][a-z']{3,}\b", low):
-        word = m.group(0)
-        if word not in starts or len(starts[word]) != 1 or word in STOP or _busy(m.start(), m.end(), taken, out):
+    pairs = [re.compile(r"(?=\b([a-z][a-z']+ [a-z][a-z']+)\b)"), re.compile(r"\b([a-z][a-z']{3,})\b")]
+    for m in (m for rx in pairs for m in rx.finditer(low)):  # two words first: 'old wharf' before 'old'
+        word = m.group(1)
+        if word not in starts or len(starts[word]) != 1 or word in STOP or _busy(m.start(1), m.end(1), taken, out):
             continue
-        written = ctx.written[m.start():m.end()]
-        if not ((written[0].isupper() and m.start() > 0) or not is_common_english(word)):
+        written = ctx.written[m.start(1):m.end(1)]
+        # written as a name: capitalised inside the sentence (a pair's second word is never the sentence's first)
+        named = written.split()[-1][0].isupper() and (m.start(1) > 0 or " " in word)
+        if not (named or not all(map(is_common_english, word.split()))):
             continue
         value = starts[word][0]
         holders = lexicon.vocab(ctx.catalog).get(value.lower())
@@ -391,9 +394,9 @@ def first_word_names(ctx: Context, low: str, taken: list[Span]) -> Found:
         if not cands:
             continue
         facet, v = cands[0]
-        out.spans.append(Span(m.start(), m.end()))
-        out.conditions.append(Condition(facet=facet.name, op="not_in" if negated(low, m.start()) else "in",
-                                        values=[v or value], provenance=_prov(low, m.start(), m.end(), "partial", matched=word)))
+        out.spans.append(Span(m.start(1), m.end(1)))
+        out.conditions.append(Condition(facet=facet.name, op="not_in" if negated(low, m.start(1)) else "in",
+                                        values=[v or value], provenance=_prov(low, m.start(1), m.end(1), "partial", matched=word)))
     return out
 
 

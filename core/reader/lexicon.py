@@ -53,7 +53,7 @@ def table(catalog: Catalog) -> list[tuple[str, str, str]]:
                 if len(n) >= 2:
                     for form in forms(n):
                         pairs[(form, f.name)] = "value"
-                if len(n) > 5 and n.endswith("s") and not n.endswith("ss") and n[:-1] not in names:
+                if len(n) > 4 and n.endswith("s") and not n.endswith("ss") and n[:-1] not in names:
                     pairs.setdefault((n[:-1], f.name), "value")  # 'a game console' names a value '<Game Consoles>'
     return sorted(((p, f, k) for (p, f), k in pairs.items()), key=lambda t: (-len(t[0]), t[2] != "value"))
 
@@ -238,13 +238,15 @@ def inflections(w: str) -> set[str]:
 
 @per_catalog
 def first_words(catalog: Catalog) -> dict[str, list[str]]:
-    """First word of a multi-word value name -> the distinct values that start with it."""
+    """First word of a multi-word value name, and first two words of a longer one -> the distinct values that start
+    with them ('<Town>' of '<Town> Bay', 'old wharf' of '<Old Wharf> Brewing')."""
     out: dict[str, list[str]] = {}
     for f in catalog.active_facets:
         for v in f.value_list:
             words = re.findall(r"[a-z][a-z']*", v.lower())
-            if len(words) > 1 and v not in out.setdefault(words[0], []):
-                out[words[0]].append(v)
+            for n in (1, 2):
+                if len(words) > n and v not in out.setdefault(" ".join(words[:n]), []):
+                    out[" ".join(words[:n])].append(v)
     return out
 
 

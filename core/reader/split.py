@@ -108,9 +108,10 @@ def _mentions(text: str, catalog: Catalog) -> list[tuple[int, int, str, str]]:
         if not f.hierarchy_level or f.kind not in ("propensity", "categorical"):
             continue
         for v in f.value_list:
-            for name in [v, *f.value_synonyms.get(v, [])]:
+            names = [v, *f.value_synonyms.get(v, [])]
+            for name in names + [n[:-1] for n in names if len(n) > 4 and n.endswith("s") and not n.endswith("ss")]:
                 if len(name) < 3:
-                    continue
+                    continue  # a product named in the singular ('shoe buyers') is a mention too
                 for m in re.finditer(rf"(?<![\w]){re.escape(name.lower())}(?![\w])", low):
                     out.append((m.start(), m.end(), f.hierarchy_level, v))
     return sorted(set(out))

@@ -259,6 +259,18 @@ def test_a_degree_adverb_before_a_facet_names_its_value(harbor, today):
     assert "Promotion Sensitivity is High" in _conds(_read(harbor, today, "highly price-sensitive shoppers", index=False))
 
 
+def test_a_name_written_by_its_first_two_words(harbor, today):
+    assert "Brands Bought 52 Weeks is Blue Heron Bread" in _conds(_read(harbor, today, "Blue Heron buyers", index=False))
+    assert not any("Blue Heron" in c for c in _conds(_read(harbor, today, "buyers of blue paper towels", index=False)))
+
+
+def test_brand_and_product_in_the_singular_on_each_side_of_or_make_two_cohorts(northstar):
+    from core.reader.split import split_cohorts
+
+    s = split_cohorts("Harlow & Finch handbag buyers or Pacewell boot buyers", northstar.catalog)
+    assert s is not None and s.cohorts == ["Harlow & Finch handbag buyers", "Pacewell boot buyers"]
+
+
 def test_older_is_said_of_age(northstar, today):
     assert "Age Band is 65+" in _conds(_read(northstar, today, "pharmacy customers 65 and older", index=False))
 
