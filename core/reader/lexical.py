@@ -131,6 +131,24 @@ def _best_holder(ctx: Context, phrase: str, facet: Facet, low: str, pos: int) ->
     return facet.name == fits[0]
 
 
+def _same_name_elsewhere(ctx: Context, low: str, phrase: str, cands: list[Candidate], neg: bool) -> Ambiguity | None:
+    """'Pacific customers': the name of a value of two plain facets (a region and a time zone), neither facet
+    named in the request: ask which (the agent drops the question when both reach the same customers)."""
+    facet, value = cands[0]
+    products = _product_levels(ctx.catalog)
+    plain = lambda f: f.kind == "categorical" and not f.deprecated and f.hierarchy_level not in products  # noqa: E731
+    same = [(f, v) for f, v in cands if v and v.lower() == phrase and plain(f)]
+    if len(same) < 2 or same[0][0] is not facet:
+        return None
+    rest = low.replace(phrase, " ")
+    if any(_overlap(rest, f.name) for f, _ in same):
+        return None  # '<value> time': a word of one facet's name says which
+    op = "not_in" if neg else "in"
+    opts = [(f"{f.name}: {v}", [Condition(facet=f.name, op=op, values=[v])]) for f, v in same[:3]]
+    return Ambiguity(phrase=phrase, question=f"Which do you mean by '{phrase}'?", options=opts,
+                     replaces=[f.name for f, _ in same[:3]])
+
+
 def _degree_before(facet: Facet, low: str, start: int) -> tuple[str, Span] | None:
     """A degree adverb just before the facet's name that is one of its values: 'highly' -> 'High', 'mostly' -> none."""
     m = re.search(r"\b([a-z]+)ly\s+$", low[:start])
@@ -212,7 +230,8 @@ def emit(ctx: Context, low: str, at: Span, phrase: str, kind: str, cands: list[C
     method = "exact" if kind == "value" and value and value.lower() == phrase else "synonym"
     prov = _prov(low, at.start, at.end, method, matched=phrase, alternatives=alts)
     if value is not None:
-        amb = questions.value_collision(facet, value, phrase) or questions.other_scale(low, at, facet, value)
+        amb = questions.value_collision(facet, value, phrase) or questions.other_scale(low, at, facet, value) \
+            or _same_name_elsewhere(ctx, low, phrase, cands, neg)
         if amb and questions.listed_with_sibling(low, at, facet):
             amb = None  # '<value> or <name>': listed beside a sibling value, it is that facet's value
         if amb:

@@ -271,6 +271,14 @@ def test_brand_and_product_in_the_singular_on_each_side_of_or_make_two_cohorts(n
     assert s is not None and s.cohorts == ["Harlow & Finch handbag buyers", "Pacewell boot buyers"]
 
 
+def test_a_value_two_plain_facets_share_is_asked_about_unless_a_facet_word_says_which(northstar, today):
+    r = _read(northstar, today, "Pacific shoppers who own a car", index=False)
+    assert [o[0] for o in r.ambiguities[0].options] == ["Region: Pacific", "Time Zone: Pacific"]
+    assert not _read(northstar, today, "Grandparents on Pacific time", index=False).ambiguities
+    excluded = _read(northstar, today, "Homeowners, not Pacific", index=False).ambiguities[0]
+    assert all(c.op == "not_in" for _, cs in excluded.options for c in cs)  # every reading keeps the exclusion
+
+
 def test_older_is_said_of_age(northstar, today):
     assert "Age Band is 65+" in _conds(_read(northstar, today, "pharmacy customers 65 and older", index=False))
 
