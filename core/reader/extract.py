@@ -408,6 +408,9 @@ def date_facet(catalog: Catalog, clause: str, low: str, d: DateSpan, fallback: b
     if cue := re.match(r"(due|arriving|expected|expecting)\b", d.text.lower()):
         text += " " + cue.group(1)  # the date's own verb names the facet ('due next spring')
     cands = [f for f in catalog.active_facets if f.kind == "date"]
+    whole = [f for f in cands if any(_says(clause, sy) for sy in f.synonyms if " " in sy)]
+    if len(whole) == 1:
+        return whole[0]  # 'customers since 2021': a whole synonym ('customer since'), stop words and all
     if not any(_overlap(text, " ".join([f.name, *f.synonyms])) for f in cands):
         text = with_meanings(low[max(0, d.start - 50):d.start])  # 'whose first trip with us was last winter' spans two clauses
     scored = sorted(((_overlap(text, " ".join([f.name, *f.synonyms])), i, f) for i, f in enumerate(cands)),
@@ -430,6 +433,13 @@ def date_facet(catalog: Catalog, clause: str, low: str, d: DateSpan, fallback: b
 
 
 # ---- helpers -------------------------------------------------------------------------------------
+
+def _says(text: str, phrase: str) -> bool:
+    """The phrase's words, in order and side by side, in the text (each word in any of its forms)."""
+    words = [_stem(w) for w in re.findall(r"[a-z]+", text.lower())]
+    want = [_stem(w) for w in re.findall(r"[a-z]+", phrase.lower())]
+    return any(words[i:i + len(want)] == want for i in range(len(words) - len(want) + 1))
+
 
 def _range_overlap(value: str, lo: int, hi: int) -> bool:
     v = value.lower().replace(" ", "")

@@ -129,7 +129,8 @@ def trait_forms(phrase: str) -> list[str]:
         return []  # roles of the customer ('homeowners', 'parents'): 'with parents' is not being one
     many = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else noun + "s"
     article = "an" if noun[0] in "aeiou" else "a"
-    return [f"{verb} {said}" for verb in ("with", "have", "has") for said in (many, f"{article} {noun}")]
+    verbs = ("with", "have", "has") + (("own", "owns") if words[-1] == "owners" else ())  # 'car owners': 'own a car'
+    return [f"{verb} {said}" for verb in verbs for said in (many, f"{article} {noun}")]
 
 
 @per_catalog

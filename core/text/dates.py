@@ -78,6 +78,18 @@ def holidays() -> dict[str, dict]:
     return {k: table[k] for k in sorted(table, key=len, reverse=True)}
 
 
+def _calendar_period(m: re.Match) -> tuple[dt.date, dt.date]:
+    """The first and last day of a year, a month of a year or a day that a match names."""
+    year = int(m.group("year"))
+    if not m.group("mon"):
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    month = MONTHS[m.group("mon").lower()]
+    if m.group("day") and 1 <= int(m.group("day")) <= calendar.monthrange(year, month)[1]:
+        day = dt.date(year, month, int(m.group("day")))
+        return day, day
+    return dt.date(year, month, 1), _month_end(year, month)
+
+
 def _month_end(year: int, month: int) -> dt.date:
     return dt.date(year, month, calendar.monthrange(year, month)[1])
 
@@ -160,6 +172,13 @@ _FISCAL_PART = re.compile(r"\b(?:(?:fiscal\s+)?q([1-4])|(first|second)\s+half|h(
 _NEXT_SEASON = re.compile(r"\b(?:due|arriving|expected|expecting)\s+(?:in\s+)?(?:the\s+)?next\s+([a-z' -]+?)(?:\s+season)?\b(?=$|[,.;]| and | who | with )", re.I)
 _QN = re.compile(r"\b(?:in\s+|during\s+)?(?:fiscal\s+)?q([1-4])\b", re.I)
 _SEASON = re.compile(r"\b(last|this|past)\s+(?:year's\s+)?([a-z' -]+?)\s*(season)?\b", re.I)
+_MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+_CALENDAR = rf"(?:(?P<mon>{_MONTH_NAMES})\.?\s+(?:(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+)?)?(?P<year>(?:19|20)\d\d)\b"
+# 'before 2022', 'since before March 2024', 'prior to 2020': everything up to the day before
+_BEFORE_YEAR = re.compile(rf"\b(?:since\s+)?(?:before|prior\s+to|earlier\s+than)\s+{_CALENDAR}", re.I)
+# 'since 2021', 'from June 2023', 'after 2022' (the day after the period)
+_AFTER_YEAR = re.compile(rf"\b(?P<word>since|from|after|starting(?:\s+in)?)\s+{_CALENDAR}", re.I)
+_IN_YEAR = re.compile(rf"\b(?:in|during|throughout)\s+{_CALENDAR}", re.I)  # 'in 2023', 'in March 2024'
 _YEAR_SEASON = re.compile(r"\b(spring|summer|fall|autumn|winter)\s+(20\d\d)\b", re.I)
 _THIS_YEAR = re.compile(r"\b(this\s+(?:calendar\s+)?year|year\s+to\s+date|ytd)\b", re.I)
 _THIS_MONTH = re.compile(r"\b(this|next|last)\s+month\b", re.I)
@@ -215,6 +234,16 @@ def find_dates(text: str, today: dt.date, fiscal_start: int, seasons: dict[str, 
     for m in _QN.finditer(text):
         lo, hi = named_quarter(today, fiscal_start, int(m.group(1)))
         add(DateSpan("between", m.start(), m.end(), m.group(0), min=lo.isoformat(), max=hi.isoformat()))
+    for rx in (_BEFORE_YEAR, _AFTER_YEAR, _IN_YEAR):
+        for m in rx.finditer(text):
+            lo, hi = _calendar_period(m)
+            if rx is _BEFORE_YEAR:
+                add(DateSpan("between", m.start(), m.end(), m.group(0), max=(lo - dt.timedelta(days=1)).isoformat()))
+            elif rx is _AFTER_YEAR:
+                first = hi + dt.timedelta(days=1) if m.group("word").lower() == "after" else lo
+                add(DateSpan("on_or_after", m.start(), m.end(), m.group(0), date=first.isoformat()))
+            else:
+                add(DateSpan("between", m.start(), m.end(), m.group(0), min=lo.isoformat(), max=hi.isoformat()))
     for m in _SINCE.finditer(text):
         when = _resolve_since(m.group(1).strip(), today, fiscal_start)
         if when:

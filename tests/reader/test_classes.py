@@ -279,6 +279,21 @@ def test_a_value_two_plain_facets_share_is_asked_about_unless_a_facet_word_says_
     assert all(c.op == "not_in" for _, cs in excluded.options for c in cs)  # every reading keeps the exclusion
 
 
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("harbor", "Shoppers who joined rewards before 2022", "Rewards Member Since at most 2021-12-31"),
+    ("harbor", "Pet households whose first trip was in 2023", "First Visit Date between 2023-01-01 and 2023-12-31"),
+    ("northstar", "Customers since 2021 who live in Texas", "First Purchase Date on or after 2021-01-01"),
+    ("northstar", "Plus members who joined Plus before March 2024", "Membership Start Date at most 2024-02-29"),
+    ("northstar", "bought after June 15, 2025", "Purchase Date R2D2 on or after 2025-06-16"),
+])
+def test_a_date_said_with_its_calendar_year(request, today, tenant_id, text, want):
+    assert want in _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
+
+
+def test_owners_are_also_those_who_own_one(northstar, today):
+    assert "Vehicle Owner" in _conds(_read(northstar, today, "shoppers who own a car", index=False))
+
+
 def test_older_is_said_of_age(northstar, today):
     assert "Age Band is 65+" in _conds(_read(northstar, today, "pharmacy customers 65 and older", index=False))
 
