@@ -500,9 +500,10 @@ class FacetIndex:
             out.append(sorted(best.values(), key=lambda h: -h.score)[:k * 2])
         return out
 
-    def values_near_term(self, facet: str, term: str, k: int = 3) -> list[ValueHit]:
+    def values_near_term(self, facet: str, term: str, k: int = 3, named_facet_ok: bool = False) -> list[ValueHit]:
         """A facet's values nearest in meaning to one of its own catalog phrases (a synonym), from the vectors
-        stored at indexing: no model call."""
+        stored at indexing: no model call. Empty when the synonym is nearer the facet itself than any value,
+        unless `named_facet_ok`."""
         where = f'{self._filter(None)} and facet == "{_quote(facet)}"'
         rows = self._search("query", "FACET_TERM", filter=where, output_fields=["text", "dense"], limit=64)
         vec = next((np.asarray(r["dense"]) for r in rows if r["text"] == term), None)
@@ -514,7 +515,7 @@ class FacetIndex:
         hits = sorted(_by_value(res[0]), key=lambda h: -h.score)[:k]
         # A synonym nearer the facet's own name or description than to any value names the facet, not a value.
         own = [float(np.asarray(r["dense"]) @ vec) for r in rows if r["text"] in (facet, self._description(facet))]
-        return hits if hits and hits[0].score > max(own, default=0.0) else []
+        return hits if hits and (named_facet_ok or hits[0].score > max(own, default=0.0)) else []
 
     def _description(self, facet: str) -> str:
         f = self.catalog.get(facet)

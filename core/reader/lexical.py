@@ -266,6 +266,12 @@ def emit(ctx: Context, low: str, at: Span, phrase: str, kind: str, cands: list[C
     elif facet.kind == "numeric":
         if amb := questions.vague_amount(ctx, facet, phrase, low, at):
             out.ask(amb)
+    elif facet.kind == "propensity" and not facet.hierarchy_level:
+        read = questions.value_of_synonym(ctx, facet, phrase, low, at, neg)
+        if isinstance(read, Condition):
+            out.conditions.append(read)
+        elif read is not None:
+            out.ask(read)
 
 
 def misspelled_values(ctx: Context, low: str, taken: list[Span]) -> Found:

@@ -297,6 +297,29 @@ def value_by_meaning(ctx: Context, facet: Facet, phrase: str, low: str, at: Span
                      replaces=[facet.name])
 
 
+SYNONYM_VALUE_MIN = 0.5      # cosine a likelihood synonym must reach with its nearest value to name it...
+SYNONYM_VALUE_MARGIN = 0.2   # ...ahead of the next value by this much; otherwise the nearest are asked about
+
+
+def value_of_synonym(ctx: Context, facet: Facet, phrase: str, low: str, at: Span,
+                     neg: bool) -> Condition | Ambiguity | None:
+    """A likelihood facet named by a synonym that means one of its values ('likely to transfer prescriptions' ->
+    the pharmacy value): that value when it is clearly nearest in meaning, else a question among the nearest."""
+    term = next((t for t in facet.synonyms if phrase in lexicon.variants(norm(t), lexicon.value_words(ctx.catalog))), None)
+    if ctx.index is None or term is None:
+        return None
+    hits = ctx.index.values_near_term(facet.name, term, k=3, named_facet_ok=True)
+    if not hits:
+        return None
+    op = "not_in" if neg else "in"
+    prov = _prov(low, at.start, at.end, "meaning", matched=term, note=f"the value nearest to '{term}'")
+    if hits[0].score >= SYNONYM_VALUE_MIN and (len(hits) < 2 or hits[0].score - hits[1].score >= SYNONYM_VALUE_MARGIN):
+        return Condition(facet=facet.name, op=op, values=[hits[0].value], provenance=prov)
+    opts = [(f"{facet.name}: {h.value}", [Condition(facet=facet.name, op=op, values=[h.value], provenance=prov)]) for h in hits]
+    return Ambiguity(phrase=phrase, question=f"Which {facet.name} do you mean by '{phrase}'?", options=opts,
+                     replaces=[facet.name])
+
+
 def values_named_elsewhere(facet: Facet, low: str, at: Span) -> bool:
     """A value of the facet (or its alias) is written elsewhere in the request."""
     return bool(lexicon.values_in(facet, f"{low[:at.start]} | {low[at.end:]}"))

@@ -290,6 +290,13 @@ def test_a_date_said_with_its_calendar_year(request, today, tenant_id, text, wan
     assert want in _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
 
 
+def test_a_likelihood_synonym_names_its_value_when_clearly_nearest(request, harbor, northstar, today):
+    assert "Likelihood To Use Service is Home Delivery (TOP 25)" in _conds(_read(harbor, today, "Gold members likely to try delivery"))
+    r = _read(northstar, today, "car owners likely to get an oil change")
+    assert r.ambiguities and r.ambiguities[0].options[0][0] == "Propensity Service: Auto Care Center"  # not clear: asked
+    assert not any(c.startswith("Likelihood") for c in _conds(_read(harbor, today, "Gold members likely to try delivery", index=False)))
+
+
 def test_owners_are_also_those_who_own_one(northstar, today):
     assert "Vehicle Owner" in _conds(_read(northstar, today, "shoppers who own a car", index=False))
 
