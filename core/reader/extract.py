@@ -148,6 +148,8 @@ def numbers(catalog: Catalog, today: dt.date, low: str, taken: list[Span]) -> Fo
             continue
         if not (money or pct):
             num = _in_unit(num, unit, facet.numeric_range.unit)
+        elif money and (rate := points_per_dollar(facet)):
+            num = float(_round_sig(num * rate))  # '$50 of rewards points' at '100 points = $1' is 5,000 points
         elif money and said in _DAYS_IN and (per := _facet_period(facet.name)) and per != _DAYS_IN[said]:
             num = float(_round_sig(num * per / _DAYS_IN[said]))  # '$400 a month' as a weekly average is ~$93
         elif money and said in _DAYS_IN and (fw := _facet_window(facet.name)) and abs(fw - _DAYS_IN[said]) > 0.1 * fw:
@@ -193,7 +195,7 @@ def numeric_facet(catalog: Catalog, today: dt.date, low: str, start: int, end: i
         score = 0.0
         u = rng.unit.lower()
         if money:
-            score += 2 if u == "usd" else -3
+            score += 2 if u == "usd" or points_per_dollar(f) else -3
         if pct:
             score += 2 if u == "percent" else -3
         if unit and not rate and (u.rstrip("s") in unit or said in u or _overlap(said, f.name)):
@@ -433,6 +435,18 @@ def date_facet(catalog: Catalog, clause: str, low: str, d: DateSpan, fallback: b
 
 
 # ---- helpers -------------------------------------------------------------------------------------
+
+_RATE = re.compile(r"(\d[\d,]*)\s+points?\s*=\s*\$(\d+(?:\.\d+)?)\s*(?:[).;,]|$)", re.I)
+
+
+def points_per_dollar(facet: Facet) -> float | None:
+    """Points per dollar of a points facet whose description gives the rate ('100 points = $1'); None otherwise
+    (a rate per gallon or per visit is no price of a point)."""
+    if facet.numeric_range is None or facet.numeric_range.unit.lower() == "usd":
+        return None
+    m = _RATE.search(facet.description)
+    return float(m.group(1).replace(",", "")) / float(m.group(2)) if m and float(m.group(2)) else None
+
 
 def _says(text: str, phrase: str) -> bool:
     """The phrase's words, in order and side by side, in the text (each word in any of its forms)."""

@@ -297,6 +297,11 @@ def test_a_likelihood_synonym_names_its_value_when_clearly_nearest(request, harb
     assert not any(c.startswith("Likelihood") for c in _conds(_read(harbor, today, "Gold members likely to try delivery", index=False)))
 
 
+def test_dollars_of_points_convert_at_the_rate_the_description_gives(harbor, today):
+    assert "Rewards Points Balance at least 2000" in _conds(_read(harbor, today, "at least $20 in rewards points", index=False))
+    assert "Fuel Points Balance at least 1000" in _conds(_read(harbor, today, "at least 1,000 gas points", index=False))
+
+
 def test_owners_are_also_those_who_own_one(northstar, today):
     assert "Vehicle Owner" in _conds(_read(northstar, today, "shoppers who own a car", index=False))
 
