@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the index is passed in, never imported by the reader
 STOP = set("""a an the and or but of for to in on at by with who whose that which are is was were be been being have has had
 do does did it its their them they this these those from as into than then also any all some our my me we us i you your
 just only very much many more most lot lots can could would should will shall may might please build find get give show
+pull grab need want create make
 target audience segment list people customers customer shoppers shopper buyers buyer users user members member households
 household anyone everyone folks guests clients consumers promo promotion campaign event email blast send launch either way
 both who've they've ve s t""".split())

@@ -530,3 +530,50 @@ def _sibling_value(facet: Facet, word: str, written: str, chosen: list[str]) -> 
             if short or typo or initials or spelled:
                 hits.add(v)
     return hits.pop() if len(hits) == 1 else None
+
+
+# 'for the spring patio launch', 'our Q4 grocery delivery push', 'a 7am send': a campaign named by what it is
+_CAMPAIGN = re.compile(r"\b(?:the|our|this|a|an|my)\s+(?:[a-z0-9'&]+\s+){0,4}?"
+                       r"(?:push|blast|send|campaign|mailer|promo|promotion|launch|sweepstakes|offer)\b(?!\s+(?:notifications?|enabled|opt))")
+
+
+def campaign_names(low: str) -> list[Span]:
+    """Stretches that name the campaign the audience is for, not the audience."""
+    return [Span(m.start(), m.end()) for m in _CAMPAIGN.finditer(low)]
+
+
+def state_codes(ctx: Context, low: str, taken: list[Span]) -> Found:
+    """'in tx', 'ca or wa', 'in ct': a US state's postal code where a place stands (after 'in', 'from' or listed with
+    another code), as the catalog's place named after that state (a State value, a market area holding its name)."""
+    out = Found()
+    codes = state_names()
+    for m in re.finditer(r"\b([a-z]{2})\b", low):
+        code = m.group(1).upper()
+        if code not in codes or _busy(m.start(), m.end(), taken, out):
+            continue
+        before, after = low[max(0, m.start() - 12):m.start()], low[m.end():m.end() + 8]
+        listed = re.search(r"\b[a-z]{2}\s*(?:,|or|and|&|/)\s*$", before) or re.match(r"\s*(?:,|or|and|&|/)\s*[a-z]{2}\b", after)
+        if not (re.search(r"\b(?:in|from|across|near)\s+$", before) or (listed and m.group(1) not in STOP)):
+            continue  # 'or', 'me', 'hi' are words before they are places
+        place = _place_named(ctx, codes[code])
+        if place:
+            out.spans.append(Span(m.start(), m.end()))
+            out.conditions.append(Condition(facet=place[0], op="not_in" if negated(low, m.start()) else "in", values=[place[1]],
+                                            provenance=_prov(low, m.start(), m.end(), "synonym", matched=codes[code])))
+    return out
+
+
+def _place_named(ctx: Context, state: str) -> tuple[str, str] | None:
+    """The one place value named after a state: named exactly so (or aliased so) first, else the one holding the name."""
+    exact, holding = [], []
+    for f in ctx.catalog.active_facets:
+        if f.kind != "categorical" or f.hierarchy_level in _product_levels(ctx.catalog):
+            continue
+        for v in f.value_list:
+            names = [norm(n) for n in [v, *f.value_synonyms.get(v, [])]]
+            if state in names:
+                exact.append((f.name, v))
+            elif any(re.search(rf"\b{state}\b", n) for n in names):
+                holding.append((f.name, v))
+    found = exact or holding
+    return found[0] if len(found) == 1 else None

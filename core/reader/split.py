@@ -173,6 +173,8 @@ def audience_or(coverage: Coverage, catalog: Catalog) -> CohortSplit | None:
     for m in re.finditer(r"\bor\b", text, re.I):
         if any(p == m.start() for p, _ in used):
             continue  # 'in OR or WA': a word read as a value (a place's abbreviation) joins nothing
+        if not (_read_or_audience(coverage, m.start(), before=True) and _read_or_audience(coverage, m.end(), before=False)):
+            continue  # 'in ca or wa ...': words nobody read on either side may be a list of anything
         lo = max((b.end() for b in _BOUNDARY.finditer(text, 0, m.start())), default=0)
         hi = next((b.start() for b in _BOUNDARY.finditer(text, m.end())), len(text))
         left = {f for p, f in used if lo <= p < m.start()}
@@ -181,6 +183,19 @@ def audience_or(coverage: Coverage, catalog: Catalog) -> CohortSplit | None:
             shared = [part.strip(_EDGES) for part in (text[:lo], text[hi:]) if part.strip(_EDGES)]
             return CohortSplit(cohorts=[text[lo:m.start()].strip(_EDGES), text[m.end():hi].strip(_EDGES)], shared=shared)
     return None
+
+
+_PEOPLE = frozenset({"anyone", "everyone", "those", "people", "folks", "shoppers", "customers", "buyers", "members",
+                     "households", "families", "users", "guests", "clients"})
+
+
+def _read_or_audience(coverage: Coverage, pos: int, before: bool) -> bool:
+    """The word just before (or after) `pos` was read into a condition, or names people."""
+    spans = [s for s in coverage.spans if (s.end <= pos if before else s.start >= pos) and s.text.lower() != "or"]
+    if not spans:
+        return False
+    word = spans[-1] if before else spans[0]
+    return word.kind == "used" or word.text.lower() in _PEOPLE
 
 
 def _facet_named(became: str, names: list[str]) -> str:

@@ -14,7 +14,7 @@ from typing import Callable
 
 from core.catalog import Catalog
 from core.reader import extract, ground, lexical, lexicon, products, resolve
-from core.reader.account import Coverage, account, uses
+from core.reader.account import Coverage, Use, account, uses
 from core.reader.common import STOP, Ambiguity, Context, Found, Span, _clauses
 from core.segment import Condition
 from core.text.dates import find_dates
@@ -45,6 +45,14 @@ class Understander:
         self.index = index
 
     def read(self, text: str) -> Reading:
+        """The request's reading; a campaign named in it ('the spring patio launch') is no part of the audience,
+        unless nothing else in the request is."""
+        r = self._read(text, skip_campaign=True)
+        if r.conditions or r.ambiguities or not any("campaign" in n for n in r.notes):
+            return r
+        return self._read(text, skip_campaign=False)
+
+    def _read(self, text: str, skip_campaign: bool) -> Reading:
         r = Reading()
         r.normalised = correct_typos(text.replace("’", "'"), lexicon.typo_vocabulary(self.cat))
         r.notes += [c.evidence for c in r.normalised.corrections]
@@ -52,8 +60,11 @@ class Understander:
         ctx = Context(self.cat, self.index, self.quantiles, written=text.replace("’", "'"))
         low = text.lower().replace("’", "'")
         flat = low.replace("-", " ")  # same length: spans stay valid
-        taken: list[Span] = []
+        taken: list[Span] = lexical.campaign_names(flat) if skip_campaign else []
         conds: list[Condition] = []
+        ignored = [Use(start=t.start, end=t.end, became="ignored: names the campaign, not the audience", kind="ignored")
+                   for t in taken]
+        r.notes += [f"'{text[t.start:t.end]}' names the campaign, not the audience" for t in taken]
         r.phrases = [low[a:b].strip() for a, b in _clauses(low) if low[a:b].strip()]
         add = lambda found: _add(found, taken, conds, r)  # noqa: E731 - each step's findings join the reading in order
         ground.expect_leftovers(ctx, flat)
@@ -80,6 +91,7 @@ class Understander:
         add(lexical.partial_values(ctx, flat, taken))
         add(lexical.first_word_names(ctx, flat, taken))
         add(lexical.another_levels(ctx, flat, taken))
+        add(lexical.state_codes(ctx, flat, taken))
         add(lexical.listed_siblings(ctx, flat, taken, conds))
         if self.index is not None:
             leftovers = ground.leftovers(ctx, flat, ground.read_so_far(ctx, flat, conds, taken, r.ambiguities))
@@ -100,7 +112,7 @@ class Understander:
         conds = resolve.drop_implied(self.cat, conds)
         conds = _noted(resolve.exclusive(self.cat, conds), r)
         r.conditions = resolve.merge(conds)
-        said = [*uses(low, conds, taken, r.ambiguities), *ground.facet_words_said(ctx, low, conds),
+        said = [*ignored, *uses(low, conds, taken, r.ambiguities), *ground.facet_words_said(ctx, low, conds),
                 *products.generic_nouns_said(low, conds), *ground.compound_halves_said(ctx, low, conds)]
         r.coverage = account(r.normalised, said, STOP)
         return r

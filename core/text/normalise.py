@@ -167,8 +167,10 @@ def _shorthand_patterns() -> tuple[dict[str, str], re.Pattern, re.Pattern, re.Pa
     table = yaml.safe_load((Path(__file__).parent / "shorthand.yaml").read_text())
     alt = lambda words: "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # noqa: E731
     readings = {**table["after_number"], **table["anywhere"], **table["days"]}
-    units = re.compile(rf"(?<=\d)\s?({alt(table['after_number'])})\b", re.I)
-    anywhere = re.compile(rf"(?<![\w/])({alt(table['anywhere'])})(?![\w/])", re.I)
+    readings.update({f"l{n}{u}": f"last {n} {w}" for n in range(1, 400) for u, w in table["last_n"].items()})
+    units = re.compile(rf"(?<=\d)\s?({alt(table['after_number'])}|[{''.join(table['last_n'])}])\b", re.I)
+    readings.update({u: w for u, w in table["last_n"].items()})
+    anywhere = re.compile(rf"(?<![\w/])({alt(table['anywhere'])}|l\d{{1,3}}[{''.join(table['last_n'])}])(?![\w/])", re.I)
     day = alt(table["days"])
     days = re.compile(rf"\b({day})\b(?=\s*[/&-]\s*(?:{day})[a-z]*\b)|(?<=[/&-])\s*({day})\b", re.I)
     return readings, units, anywhere, days, day
@@ -178,7 +180,7 @@ def shorthand(text: str) -> list[Correction]:
     """Shorthand read as the words it stands for: units after a number, 'w/' anywhere, days joined to a day."""
     readings, units, anywhere, days, days_alt = _shorthand_patterns()
     out: list[Correction] = []
-    for pattern in (units, anywhere, days):
+    for pattern in (anywhere, units, days):
         for m in pattern.finditer(text):
             g = next(i for i in range(1, (m.lastindex or 0) + 1) if m.group(i))
             a, b = m.start(g), m.end(g)

@@ -302,6 +302,32 @@ def test_dollars_of_points_convert_at_the_rate_the_description_gives(harbor, tod
     assert "Fuel Points Balance at least 1000" in _conds(_read(harbor, today, "at least 1,000 gas points", index=False))
 
 
+@pytest.mark.parametrize("tenant_id, text, want", [
+    ("northstar", "grandparents in fl or ga", "State is Florida or Georgia"),
+    ("harbor", "wellness members in ri", "Market Area is Rhode Island"),
+    ("harbor", "keto shoppers in ct", "Market Area is Connecticut Shoreline"),
+])
+def test_a_lowercase_state_code_where_a_place_stands(request, today, tenant_id, text, want):
+    assert want in _conds(_read(request.getfixturevalue(tenant_id), today, text, index=False))
+
+
+def test_a_state_code_that_is_a_word_is_the_word(northstar, today):
+    assert not any(c.startswith("State") for c in _conds(_read(northstar, today, "email me the pet owners or grandparents", index=False)))
+
+
+def test_a_campaign_named_before_its_audience_is_no_part_of_it(northstar, today):
+    r = _read(northstar, today, "For the spring garden launch, pull homeowners in Oregon", index=False)
+    assert _conds(r) == {"Homeowner", "State is Oregon"}
+    assert any(s.kind == "ignored" and "campaign" in s.became for s in r.coverage.spans)
+
+
+def test_unread_words_around_or_make_no_cohorts(northstar, today):
+    from core.reader.split import audience_or
+
+    r = _read(northstar, today, "bts shoppers in zz or qq with tweens, textable", index=False)
+    assert audience_or(r.coverage, northstar.catalog) is None
+
+
 def test_owners_are_also_those_who_own_one(northstar, today):
     assert "Vehicle Owner" in _conds(_read(northstar, today, "shoppers who own a car", index=False))
 

@@ -102,3 +102,8 @@ def test_swapped_letters_are_the_likeliest_reading():
     """'thier' is 'their' (two letters swapped) before it is 'tier' (one dropped)."""
     v = vocabulary({"tier", "their", "store"})
     assert correct_typos("close to thier store", v).text == "close to their store"
+
+
+def test_windows_and_words_typed_short():
+    n = correct_typos("bought in l30d, excl associates, hh w/ a push notif", VOCAB)
+    assert n.text == "bought in last 30 days, excluding associates, households with a push notification"
