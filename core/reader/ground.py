@@ -266,7 +266,7 @@ def explained(ctx: Context, word: str, conds: list[Condition]) -> bool:
 
 
 def _first_word_of_flag(ctx: Context, word: str, conds: list[Condition]) -> bool:
-    """The one reading is a flag whose name begins with the word ('wishlist' of a '<Wishlist> Active' flag)."""
+    """The one reading is a flag whose name begins with the word ('<word> users' of a '<Word> <State>' flag)."""
     f = ctx.catalog.get(conds[0].facet) if len(conds) == 1 else None
     return f is not None and f.kind == "boolean" and _stem(f.name.split()[0].lower()) == _stem(word)
 

@@ -132,7 +132,7 @@ def _best_holder(ctx: Context, phrase: str, facet: Facet, low: str, pos: int) ->
 
 
 def _same_name_elsewhere(ctx: Context, low: str, phrase: str, cands: list[Candidate], neg: bool) -> Ambiguity | None:
-    """'Pacific customers': the name of a value of two plain facets (a region and a time zone), neither facet
+    """'<Value> customers': the name of a value of two plain facets (a region and a time zone), neither facet
     named in the request: ask which (the agent drops the question when both reach the same customers)."""
     facet, value = cands[0]
     products = _product_levels(ctx.catalog)
@@ -150,7 +150,7 @@ def _same_name_elsewhere(ctx: Context, low: str, phrase: str, cands: list[Candid
 
 
 def _degree_before(facet: Facet, low: str, start: int) -> tuple[str, Span] | None:
-    """A degree adverb just before the facet's name that is one of its values: 'highly' -> 'High', 'mostly' -> none."""
+    """A degree adverb just before the facet's name that is one of its values: 'highly' -> a value named '<High>', 'mostly' -> none."""
     m = re.search(r"\b([a-z]+)ly\s+$", low[:start])
     value = next((v for v in facet.value_list if m and v.lower() == m.group(1)), None)
     return (value, Span(m.start(), m.end())) if value else None
@@ -246,7 +246,7 @@ def emit(ctx: Context, low: str, at: Span, phrase: str, kind: str, cands: list[C
         if named and not QUALITY.search(phrase):
             out.conditions.append(Condition(facet=facet.name, op="not_in" if neg else "in", values=named, provenance=prov))
             return
-        if degree := _degree_before(facet, low, at.start):  # 'highly <promo responsive>': the facet's value 'High'
+        if degree := _degree_before(facet, low, at.start):  # 'highly <facet synonym>': the facet's value '<High>'
             out.spans.append(degree[1])
             out.conditions.append(Condition(facet=facet.name, op="not_in" if neg else "in", values=[degree[0]], provenance=prov))
             return
@@ -402,7 +402,7 @@ def first_word_names(ctx: Context, low: str, taken: list[Span]) -> Found:
     out = Found()
     starts = lexicon.first_words(ctx.catalog)
     pairs = [re.compile(r"(?=\b([a-z][a-z']+ [a-z][a-z']+)\b)"), re.compile(r"\b([a-z][a-z']{3,})\b")]
-    for m in (m for rx in pairs for m in rx.finditer(low)):  # two words first: 'old wharf' before 'old'
+    for m in (m for rx in pairs for m in rx.finditer(low)):  # two words first: '<two words>' before '<first>'
         word = m.group(1)
         if word not in starts or len(starts[word]) != 1 or word in STOP or _busy(m.start(1), m.end(1), taken, out):
             continue
@@ -480,11 +480,11 @@ _JOIN = r"(?:\s*(?:,|\bor\b|\band\b|\+|&|/)\s*)+"
 
 
 def listed_siblings(ctx: Context, low: str, taken: list[Span], conds: list[Condition]) -> Found:
-    """'Salem or Glouster', 'Maine or NH', 'champs + loyal customers', "a bachelor's or graduate degree": a word
+    """'<Town> or <misspelt town>', '<State> or <its code>', '<first word, shortened> + <value>', "a <first word>'s or <value>": a word
     listed beside a value read, that no step read, is the value of that facet it shortens, abbreviates or misspells."""
     out = Found()
     queue = list(conds)
-    for c in queue:  # a value found so may have a sibling of its own ('Greater Boston, RI or CT')
+    for c in queue:  # a value found so may have a sibling of its own ('<Area>, <code> or <code>')
         p, f = c.provenance, ctx.catalog.get(c.facet)
         if c.op not in ("in", "not_in") or not p or p.start is None or f is None or f.kind not in ("categorical", "propensity"):
             continue
@@ -512,8 +512,8 @@ def _listed_words(low: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _sibling_value(facet: Facet, word: str, written: str, chosen: list[str]) -> str | None:
-    """The one value of the facet (not yet chosen) that the word shortens ('champs'), misspells ('Glouster') or
-    abbreviates in capitals ('NH' of '<Place> New Hampshire')."""
+    """The one value of the facet (not yet chosen) that the word shortens ('<short>s' of '<Shortened>'), misspells ('<Twon>') or
+    abbreviates in capitals (a state's code of '<Place> <State name>')."""
     w = word.replace("'", "").strip(".-")
     state = state_names().get(written) if written.isupper() else None  # 'NH' listed beside a place
     hits = set()

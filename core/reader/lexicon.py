@@ -60,7 +60,7 @@ def table(catalog: Catalog) -> list[tuple[str, str, str]]:
 
 @per_catalog
 def shared_facet_phrases(catalog: Catalog) -> dict[str, list[str]]:
-    """Facet phrases the catalog gives to more than one facet ('app users' for a flag and a date), phrase -> facets."""
+    """Facet phrases the catalog gives to more than one facet ('<thing> users' for a flag and a date), phrase -> facets."""
     holders: dict[str, list[str]] = {}
     for phrase, facet, kind in table(catalog):
         if kind == "facet":
@@ -240,7 +240,7 @@ def inflections(w: str) -> set[str]:
 @per_catalog
 def first_words(catalog: Catalog) -> dict[str, list[str]]:
     """First word of a multi-word value name, and first two words of a longer one -> the distinct values that start
-    with them ('<Town>' of '<Town> Bay', 'old wharf' of '<Old Wharf> Brewing')."""
+    with them ('<Town>' of '<Town> Bay', '<two words>' of '<Two Words> <Kind>')."""
     out: dict[str, list[str]] = {}
     for f in catalog.active_facets:
         for v in f.value_list:

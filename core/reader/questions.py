@@ -303,8 +303,8 @@ SYNONYM_VALUE_MARGIN = 0.2   # ...ahead of the next value by this much; otherwis
 
 def value_of_synonym(ctx: Context, facet: Facet, phrase: str, low: str, at: Span,
                      neg: bool) -> Condition | Ambiguity | None:
-    """A likelihood facet named by a synonym that means one of its values ('likely to transfer prescriptions' ->
-    the pharmacy value): that value when it is clearly nearest in meaning, else a question among the nearest."""
+    """A likelihood facet named by a synonym that means one of its values ('likely to <do what a value is>' ->
+    that value): that value when it is clearly nearest in meaning, else a question among the nearest."""
     term = next((t for t in facet.synonyms if phrase in lexicon.variants(norm(t), lexicon.value_words(ctx.catalog))), None)
     if ctx.index is None or term is None:
         return None

@@ -163,9 +163,9 @@ def _tail_clause(right: str) -> tuple[str, str]:
 
 
 def audience_or(coverage: Coverage, catalog: Catalog) -> CohortSplit | None:
-    """'pet parents OR households with a baby': an 'or' between two stretches of one clause whose words became
+    """'<flag synonym> OR households with <another flag>': an 'or' between two stretches of one clause whose words became
     conditions on different facets, with no condition reaching across it, joins two audiences; the clauses around
-    them (after a comma or dash, before a colon) are said of both. 'Texas or Florida' (one facet) stays one."""
+    them (after a comma or dash, before a colon) are said of both. '<State> or <State>' (one facet) stays one."""
     text = coverage.request
     names = sorted((f.name for f in catalog.facets), key=len, reverse=True)
     used = [(s.start, _facet_named(s.became, names)) for s in coverage.spans
@@ -199,14 +199,14 @@ def _read_or_audience(coverage: Coverage, pos: int, before: bool) -> bool:
 
 
 def _facet_named(became: str, names: list[str]) -> str:
-    """The facet a coverage note speaks of ('State is Ohio', 'not <flag>') — the note itself when none is found."""
+    """The facet a coverage note speaks of ('<Facet> is <Value>', 'not <flag>') — the note itself when none is found."""
     said = became.removeprefix("not ")
     return next((n for n in names if said == n or said.startswith(n + " ")), became)
 
 
 def _separate(left: set[str], right: set[str], catalog: Catalog) -> bool:
     """Two audiences, not two values of one thing: no facet or kind of product history in common, or the same
-    two or more facets on each side ('Gold members in Texas or Silver members in Ohio')."""
+    two or more facets on each side ('<Level> members in <State> or <Level> members in <State>')."""
     if left & right:
         return left == right and len(left) >= 2
     family = lambda name: _family(catalog, name)  # noqa: E731

@@ -9,5 +9,5 @@ import yaml
 
 @functools.lru_cache(maxsize=1)
 def state_names() -> dict[str, str]:
-    """'NH' -> 'new hampshire'."""
+    """A state's postal code -> its name, lower case."""
     return yaml.safe_load((Path(__file__).parent / "places.yaml").read_text())["states"]
