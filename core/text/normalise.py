@@ -167,9 +167,8 @@ def _shorthand_patterns() -> tuple[dict[str, str], re.Pattern, re.Pattern, re.Pa
     table = yaml.safe_load((Path(__file__).parent / "shorthand.yaml").read_text())
     alt = lambda words: "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # noqa: E731
     readings = {**table["after_number"], **table["anywhere"], **table["days"]}
-    readings.update({f"l{n}{u}": f"last {n} {w}" for n in range(1, 400) for u, w in table["last_n"].items()})
     units = re.compile(rf"(?<=\d)\s?({alt(table['after_number'])}|[{''.join(table['last_n'])}])\b", re.I)
-    readings.update({u: w for u, w in table["last_n"].items()})
+    readings.update(table["last_n"])  # '30d' after a number; 'l30d' is read below
     anywhere = re.compile(rf"(?<![\w/])({alt(table['anywhere'])}|l\d{{1,3}}[{''.join(table['last_n'])}])(?![\w/])", re.I)
     day = alt(table["days"])
     days = re.compile(rf"\b({day})\b(?=\s*[/&-]\s*(?:{day})[a-z]*\b)|(?<=[/&-])\s*({day})\b", re.I)
@@ -189,7 +188,8 @@ def shorthand(text: str) -> list[Correction]:
             word = m.group(g)
             if pattern is days and g == 2 and not re.search(rf"\b(?:{days_alt})\s*[/&-]\s*$", text[:a], re.I):
                 continue  # a day word after '/' or '-' is a day only when a day stands before it
-            reading = readings[word.lower()]
+            last = re.fullmatch(r"l(\d+)([a-z])", word.lower())
+            reading = f"last {last.group(1)} {readings[last.group(2)]}" if last else readings[word.lower()]
             reading = reading.capitalize() if word[0].isupper() else reading
             glued = pattern is units and a == m.start() and a > 0 and text[a - 1].isdigit()
             out.append(Correction(a, b, word, (" " if glued else "") + reading, 100.0))
