@@ -61,6 +61,7 @@ class OfflinePolicy:
                 if (index := self._index()) is not None:  # every worker's facet search shares the first model call
                     for text in split.cohorts:
                         index.expect_request(cohort_request(text, split.shared))
+                        Understander(cat, turn.today, index).expect(cohort_request(text, split.shared))
                 yield SplitCohorts(cohorts=split.cohorts, shared=split.shared,
                                    thought=f"Two audiences joined by 'or': {split.cohorts}; shared: {split.shared}")
                 return

@@ -44,6 +44,11 @@ class Understander:
         self.today = today
         self.index = index
 
+    def expect(self, text: str) -> None:
+        """The phrases a read of `text` may embed join the next model call (a cohort's, before its worker starts)."""
+        flat = correct_typos(text.replace("’", "'"), lexicon.typo_vocabulary(self.cat)).text.lower().replace("-", " ")
+        ground.expect_leftovers(Context(self.cat, self.index, self.quantiles, written=flat), flat)
+
     def read(self, text: str) -> Reading:
         """The request's reading; a campaign named in it ('the spring patio launch') is no part of the audience,
         unless nothing else in the request is."""
