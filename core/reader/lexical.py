@@ -156,9 +156,13 @@ def _degree_before(facet: Facet, low: str, start: int) -> tuple[str, Span] | Non
     return (value, Span(m.start(), m.end())) if value else None
 
 
+_PLACE_WORD = r"\b(?:in|from|across|near)"  # words after which a place stands
+_LIST_JOIN = r"(?:,|or|and|&|/)"
+
+
 def _listed_place(before: str) -> bool:
     """Text before a short alias puts a place there: 'in', 'from' or 'across' before it, or another alias listed."""
-    return bool(re.search(r"(?:\b(?:in|from|across|near)|,|\b[A-Z]{2}\s*(?:,|or|and|&|/))\s*$", before))
+    return bool(re.search(rf"(?:{_PLACE_WORD}|,|\b[A-Z]{{2}}\s*{_LIST_JOIN})\s*$", before))
 
 
 def names_chosen(phrase: str, facet_name: str, conds: list[Condition]) -> bool:
@@ -552,8 +556,8 @@ def state_codes(ctx: Context, low: str, taken: list[Span]) -> Found:
         if code not in codes or _busy(m.start(), m.end(), taken, out):
             continue
         before, after = low[max(0, m.start() - 12):m.start()], low[m.end():m.end() + 8]
-        listed = re.search(r"\b[a-z]{2}\s*(?:,|or|and|&|/)\s*$", before) or re.match(r"\s*(?:,|or|and|&|/)\s*[a-z]{2}\b", after)
-        if not (re.search(r"\b(?:in|from|across|near)\s+$", before) or (listed and m.group(1) not in STOP)):
+        listed = re.search(rf"\b[a-z]{{2}}\s*{_LIST_JOIN}\s*$", before) or re.match(rf"\s*{_LIST_JOIN}\s*[a-z]{{2}}\b", after)
+        if not (re.search(rf"{_PLACE_WORD}\s+$", before) or (listed and m.group(1) not in STOP)):
             continue  # 'or', 'me', 'hi' are words before they are places
         place = _place_named(ctx, codes[code])
         if place:
@@ -566,8 +570,9 @@ def state_codes(ctx: Context, low: str, taken: list[Span]) -> Found:
 def _place_named(ctx: Context, state: str) -> tuple[str, str] | None:
     """The one place value named after a state: named exactly so (or aliased so) first, else the one holding the name."""
     exact, holding = [], []
+    products = _product_levels(ctx.catalog)
     for f in ctx.catalog.active_facets:
-        if f.kind != "categorical" or f.hierarchy_level in _product_levels(ctx.catalog):
+        if f.kind != "categorical" or f.hierarchy_level in products:
             continue
         for v in f.value_list:
             names = [norm(n) for n in [v, *f.value_synonyms.get(v, [])]]

@@ -276,6 +276,11 @@ def intensity_without_measure(ctx: Context, word: str, base: Condition) -> Ambig
                      options=opts, replaces=[base.facet] + [c.facet for c in opts[1][1][1:]])
 
 
+def synonym_said(ctx: Context, facet: Facet, phrase: str) -> str | None:
+    """The facet's own synonym that the matched phrase is a form of."""
+    return next((t for t in facet.synonyms if phrase in lexicon.variants(norm(t), lexicon.value_words(ctx.catalog))), None)
+
+
 def value_by_meaning(ctx: Context, facet: Facet, phrase: str, low: str, at: Span, neg: bool) -> Ambiguity | None:
     """A value list named by a synonym that says no value ('win-back', 'the suburbs'): asked which, its values
     nearest in meaning to that synonym first (from the index's stored vectors: no model call). Never for the
@@ -284,7 +289,7 @@ def value_by_meaning(ctx: Context, facet: Facet, phrase: str, low: str, at: Span
         return None
     if values_named_elsewhere(facet, low, at):
         return None
-    term = next((t for t in facet.synonyms if phrase in lexicon.variants(norm(t), lexicon.value_words(ctx.catalog))), None)
+    term = synonym_said(ctx, facet, phrase)
     if term is None or norm(term).split()[-1] in STOP:
         return None  # 'lives in', 'shops at': a slot for a value that did not come
     hits = ctx.index.values_near_term(facet.name, term)
@@ -305,7 +310,7 @@ def value_of_synonym(ctx: Context, facet: Facet, phrase: str, low: str, at: Span
                      neg: bool) -> Condition | Ambiguity | None:
     """A likelihood facet named by a synonym that means one of its values ('likely to <do what a value is>' ->
     that value): that value when it is clearly nearest in meaning, else a question among the nearest."""
-    term = next((t for t in facet.synonyms if phrase in lexicon.variants(norm(t), lexicon.value_words(ctx.catalog))), None)
+    term = synonym_said(ctx, facet, phrase)
     if ctx.index is None or term is None:
         return None
     hits = ctx.index.values_near_term(facet.name, term, k=3, named_facet_ok=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from core.catalog import Catalog
 from core.reader.account import Coverage
+from core.reader.common import AUDIENCE_WORDS
 from core.reader.extract import channel_words  # the reader's own channel vocabulary
 
 _CUE = re.compile(r"\b(likely to (?:buy|try|shop)|likely|most likely|propensity for|interested in|bought|buyers? of|"
@@ -185,8 +186,7 @@ def audience_or(coverage: Coverage, catalog: Catalog) -> CohortSplit | None:
     return None
 
 
-_PEOPLE = frozenset({"anyone", "everyone", "those", "people", "folks", "shoppers", "customers", "buyers", "members",
-                     "households", "families", "users", "guests", "clients"})
+_PEOPLE = AUDIENCE_WORDS | {"anyone", "everyone", "those", "folks", "guests", "clients"}
 
 
 def _read_or_audience(coverage: Coverage, pos: int, before: bool) -> bool:
